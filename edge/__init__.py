@@ -1,0 +1,1 @@
+"""Edge agent for Raspberry Pi-class boards: batching, publishing, store-and-forward."""

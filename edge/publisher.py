@@ -1,0 +1,55 @@
+"""Publishing batches on a device's MQTT telemetry topic (QoS 1): edge agent and simulator."""
+
+from __future__ import annotations
+
+import threading
+
+import paho.mqtt.client as mqtt
+
+from vigie.contracts import Channel, DeviceTopic, TelemetryBatch, Vertical
+
+
+class PublishError(RuntimeError):
+    """The broker did not take a message."""
+
+
+class BatchPublisher:
+    """Encodes a batch and publishes it with QoS 1 on its device's telemetry topic."""
+
+    def __init__(
+        self, client: mqtt.Client, territory: str, prefix: str = "vigie", max_inflight: int = 1000
+    ) -> None:
+        self.client = client
+        self.territory = territory
+        self.prefix = prefix
+        self._slots = threading.BoundedSemaphore(max_inflight)
+        self.published = 0
+        self.bytes_out = 0
+
+    def topic(self, vertical: Vertical | str, device_id: str) -> str:
+        return str(
+            DeviceTopic(
+                self.territory, Vertical(vertical), device_id, Channel.TELEMETRY, self.prefix
+            )
+        )
+
+    def publish(self, vertical: Vertical | str, batch: TelemetryBatch) -> mqtt.MQTTMessageInfo:
+        """Publish one batch; blocks while max_inflight messages await the broker's PUBACK."""
+        return self.publish_raw(
+            self.topic(vertical, batch.device_id), batch.model_dump_json().encode()
+        )
+
+    def publish_raw(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
+        """Publish bytes as they are (replay, fault injection)."""
+        self._slots.acquire()
+        info = self.client.publish(topic, payload, qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            self._slots.release()
+            raise PublishError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
+        self.published += 1
+        self.bytes_out += len(payload)
+        return info
+
+    def on_publish(self, _c: mqtt.Client, _u: object, _mid: int, _rc: object, _p: object) -> None:
+        """Wire as the client's on_publish callback to free an in-flight slot."""
+        self._slots.release()

@@ -1,0 +1,1 @@
+"""MQTT -> Kafka ingest bridge: validation, dead letters, de-duplication."""

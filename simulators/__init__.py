@@ -1,0 +1,1 @@
+"""Simulated territories, physical models, fault injection, record and replay."""

@@ -1,0 +1,158 @@
+"""Physical models per vertical: what each asset measures at a given time.
+
+- Lighting: a lamp burns from sunset to sunrise at the territory's coordinates, at 50 % from
+  23:00 to 05:00 local time (part-night dimming, REFERENCE-DATA.md); a failed lamp draws 0 W.
+  A cabinet meters the sum of its lamps plus line losses (3 %, configurable), as power and as
+  a cumulative energy index.
+- Water: district demand follows a diurnal curve (night minimum around 03:00, peaks at 07:00
+  and 19:00); a leak adds a constant flow to its area; pressure falls as demand rises.
+- Waste: containers fill linearly at a per-container rate and are emptied on collection days.
+- Mobility: weekday flow with morning (08:00) and evening (18:00) peaks, a flatter weekend;
+  speed falls and occupancy rises with flow; parking occupancy follows the day.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import zlib
+from dataclasses import dataclass, field
+
+from simulators.sun import is_dark
+from vigie.contracts import Asset, AssetKind, Territory
+
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    tz_offset_h: float = 1.0  # local time = UTC + offset (CET)
+    dim_from_h: float = 23.0
+    dim_to_h: float = 5.0
+    dim_level: float = 0.5
+    cabinet_losses: float = 0.03
+    dma_mean_flow_m3h: float = 12.0
+    bin_fill_pct_per_day: tuple[float, float] = (8.0, 30.0)
+    collection_weekdays: tuple[int, ...] = (0, 3)  # Monday and Thursday
+    road_peak_vehh: float = 900.0
+
+
+def local_hour(ts_ms: int, offset_h: float) -> float:
+    return ((ts_ms / HOUR_MS) + offset_h) % 24
+
+
+def _bump(h: float, centre: float, width: float) -> float:
+    d = min(abs(h - centre), 24 - abs(h - centre))
+    return math.exp(-0.5 * (d / width) ** 2)
+
+
+@dataclass
+class TerritoryModel:
+    """Produces every asset's readings for a sample time; holds cumulative state."""
+
+    territory: Territory
+    params: ModelParams = field(default_factory=ModelParams)
+    seed: int = 1
+    failed_lamps: set[str] = field(default_factory=set)
+    leaks_m3h: dict[str, float] = field(default_factory=dict)  # dma -> added flow
+    _index: dict[str, float] = field(default_factory=dict)
+    _fill: dict[str, float] = field(default_factory=dict)
+    _rate: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        rng = random.Random(self.seed)
+        self.lamps_of: dict[str, list[Asset]] = {}
+        for a in self.territory.assets:
+            if a.kind is AssetKind.LAMP and a.cabinet_id:
+                self.lamps_of.setdefault(a.cabinet_id, []).append(a)
+            if a.kind is AssetKind.BIN:
+                lo, hi = self.params.bin_fill_pct_per_day
+                self._rate[a.id] = rng.uniform(lo, hi)
+                self._fill[a.id] = rng.uniform(0, 60)
+
+    # -- lighting --------------------------------------------------------------------------
+
+    def lamp_power_w(self, lamp: Asset, ts_ms: int) -> float:
+        if lamp.id in self.failed_lamps or not is_dark(
+            self.territory.lat, self.territory.lon, ts_ms
+        ):
+            return 0.0
+        h = local_hour(ts_ms, self.params.tz_offset_h)
+        dimmed = h >= self.params.dim_from_h or h < self.params.dim_to_h
+        return float(lamp.nominal_power_w or 0.0) * (self.params.dim_level if dimmed else 1.0)
+
+    def cabinet_power_w(self, cabinet: Asset, ts_ms: int) -> float:
+        lamps = sum(self.lamp_power_w(lamp, ts_ms) for lamp in self.lamps_of.get(cabinet.id, []))
+        return lamps * (1 + self.params.cabinet_losses)
+
+    # -- water -----------------------------------------------------------------------------
+
+    def dma_flow_m3h(self, dma: str, ts_ms: int) -> float:
+        h = local_hour(ts_ms, self.params.tz_offset_h)
+        shape = (
+            0.35 + 0.9 * _bump(h, 7.5, 1.5) + 0.7 * _bump(h, 19.5, 2.0) + 0.3 * _bump(h, 12.5, 2)
+        )
+        return self.params.dma_mean_flow_m3h * shape + self.leaks_m3h.get(dma, 0.0)
+
+    # -- mobility --------------------------------------------------------------------------
+
+    def road_flow_vehh(self, ts_ms: int) -> float:
+        h = local_hour(ts_ms, self.params.tz_offset_h)
+        weekday = ((ts_ms // (24 * HOUR_MS)) + 3) % 7 < 5  # 1970-01-01 was a Thursday
+        if weekday:
+            shape = (
+                0.08
+                + 1.0 * _bump(h, 8.25, 1.0)
+                + 0.85 * _bump(h, 18.0, 1.2)
+                + 0.35 * _bump(h, 13, 3)
+            )
+        else:
+            shape = 0.08 + 0.5 * _bump(h, 15.0, 3.5)
+        return self.params.road_peak_vehh * shape
+
+    # -- every asset -----------------------------------------------------------------------
+
+    def sample(self, asset: Asset, ts_ms: int, dt_s: float) -> list[tuple[str, float]]:
+        """The readings an asset reports at ts_ms, dt_s after its previous sample."""
+        kind = asset.kind
+        if kind is AssetKind.LAMP:
+            power = self.lamp_power_w(asset, ts_ms)
+            level = 0.0 if power == 0 else 100.0 * power / float(asset.nominal_power_w or 1)
+            return [("power_w", round(power, 3)), ("dimming_pct", round(level, 1))]
+        if kind is AssetKind.LIGHTING_CABINET:
+            power = self.cabinet_power_w(asset, ts_ms)
+            index = self._index.get(asset.id, 0.0) + power * dt_s / 3600.0
+            self._index[asset.id] = index
+            return [("cabinet_power_w", round(power, 3)), ("energy_index_wh", round(index, 3))]
+        if kind is AssetKind.WATER_METER:
+            flow = self.dma_flow_m3h(asset.dma or "", ts_ms)
+            index = self._index.get(asset.id, 0.0) + flow * dt_s / 3600.0
+            self._index[asset.id] = index
+            return [("flow_m3h", round(flow, 4)), ("volume_index_m3", round(index, 4))]
+        if kind is AssetKind.PRESSURE_SENSOR:
+            ratio = self.dma_flow_m3h(asset.dma or "", ts_ms) / (2 * self.params.dma_mean_flow_m3h)
+            return [("pressure_bar", round(max(0.5, 4.2 - 1.2 * ratio), 4))]
+        if kind is AssetKind.BIN:
+            day = ts_ms // (24 * HOUR_MS)
+            weekday = (day + 3) % 7
+            fill = self._fill[asset.id] + self._rate[asset.id] * dt_s / 86_400
+            h = local_hour(ts_ms, self.params.tz_offset_h)
+            if weekday in self.params.collection_weekdays and 6 <= h < 6 + dt_s / 3600:
+                fill = 0.0
+            self._fill[asset.id] = min(fill, 100.0)
+            return [("fill_pct", round(self._fill[asset.id], 2))]
+        if kind is AssetKind.TRAFFIC_COUNTER:
+            flow = self.road_flow_vehh(ts_ms)
+            ratio = flow / self.params.road_peak_vehh
+            return [
+                ("traffic_flow_vehh", round(flow, 1)),
+                ("speed_kmh", round(max(8.0, 50.0 * (1 - 0.6 * ratio**2)), 1)),
+                ("occupancy_pct", round(min(100.0, 45.0 * ratio), 1)),
+            ]
+        if kind is AssetKind.PARKING_SENSOR:
+            h = local_hour(ts_ms, self.params.tz_offset_h)
+            busy = 0.2 + 0.7 * _bump(h, 14.0, 4.0)
+            slot = f"{asset.id}:{ts_ms // (20 * 60_000)}".encode()
+            occupied = zlib.crc32(slot) % 1000 / 1000 < busy
+            return [("occupancy_pct", 100.0 if occupied else 0.0)]
+        return []

@@ -1,0 +1,129 @@
+"""Publishing a simulation to a real MQTT broker, with progress, pacing and fault injection."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from edge.publisher import BatchPublisher
+from simulators.faults import Fault
+from simulators.simulation import Emitted, Pacer
+from vigie.mqtt import MqttConnectError, make_client
+from vigie.settings import MqttSettings
+
+
+@dataclass
+class PublishReport:
+    batches: int = 0
+    readings: int = 0
+    bytes_out: int = 0
+    faults: int = 0
+    wall_s: float = 0.0
+    readings_by_vertical: dict[str, int] = field(default_factory=dict)
+    sent: list[Emitted] = field(default_factory=list)
+
+
+class _Acks:
+    def __init__(self) -> None:
+        self.count = 0
+        self.cond = threading.Condition()
+
+    def done(self) -> None:
+        with self.cond:
+            self.count += 1
+            self.cond.notify_all()
+
+    def wait(self, n: int, timeout_s: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.count >= n, timeout_s)
+
+
+def publish(
+    emitted: Iterable[Emitted],
+    settings: MqttSettings,
+    territory: str,
+    *,
+    start_ms: int,
+    speed: float | None = None,
+    total: int | None = None,
+    faults: list[Fault] | None = None,
+    keep: bool = False,
+    show_progress: bool = True,
+    client_id: str = "vigie-simulator",
+) -> PublishReport:
+    """Publish every batch (QoS 1) and wait until the broker acknowledged all of them."""
+    client = make_client(settings, client_id)
+    publisher = BatchPublisher(client, territory, settings.prefix)
+    acks = _Acks()
+
+    def on_publish(*args: object) -> None:
+        publisher.on_publish(*args)  # type: ignore[arg-type]
+        acks.done()
+
+    connected = threading.Event()
+    client.on_publish = on_publish
+    client.on_connect = lambda *_a: connected.set()
+    try:
+        client.connect(settings.host, settings.port, settings.keepalive_s)
+    except OSError as exc:
+        raise MqttConnectError(
+            f"cannot reach MQTT at {settings.host}:{settings.port} ({exc}); "
+            "is the stack up? Try: vigie stack status"
+        ) from exc
+    client.loop_start()
+    if not connected.wait(10):
+        client.loop_stop()
+        raise MqttConnectError(
+            f"MQTT broker at {settings.host}:{settings.port} did not accept "
+            "the connection within 10 s"
+        )
+    report = PublishReport()
+    pending_faults = list(faults or [])
+    fault_every = max(1, (total or 100) // (len(pending_faults) + 1)) if pending_faults else 0
+    pacer = Pacer(start_ms, speed)
+    wall0 = time.monotonic()
+    progress = Progress(
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        disable=not show_progress,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task("batches", total=total, rate="")
+        for item in emitted:
+            pacer.wait_for(item.sim_ms)
+            publisher.publish(item.vertical, item.batch)
+            report.batches += 1
+            n = len(item.batch.readings)
+            report.readings += n
+            report.readings_by_vertical[item.vertical] = (
+                report.readings_by_vertical.get(item.vertical, 0) + n
+            )
+            if keep:
+                report.sent.append(item)
+            if fault_every and pending_faults and report.batches % fault_every == 0:
+                fault = pending_faults.pop(0)
+                publisher.publish_raw(fault.topic, fault.payload)
+                report.faults += 1
+            if report.batches % 50 == 0:
+                rate = report.readings / max(1e-6, time.monotonic() - wall0)
+                progress.update(task, completed=report.batches, rate=f"{rate:,.0f} readings/s")
+        for fault in pending_faults:
+            publisher.publish_raw(fault.topic, fault.payload)
+            report.faults += 1
+        progress.update(task, completed=report.batches)
+    sent = report.batches + report.faults
+    if not acks.wait(sent, 60):
+        raise MqttConnectError(f"broker acknowledged {acks.count} of {sent} messages in 60 s")
+    client.disconnect()
+    client.loop_stop()
+    report.bytes_out = publisher.bytes_out
+    report.wall_s = time.monotonic() - wall0
+    return report

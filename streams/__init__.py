@@ -1,0 +1,1 @@
+"""Stream processors (faust): agents per vertical, numba kernels, InfluxDB sinks."""

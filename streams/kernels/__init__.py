@@ -1,0 +1,1 @@
+"""Pure numba kernels: functions of arrays, no I/O."""

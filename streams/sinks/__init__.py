@@ -1,0 +1,1 @@
+"""Where processed data goes: InfluxDB sinks and line protocol."""

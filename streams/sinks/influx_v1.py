@@ -1,0 +1,150 @@
+"""InfluxDB 1.x sink over the v1 HTTP API (/write line protocol, /query InfluxQL).
+
+The sink owns batching, retries and back-off. While InfluxDB is down a write waits and retries
+without end, which stops the stream processor consuming: unwritten data stays in Kafka (the
+durable buffer), offsets are not committed, and nothing is lost if the worker dies meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+
+import aiohttp
+
+log = logging.getLogger("vigie.sink")
+
+
+class InfluxError(RuntimeError):
+    """InfluxDB refused a request for a reason a retry will not fix."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off with jitter; max_attempts 0 means retry forever."""
+
+    first_delay_s: float = 0.2
+    max_delay_s: float = 10.0
+    factor: float = 2.0
+    jitter: float = 0.2
+    max_attempts: int = 0
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.max_delay_s, self.first_delay_s * self.factor**attempt)
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+@dataclass(frozen=True)
+class Retention:
+    raw: str = "7d"
+    aggregate: str = "INF"
+
+
+class InfluxV1Sink:
+    """Writes line protocol to a database, raw data and aggregates in their own retention."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        retention: Retention | None = None,
+        retry: RetryPolicy | None = None,
+        auth: aiohttp.BasicAuth | None = None,
+        max_lines: int = 20_000,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.database = database
+        self.retention = retention or Retention()
+        self.retry = retry or RetryPolicy()
+        self.auth = auth
+        self.max_lines = max_lines
+        self._session: aiohttp.ClientSession | None = None
+        self.lines_written = 0
+
+    async def __aenter__(self) -> InfluxV1Sink:
+        self._session = aiohttp.ClientSession(
+            auth=self.auth, timeout=aiohttp.ClientTimeout(total=30)
+        )
+        await self.ensure_schema()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def query(self, influxql: str, *, post: bool = False) -> dict:
+        """Run InfluxQL; raises InfluxError on a statement error."""
+        assert self._session is not None, "use the sink as an async context manager"
+        params = {"q": influxql, "db": self.database, "epoch": "ms"}
+        method = self._session.post if post else self._session.get
+        async with method(f"{self.url}/query", params=params) as resp:
+            body = await resp.json(content_type=None)
+        for result in body.get("results", []):
+            if "error" in result:
+                raise InfluxError(f"{influxql!r}: {result['error']}")
+        if "error" in body:
+            raise InfluxError(f"{influxql!r}: {body['error']}")
+        return body
+
+    async def ensure_schema(self) -> None:
+        """Create the database and its retention policies (raw short, aggregates long)."""
+        db = self.database
+        await self._with_retry(lambda: self.query(f'CREATE DATABASE "{db}"', post=True))
+        for name, duration, default in (
+            ("raw", self.retention.raw, " DEFAULT"),
+            ("long", self.retention.aggregate, ""),
+        ):
+            try:
+                await self.query(
+                    f'CREATE RETENTION POLICY "{name}" ON "{db}" DURATION '
+                    f"{duration} REPLICATION 1{default}",
+                    post=True,
+                )
+            except InfluxError:
+                await self.query(
+                    f'ALTER RETENTION POLICY "{name}" ON "{db}" DURATION {duration}{default}',
+                    post=True,
+                )
+
+    async def write(self, lines: list[str], rp: str) -> None:
+        """Write lines (ms precision) in chunks, retrying on transport and server errors."""
+        for i in range(0, len(lines), self.max_lines):
+            body = "\n".join(lines[i : i + self.max_lines]).encode()
+            await self._with_retry(lambda body=body: self._post(body, rp))  # type: ignore[misc]
+            self.lines_written += min(self.max_lines, len(lines) - i)
+
+    async def _post(self, body: bytes, rp: str) -> None:
+        assert self._session is not None, "use the sink as an async context manager"
+        params = {"db": self.database, "rp": rp, "precision": "ms"}
+        async with self._session.post(f"{self.url}/write", params=params, data=body) as resp:
+            if resp.status == 204:
+                return
+            text = await resp.text()
+            if 400 <= resp.status < 500:
+                raise InfluxError(f"InfluxDB refused a write ({resp.status}): {text[:300]}")
+            raise aiohttp.ClientResponseError(
+                resp.request_info, (), status=resp.status, message=text[:300]
+            )
+
+    async def _with_retry(self, call):  # type: ignore[no-untyped-def]
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                if self.retry.max_attempts and attempt + 1 >= self.retry.max_attempts:
+                    raise
+                delay = self.retry.delay(attempt)
+                log.warning(
+                    "influxdb unavailable, retrying",
+                    extra={
+                        "url": self.url,
+                        "error": str(exc)[:200],
+                        "attempt": attempt + 1,
+                        "delay_s": round(delay, 2),
+                    },
+                )
+                await asyncio.sleep(delay)
+                attempt += 1

@@ -1,0 +1,178 @@
+"""Event-time windowing across batches: per-device state, de-duplication and lateness. Pure.
+
+Each device keeps its open windows (partial aggregates), a watermark (latest reading time seen)
+and a window over its sequence numbers. A step folds new batches into that state and returns
+the full current value of every window it touched, so writing them is idempotent: a window
+written twice holds the same numbers, and redelivered batches are recognised by sequence.
+Windows close once the watermark passes their end plus the allowed lateness; a reading for a
+closed window is late: it is counted and returned for reporting, never merged silently.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from streams.kernels.windows import tumbling
+from vigie.contracts import TelemetryBatch
+from vigie.contracts.metrics import METRIC_INDEX, METRIC_NAMES
+from vigie.sequence import SeqVerdict, SeqWindow
+
+N_METRICS = len(METRIC_NAMES)
+
+
+@dataclass(frozen=True)
+class WindowPolicy:
+    window_ms: int = 60_000
+    allowed_lateness_ms: int = 120_000
+    seq_window: int = 512
+
+
+@dataclass
+class DeviceState:
+    """What a worker must remember about one device between batches."""
+
+    seq: SeqWindow | None = None
+    watermark_ms: int = -(2**62)
+    windows: dict[str, list[float]] = field(default_factory=dict)  # "metric|start" -> acc
+    late: int = 0
+
+    def to_bytes(self) -> bytes:
+        seq = (
+            None if self.seq is None else [self.seq.high, format(self.seq.bits, "x"), self.seq.size]
+        )
+        return json.dumps(
+            {"seq": seq, "wm": self.watermark_ms, "win": self.windows, "late": self.late},
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | None) -> DeviceState:
+        if not raw:
+            return cls()
+        d = json.loads(raw)
+        seq = (
+            None if d["seq"] is None else SeqWindow(d["seq"][0], int(d["seq"][1], 16), d["seq"][2])
+        )
+        return cls(seq, d["wm"], d["win"], d["late"])
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRow:
+    """The current value of one (device, metric, window)."""
+
+    device_id: str
+    metric: str
+    start_ms: int
+    count: int
+    sum: float
+    min: float
+    max: float
+    last_ts_ms: int
+    last: float
+
+    @property
+    def mean(self) -> float:
+        return self.sum / self.count if self.count else float("nan")
+
+
+@dataclass
+class StepResult:
+    fresh: list[TelemetryBatch] = field(default_factory=list)
+    duplicates: int = 0
+    rows: list[WindowRow] = field(default_factory=list)
+    late: list[tuple[str, str, int, float]] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+
+
+def _merge(
+    acc: list[float] | None, c: int, s: float, lo: float, hi: float, lts: int, last: float
+) -> list[float]:
+    if acc is None or acc[0] == 0:
+        return [c, s, lo, hi, lts, last]
+    if c == 0:
+        return acc
+    newer = lts >= acc[4]
+    return [
+        acc[0] + c,
+        acc[1] + s,
+        min(acc[2], lo),
+        max(acc[3], hi),
+        lts if newer else acc[4],
+        last if newer else acc[5],
+    ]
+
+
+def step(
+    states: dict[str, DeviceState], batches: list[TelemetryBatch], policy: WindowPolicy
+) -> StepResult:
+    """Fold batches into device states; return fresh batches, touched windows and late data."""
+    out = StepResult()
+    for batch in batches:
+        state = states.setdefault(batch.device_id, DeviceState())
+        if state.seq is None:
+            state.seq = SeqWindow(batch.seq, size=policy.seq_window)
+        elif state.seq.observe(batch.seq)[0] is SeqVerdict.DUPLICATE:
+            out.duplicates += 1
+            continue
+        out.fresh.append(batch)
+        out.touched.add(batch.device_id)
+    if not out.fresh:
+        return out
+    devices = sorted(out.touched)
+    dev_index = {d: i for i, d in enumerate(devices)}
+    n = sum(len(b.readings) for b in out.fresh)
+    group = np.empty(n, np.int64)
+    ts = np.empty(n, np.int64)
+    values = np.empty(n, np.float64)
+    i = 0
+    for b in out.fresh:
+        base = dev_index[b.device_id] * N_METRICS
+        for r in b.readings:
+            group[i] = base + METRIC_INDEX[r["metric"]]
+            ts[i] = r["ts_ms"]
+            values[i] = r["value"]
+            i += 1
+    agg = tumbling(group, ts, values, policy.window_ms)
+    wm_before = {d: states[d].watermark_ms for d in devices}
+    for k in range(len(agg.group)):
+        g = int(agg.group[k])
+        device, metric = devices[g // N_METRICS], METRIC_NAMES[g % N_METRICS]
+        start = int(agg.window_start_ms[k])
+        state = states[device]
+        key = f"{metric}|{start}"
+        closed = start + policy.window_ms + policy.allowed_lateness_ms <= wm_before[device]
+        if closed and key not in state.windows:
+            mask = (group == g) & (ts >= start) & (ts < start + policy.window_ms)
+            out.late.extend(
+                (device, metric, int(t), float(v))
+                for t, v in zip(ts[mask], values[mask], strict=True)
+            )
+            state.late += int(mask.sum())
+            continue
+        acc = _merge(
+            state.windows.get(key),
+            int(agg.count[k]),
+            float(agg.sum[k]),
+            float(agg.min[k]),
+            float(agg.max[k]),
+            int(agg.last_ts_ms[k]),
+            float(agg.last[k]),
+        )
+        state.windows[key] = acc
+        out.rows.append(
+            WindowRow(
+                device, metric, start, int(acc[0]), acc[1], acc[2], acc[3], int(acc[4]), acc[5]
+            )
+        )
+    for device in devices:
+        state = states[device]
+        dev_ts = ts[group // N_METRICS == dev_index[device]]
+        state.watermark_ms = max(state.watermark_ms, int(dev_ts.max()))
+        horizon = state.watermark_ms - policy.window_ms - policy.allowed_lateness_ms
+        state.windows = {
+            k: v for k, v in state.windows.items() if int(k.rsplit("|", 1)[1]) > horizon
+        }
+    return out

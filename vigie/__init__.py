@@ -1,0 +1,1 @@
+"""Vigie: the shared package (contracts, settings, command line, local stack)."""

@@ -1,0 +1,211 @@
+"""The ``vigie`` command line: one sub-command per role."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from enum import IntEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigie import logs
+from vigie.settings import Settings, vigie_home
+
+console = Console(stderr=True)
+app = typer.Typer(
+    help="Vigie: IoT sensor platform for connected territories. Start with `vigie demo`.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+stack_app = typer.Typer(
+    help="Local servers (Mosquitto, Kafka-compatible Tansu, InfluxDB 1.x) "
+    "as child processes on free ports.",
+    no_args_is_help=True,
+)
+ingest_app = typer.Typer(help="MQTT -> Kafka ingest bridge.", no_args_is_help=True)
+streams_app = typer.Typer(
+    help="Stream processors (faust workers) writing to InfluxDB.", no_args_is_help=True
+)
+simulate_app = typer.Typer(
+    help="Simulated territories: generate a registry, publish readings.", no_args_is_help=True
+)
+app.add_typer(stack_app, name="stack")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(streams_app, name="streams")
+app.add_typer(simulate_app, name="simulate")
+
+
+class Exit(IntEnum):
+    """Stable exit codes."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    STACK = 3  # a server is missing or does not answer
+    CONNECT = 4  # a broker or database refused or could not be reached
+
+
+def _fail(code: Exit, message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(int(code))
+
+
+# -- stack ------------------------------------------------------------------------------------
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start the servers (or reuse running ones) and print their addresses."""
+    from vigie.stack import Stack, StackError
+
+    try:
+        state = Stack(vigie_home()).up()
+    except StackError as exc:
+        raise _fail(Exit.STACK, str(exc)) from None
+    print(json.dumps(state["settings"], indent=1))
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop exactly the servers `vigie stack up` started."""
+    from vigie.stack import Stack
+
+    Stack(vigie_home()).down()
+    console.print("stack stopped")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show each server's pid, port and whether it answers."""
+    from vigie.stack import Stack
+
+    status = Stack(vigie_home()).status()
+    table = Table("server", "pid", "port", "running", "answers")
+    for name, s in status.items():
+        table.add_row(name, str(s["pid"]), str(s["port"]), str(s["running"]), str(s["answers"]))
+    Console().print(table)
+    if not status or not all(s["answers"] for s in status.values()):
+        raise typer.Exit(int(Exit.STACK))
+
+
+# -- ingest / streams -------------------------------------------------------------------------
+
+
+@ingest_app.command("run")
+def ingest_run(
+    instance: str = typer.Option(
+        "0", help="Stable instance name: its MQTT session survives restarts."
+    ),
+    log_level: str = "INFO",
+) -> None:
+    """Run one bridge until SIGTERM (several instances share the load)."""
+    from ingest.bridge import Bridge
+    from vigie.mqtt import MqttConnectError
+
+    logs.setup(log_level)
+    try:
+        asyncio.run(Bridge(Settings(), instance).run())
+    except (MqttConnectError, RuntimeError) as exc:
+        raise _fail(Exit.CONNECT, str(exc)) from None
+
+
+@streams_app.command("run")
+def streams_run(log_level: str = "INFO") -> None:
+    """Run one faust worker until SIGTERM (several workers form one consumer group)."""
+    from streams.app import run_worker
+
+    logs.setup(log_level)
+    run_worker(Settings(), loglevel="WARNING")
+
+
+# -- simulate ---------------------------------------------------------------------------------
+
+
+@simulate_app.command("territory")
+def simulate_territory(
+    out: Path = typer.Option(..., help="Registry file to write (JSON)."),
+    population: int = 1000,
+    seed: int = 1,
+    territory_id: str = typer.Option("demo", "--id"),
+) -> None:
+    """Generate a territory registry sized for a population."""
+    from simulators.territory import generate
+
+    territory = generate(population, seed, territory_id)
+    territory.save(out)
+    console.print(
+        f"wrote {len(territory.assets)} assets in {len(territory.districts)} districts to {out}"
+    )
+
+
+@simulate_app.command("run")
+def simulate_run(
+    registry: Path = typer.Option(..., help="Territory registry file."),
+    hours: float = typer.Option(2.0, help="Simulated period, ending now."),
+    speed: float = typer.Option(
+        0.0, help="Simulated seconds per wall second; 0: as fast as possible."
+    ),
+    seed: int = 1,
+) -> None:
+    """Publish a simulated period of the territory over MQTT."""
+    from simulators.publish import publish
+    from simulators.simulation import SimulationPlan, run
+
+    territory = _load_registry(registry)
+    now = int(time.time() * 1000)
+    plan = SimulationPlan(start_ms=now - int(hours * 3_600_000), duration_s=hours * 3600, seed=seed)
+    report = publish(
+        run(territory, plan),
+        Settings().mqtt,
+        territory.id,
+        start_ms=plan.start_ms,
+        speed=speed or None,
+    )
+    console.print(
+        f"published {report.readings:,} readings in {report.batches:,} batches "
+        f"in {report.wall_s:.1f} s"
+    )
+
+
+def _load_registry(path: Path):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from vigie.contracts import Territory
+
+    try:
+        return Territory.load(path)
+    except FileNotFoundError:
+        raise _fail(
+            Exit.USAGE,
+            f"registry {path} not found; create one with `vigie simulate territory --out FILE`",
+        ) from None
+    except ValidationError as exc:
+        raise _fail(Exit.USAGE, f"registry {path} is invalid:\n{exc}") from None
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    population: int = typer.Option(1000, help="Inhabitants of the simulated commune."),
+    hours: float = typer.Option(3.0, help="Simulated period, ending now."),
+    speed: float = typer.Option(180.0, help="Simulated seconds per wall second."),
+    seed: int = 1,
+) -> None:
+    """Run a simulated territory through real Mosquitto, Kafka, faust and InfluxDB."""
+    from vigie.demo import DemoError, run_demo
+
+    try:
+        run_demo(population=population, hours=hours, speed=speed, seed=seed)
+    except DemoError as exc:
+        raise _fail(Exit.FAILED, str(exc)) from None
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

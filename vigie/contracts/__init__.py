@@ -1,0 +1,35 @@
+"""What crosses process boundaries: payloads, metrics, topics, the device registry."""
+
+from vigie.contracts.deadletter import DeadLetter, RejectReason
+from vigie.contracts.envelope import (
+    TELEMETRY_BATCH,
+    VALIDATED_BATCH,
+    Reading,
+    TelemetryBatch,
+    ValidatedBatch,
+)
+from vigie.contracts.metrics import METRICS, MetricKind, MetricSpec, Vertical
+from vigie.contracts.registry import Asset, AssetKind, District, Territory
+from vigie.contracts.topics import Channel, DeviceTopic, KafkaTopics, TopicError
+
+__all__ = [
+    "METRICS",
+    "TELEMETRY_BATCH",
+    "VALIDATED_BATCH",
+    "Asset",
+    "AssetKind",
+    "Channel",
+    "DeadLetter",
+    "DeviceTopic",
+    "District",
+    "KafkaTopics",
+    "MetricKind",
+    "MetricSpec",
+    "Reading",
+    "RejectReason",
+    "TelemetryBatch",
+    "Territory",
+    "TopicError",
+    "ValidatedBatch",
+    "Vertical",
+]

@@ -1,0 +1,55 @@
+"""The telemetry batch envelope: what a device publishes, and what ingest hands to Kafka.
+
+A device never sends one reading per message: it sends a versioned batch carrying its id, a
+per-device sequence number (loss and duplicate detection), the send time and its readings.
+Times are integer milliseconds since the Unix epoch, UTC.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict
+
+from vigie.contracts.metrics import METRIC_NAMES
+
+SCHEMA_VERSION = 1
+MAX_READINGS_PER_BATCH = 10_000
+
+DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+EpochMs = Annotated[int, Field(ge=0, lt=10**13)]
+
+
+class Reading(TypedDict):
+    """One sample: when, what, how much (in the metric's registry unit)."""
+
+    ts_ms: EpochMs
+    metric: MetricName
+    value: FiniteFloat
+
+
+class TelemetryBatch(BaseModel):
+    """A device's batch of readings, as published on its MQTT telemetry topic."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = SCHEMA_VERSION
+    device_id: DeviceId
+    seq: Annotated[int, Field(ge=0, lt=2**63)]
+    sent_at_ms: EpochMs
+    readings: Annotated[list[Reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+
+
+class ValidatedBatch(TelemetryBatch):
+    """A batch that passed ingest, with the routing facts taken from its MQTT topic."""
+
+    territory: str
+    vertical: str
+    received_at_ms: EpochMs
+
+
+TELEMETRY_BATCH = TypeAdapter(TelemetryBatch)
+VALIDATED_BATCH = TypeAdapter(ValidatedBatch)

@@ -1,0 +1,175 @@
+"""The metric registry: every metric a device may send, its unit, vertical and physical bounds.
+
+Names carry their unit (``power_w``, ``flow_m3h``) so that a number is never read without it.
+Vocabulary follows the FIWARE Smart Data Models where one exists (see REFERENCE-DATA.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Vertical(StrEnum):
+    """The territory's domains; each has its own MQTT subtree and Kafka topic."""
+
+    LIGHTING = "lighting"
+    WATER = "water"
+    WASTE = "waste"
+    MOBILITY = "mobility"
+
+
+class MetricKind(StrEnum):
+    """How a metric's values combine over time."""
+
+    GAUGE = "gauge"  # instantaneous value (power, flow, fill level)
+    COUNTER = "counter"  # cumulative index (energy meter, water meter); deltas matter
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """One registry entry: what the metric is and which values are physically possible."""
+
+    name: str
+    unit: str
+    vertical: Vertical
+    kind: MetricKind
+    minimum: float
+    maximum: float
+    description: str
+    fiware: str = ""
+
+
+_SPECS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "power_w",
+        "W",
+        Vertical.LIGHTING,
+        MetricKind.GAUGE,
+        0.0,
+        5_000.0,
+        "Active power drawn by a lamp",
+        "Streetlight.powerConsumption",
+    ),
+    MetricSpec(
+        "cabinet_power_w",
+        "W",
+        Vertical.LIGHTING,
+        MetricKind.GAUGE,
+        0.0,
+        250_000.0,
+        "Total active power at a lighting control cabinet",
+        "StreetlightControlCabinet.totalActivePower",
+    ),
+    MetricSpec(
+        "energy_index_wh",
+        "Wh",
+        Vertical.LIGHTING,
+        MetricKind.COUNTER,
+        0.0,
+        1e13,
+        "Cumulative energy index of a cabinet meter",
+        "StreetlightControlCabinet.lastMeterReading",
+    ),
+    MetricSpec(
+        "dimming_pct",
+        "%",
+        Vertical.LIGHTING,
+        MetricKind.GAUGE,
+        0.0,
+        100.0,
+        "Lamp output level",
+        "Streetlight.illuminanceLevel",
+    ),
+    MetricSpec(
+        "illuminance_lx",
+        "lx",
+        Vertical.LIGHTING,
+        MetricKind.GAUGE,
+        0.0,
+        200_000.0,
+        "Ambient illuminance",
+    ),
+    MetricSpec(
+        "flow_m3h",
+        "m3/h",
+        Vertical.WATER,
+        MetricKind.GAUGE,
+        0.0,
+        10_000.0,
+        "Water flow through a meter",
+        "WaterConsumptionObserved.flow",
+    ),
+    MetricSpec(
+        "volume_index_m3",
+        "m3",
+        Vertical.WATER,
+        MetricKind.COUNTER,
+        0.0,
+        1e10,
+        "Cumulative water meter index",
+        "WaterConsumptionObserved.waterConsumption",
+    ),
+    MetricSpec(
+        "pressure_bar", "bar", Vertical.WATER, MetricKind.GAUGE, 0.0, 25.0, "Network pressure"
+    ),
+    MetricSpec(
+        "fill_pct",
+        "%",
+        Vertical.WASTE,
+        MetricKind.GAUGE,
+        0.0,
+        100.0,
+        "Container filling level",
+        "WasteContainer.fillingLevel",
+    ),
+    MetricSpec(
+        "temperature_degc",
+        "degC",
+        Vertical.WASTE,
+        MetricKind.GAUGE,
+        -50.0,
+        150.0,
+        "Temperature inside a container",
+        "WasteContainer.temperature",
+    ),
+    MetricSpec(
+        "traffic_flow_vehh",
+        "veh/h",
+        Vertical.MOBILITY,
+        MetricKind.GAUGE,
+        0.0,
+        20_000.0,
+        "Vehicle flow at a counting point",
+        "TrafficFlowObserved.intensity",
+    ),
+    MetricSpec(
+        "speed_kmh",
+        "km/h",
+        Vertical.MOBILITY,
+        MetricKind.GAUGE,
+        0.0,
+        300.0,
+        "Mean vehicle speed",
+        "TrafficFlowObserved.averageVehicleSpeed",
+    ),
+    MetricSpec(
+        "occupancy_pct",
+        "%",
+        Vertical.MOBILITY,
+        MetricKind.GAUGE,
+        0.0,
+        100.0,
+        "Road or parking occupancy",
+        "TrafficFlowObserved.occupancy",
+    ),
+)
+
+METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
+METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+METRIC_INDEX: dict[str, int] = {name: i for i, name in enumerate(METRIC_NAMES)}
+
+
+def metrics_of(vertical: Vertical) -> tuple[MetricSpec, ...]:
+    """The metrics a device of this vertical may send."""
+    return tuple(spec for spec in _SPECS if spec.vertical is vertical)

@@ -1,0 +1,207 @@
+"""``vigie demo``: a simulated commune through the real chain, then a summary a person can read."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from simulators.faults import standard_faults
+from simulators.publish import publish
+from simulators.simulation import SimulationPlan, run
+from simulators.territory import generate
+from vigie import influxql
+from vigie.contracts import DeadLetter, KafkaTopics
+from vigie.kafka import read_topic
+from vigie.settings import Settings, vigie_home
+from vigie.stack import Stack, StackError
+from vigie.stack.components import Components
+
+console = Console()
+
+
+class DemoError(RuntimeError):
+    """The demo could not complete; the message says where to look."""
+
+
+def _wait_drained(
+    settings: Settings, expected: int, comps: Components, timeout_s: float = 180.0
+) -> int:
+    """Poll InfluxDB until every valid reading is stored; returns the count found."""
+    url, db = settings.influx.url, settings.influx.database
+    found = 0
+    with Progress(
+        TextColumn("[bold]stored in InfluxDB"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task("drain", total=expected)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            comps.check_alive()
+            try:
+                found = int(
+                    influxql.scalar(url, db, 'SELECT count("value") FROM "raw"."telemetry"')
+                )
+            except (OSError, RuntimeError):
+                found = 0
+            progress.update(task, completed=found)
+            if found >= expected:
+                return found
+            time.sleep(0.5)
+    return found
+
+
+def _summary(
+    settings: Settings,
+    report_readings: dict[str, int],
+    stored: int,
+    letters: list[DeadLetter],
+    wall_s: float,
+    sent: int,
+) -> None:
+    url, db = settings.influx.url, settings.influx.database
+    by_vertical = {
+        r["vertical"]: int(r["count"])
+        for r in influxql.query(
+            url, db, 'SELECT count("value") FROM "raw"."telemetry" GROUP BY "vertical"'
+        )
+    }
+    windows = {
+        r["vertical"]: int(r["count"])
+        for r in influxql.query(
+            url, db, 'SELECT count("count") FROM "long"."agg_1m" GROUP BY "vertical"'
+        )
+    }
+    table = Table(
+        "vertical",
+        "readings sent",
+        "readings stored",
+        "1-min windows",
+        title="Vigie demo: what went through",
+    )
+    for vertical in sorted(report_readings):
+        table.add_row(
+            vertical,
+            f"{report_readings[vertical]:,}",
+            f"{by_vertical.get(vertical, 0):,}",
+            f"{windows.get(vertical, 0):,}",
+        )
+    console.print(table)
+    energy_wh = influxql.scalar(
+        url, db, 'SELECT sum("mean") / 60 FROM "long"."agg_1m" WHERE "metric" = \'cabinet_power_w\''
+    )
+    water_m3 = influxql.scalar(
+        url, db, 'SELECT sum("mean") / 60 FROM "long"."agg_1m" WHERE "metric" = \'flow_m3h\''
+    )
+    peak_flow = influxql.scalar(
+        url, db, 'SELECT max("max") FROM "long"."agg_1m" WHERE "metric" = \'traffic_flow_vehh\''
+    )
+    fill = influxql.scalar(
+        url, db, 'SELECT mean("last") FROM "long"."agg_1m" WHERE "metric" = \'fill_pct\''
+    )
+    figures = Table("figure", "value", title="Territory over the simulated period")
+    figures.add_row("public lighting energy (cabinet meters)", f"{energy_wh / 1000:,.2f} kWh")
+    figures.add_row("water distributed (district meters)", f"{water_m3:,.1f} m3")
+    figures.add_row("peak road flow at a counter", f"{peak_flow:,.0f} veh/h")
+    figures.add_row("mean bin filling level", f"{fill:,.1f} %")
+    console.print(figures)
+    rejected = Table(
+        "reason", "detail", title=f"Dead-letter topic: {len(letters)} rejected payloads"
+    )
+    for letter in letters:
+        rejected.add_row(letter.reason.value, letter.detail[:90])
+    console.print(rejected)
+    console.print(
+        f"[green]{stored:,} of {sum(report_readings.values()):,} valid readings stored "
+        f"exactly once[/] ({sent:,} MQTT messages in {wall_s:.0f} s wall time)."
+    )
+
+
+def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
+    """Fresh stack, generated territory, bridge and worker, simulation, summary."""
+    home = vigie_home()
+    stack = Stack(home)
+    stack.down()
+    shutil.rmtree(stack.root, ignore_errors=True)
+    console.print(f"[bold]Starting the local stack[/] in {stack.root} ...")
+    try:
+        state = stack.up()
+    except StackError as exc:
+        raise DemoError(str(exc)) from exc
+    for name, info in state["services"].items():
+        console.print(f"  {name:<10} 127.0.0.1:{info['port']}")
+    territory = generate(population, seed)
+    registry = home / "territory.json"
+    territory.save(registry)
+    console.print(
+        f"[bold]Territory[/] {territory.name}: {population:,} inhabitants, "
+        f"{len(territory.assets):,} devices in {len(territory.districts)} districts "
+        f"({registry})"
+    )
+    env = {
+        "VIGIE_REGISTRY": str(registry),
+        "VIGIE_TERRITORY": territory.id,
+        "VIGIE_HOME": str(home),
+    }
+    os.environ.update(env)
+    settings = Settings()
+    comps = Components(home, settings, env)
+    try:
+        console.print("[bold]Starting[/] ingest bridge and stream worker ...")
+        comps.start_streams()
+        comps.start_ingest()
+        now = int(time.time() * 1000)
+        plan = SimulationPlan(
+            start_ms=now - int(hours * 3_600_000), duration_s=hours * 3600, seed=seed
+        )
+        emitted = list(run(territory, plan))
+        faults = standard_faults(territory, now, settings.mqtt.prefix)
+        console.print(
+            f"[bold]Simulating[/] the last {hours:g} h at {speed:g}x "
+            f"({len(emitted):,} batches, {len(faults)} malformed payloads injected)"
+        )
+        report = publish(
+            emitted,
+            settings.mqtt,
+            territory.id,
+            start_ms=plan.start_ms,
+            speed=speed,
+            total=len(emitted),
+            faults=faults,
+        )
+        stored = _wait_drained(settings, report.readings, comps)
+        letters = [
+            DeadLetter.model_validate_json(r.value)
+            for r in asyncio.run(
+                read_topic(settings.kafka, KafkaTopics(settings.kafka.topic_prefix).deadletter)
+            )
+        ]
+        _summary(
+            settings,
+            report.readings_by_vertical,
+            stored,
+            letters,
+            report.wall_s,
+            report.batches + report.faults,
+        )
+        if stored != report.readings:
+            raise DemoError(
+                f"only {stored:,} of {report.readings:,} readings reached InfluxDB; "
+                f"see the logs in {home / 'logs'}"
+            )
+    except StackError as exc:
+        raise DemoError(str(exc)) from exc
+    finally:
+        comps.stop_all()
+    influx = settings.influx.url
+    console.print(
+        "\n[bold]Where to look next[/]\n"
+        f"  query:   influx -host 127.0.0.1 -port {influx.rsplit(':', 1)[1]} -database vigie "
+        "-execute 'SHOW MEASUREMENTS'\n"
+        f"  logs:    {home / 'logs'}\n"
+        "  servers: vigie stack status    (stop them with: vigie stack down)"
+    )

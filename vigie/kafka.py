@@ -1,0 +1,78 @@
+"""Kafka topic set-up shared by the ingest bridge and the stream processors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from vigie.contracts.topics import KafkaTopics
+from vigie.settings import KafkaSettings
+
+log = logging.getLogger("vigie.kafka")
+
+
+async def ensure_topics(settings: KafkaSettings, attempts: int = 20) -> list[str]:
+    """Create Vigie's topics when missing (telemetry per vertical, dead letters, alerts...)."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    topics = KafkaTopics(settings.topic_prefix)
+    wanted = [
+        *topics.all_telemetry,
+        topics.deadletter,
+        topics.aggregates,
+        topics.alerts,
+        topics.status,
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    for attempt in range(attempts):
+        try:
+            await admin.start()
+            break
+        except Exception as exc:  # broker still starting
+            if attempt == attempts - 1:
+                raise RuntimeError(
+                    f"Kafka at {settings.bootstrap} does not answer ({exc}). "
+                    "Is the stack up? Try: vigie stack up"
+                ) from exc
+            await asyncio.sleep(0.5)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            await admin.create_topics([NewTopic(t, settings.partitions, 1) for t in missing])
+            log.info("created kafka topics", extra={"topics": missing})
+        return missing
+    finally:
+        await admin.close()
+
+
+async def read_topic(settings: KafkaSettings, topic: str, timeout_s: float = 10.0) -> list:
+    """Every record currently in a topic, from the beginning to the end offsets."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetches cluster metadata
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        records: list = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            positions = [await consumer.position(tp) for tp in tps]
+            if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
+                break
+            batch = await consumer.getmany(*tps, timeout_ms=500)
+            for recs in batch.values():
+                records.extend(recs)
+        return records
+    finally:
+        await consumer.stop()

@@ -1,0 +1,36 @@
+"""A sliding window over one device's sequence numbers: which were seen, which are repeats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SeqVerdict(StrEnum):
+    NEW = "new"
+    DUPLICATE = "duplicate"
+    STALE = "stale"  # older than the window: cannot tell, passed on (downstream is idempotent)
+
+
+@dataclass(slots=True)
+class SeqWindow:
+    """Bit i of ``bits`` set: sequence number ``high - i`` has been seen."""
+
+    high: int
+    bits: int = 1
+    size: int = 4096
+
+    def observe(self, seq: int) -> tuple[SeqVerdict, int]:
+        """Record seq; returns the verdict and the change in the count of missing numbers."""
+        if seq > self.high:
+            shift = seq - self.high
+            self.bits = ((self.bits << shift) | 1) & ((1 << self.size) - 1)
+            self.high = seq
+            return SeqVerdict.NEW, shift - 1
+        age = self.high - seq
+        if age >= self.size:
+            return SeqVerdict.STALE, 0
+        if self.bits >> age & 1:
+            return SeqVerdict.DUPLICATE, 0
+        self.bits |= 1 << age
+        return SeqVerdict.NEW, -1

@@ -1,0 +1,210 @@
+"""Start, probe and stop the local stack (Mosquitto, Tansu, InfluxDB 1.x) as child processes.
+
+Each server gets a generated config, a free port and a folder under ``$VIGIE_HOME/stack``. The
+launcher records what it started in ``stack.json`` and stops exactly those processes, checking
+each pid's command line first so that a recycled pid is never signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vigie.stack.services import InfluxDB1, Mosquitto, Service, StackError, Tansu, free_port
+
+
+@dataclass(frozen=True)
+class StartPolicy:
+    """How long to wait for a server to answer, and how long to wait for it to stop."""
+
+    ready_timeout_s: float = 30.0
+    stop_timeout_s: float = 10.0
+    poll_s: float = 0.05
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.decode(errors="replace").rstrip("\0").split("\0") if raw else None
+
+
+def _alive(pid: int, cmd: list[str]) -> bool:
+    """True when pid runs and is still the process we started (not a recycled pid)."""
+    current = _cmdline(pid)
+    if current is None or current != cmd:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@dataclass
+class Stack:
+    """The local servers under one home folder."""
+
+    home: Path
+    policy: StartPolicy = field(default_factory=StartPolicy)
+    services: dict[str, Service] = field(default_factory=dict)
+    processes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.home / "stack"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "stack.json"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def up(self) -> dict[str, Any]:
+        """Start every server not already running and wait until each answers."""
+        self._load()
+        if not self.services:
+            self.services = {
+                "mosquitto": Mosquitto(port=free_port()),
+                "kafka": Tansu(port=free_port()),
+                "influxdb": InfluxDB1(port=free_port(), rpc_port=free_port()),
+            }
+        try:
+            for name in self.services:
+                if not self.running(name):
+                    self.start(name)
+        except BaseException:
+            self.down()
+            raise
+        return self.state()
+
+    def start(self, name: str) -> None:
+        """Start one server on its recorded port and wait until it answers."""
+        service = self.services[name]
+        workdir = self.root / name
+        workdir.mkdir(parents=True, exist_ok=True)
+        cmd = service.command(workdir)
+        log = workdir / f"{name}.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.processes[name] = {"pid": proc.pid, "cmd": cmd, "log": str(log)}
+        self._save()
+        deadline = time.monotonic() + self.policy.ready_timeout_s
+        while not service.ready():
+            if proc.poll() is not None:
+                tail = log.read_text(errors="replace")[-1500:]
+                raise StackError(
+                    f"{name} exited with code {proc.returncode} at start. "
+                    f"Its log ({log}) ends with:\n{tail}"
+                )
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{name} did not answer on port {service.port} within "
+                    f"{self.policy.ready_timeout_s:.0f} s; see {log}"
+                )
+            time.sleep(self.policy.poll_s)
+
+    def stop(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop one server we started, escalating to SIGKILL if it does not exit in time."""
+        info = self.processes.get(name)
+        if not info:
+            return
+        pid, cmd = int(info["pid"]), list(info["cmd"])
+        if _alive(pid, cmd):
+            os.kill(pid, sig)
+            deadline = time.monotonic() + self.policy.stop_timeout_s
+            while _alive(pid, cmd) and time.monotonic() < deadline:
+                time.sleep(self.policy.poll_s)
+            if _alive(pid, cmd):
+                os.kill(pid, signal.SIGKILL)
+                while _alive(pid, cmd):
+                    time.sleep(self.policy.poll_s)
+        _reap(pid)
+        self.processes.pop(name, None)
+        self._save()
+
+    def down(self) -> None:
+        """Stop every server this stack started; leaves configs and logs for inspection."""
+        self._load()
+        for name in list(self.processes):
+            self.stop(name)
+        if self.state_file.exists():
+            self.state_file.unlink()
+
+    def running(self, name: str) -> bool:
+        info = self.processes.get(name)
+        return bool(info) and _alive(int(info["pid"]), list(info["cmd"]))
+
+    # -- state -------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Each recorded server: pid, port, whether the process runs and whether it answers."""
+        self._load()
+        return {
+            name: {
+                "pid": self.processes.get(name, {}).get("pid"),
+                "port": svc.port,
+                "running": self.running(name),
+                "answers": svc.ready(),
+            }
+            for name, svc in self.services.items()
+        }
+
+    def settings(self) -> dict[str, dict[str, object]]:
+        """Settings fragments telling components where the servers listen."""
+        merged: dict[str, dict[str, object]] = {}
+        for svc in self.services.values():
+            for section, values in svc.settings().items():
+                merged.setdefault(section, {}).update(values)
+        return merged
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "services": {
+                name: {"kind": type(svc).__name__, **_fields(svc)}
+                for name, svc in self.services.items()
+            },
+            "processes": self.processes,
+            "settings": self.settings(),
+        }
+
+    def _save(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state(), indent=1))
+        tmp.replace(self.state_file)
+
+    def _load(self) -> None:
+        if self.services or not self.state_file.exists():
+            return
+        state = json.loads(self.state_file.read_text())
+        kinds: dict[str, type] = {"Mosquitto": Mosquitto, "Tansu": Tansu, "InfluxDB1": InfluxDB1}
+        for name, spec in state.get("services", {}).items():
+            spec = dict(spec)
+            self.services[name] = kinds[spec.pop("kind")](**spec)
+        self.processes = state.get("processes", {})
+
+
+def _fields(svc: Service) -> dict[str, Any]:
+    return {k: v for k, v in vars(svc).items() if k != "name"}
+
+
+def _reap(pid: int) -> None:
+    """Collect a child's exit status when we are its parent, so it leaves no zombie."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)

