@@ -62,6 +62,7 @@ class InfluxV1Sink:
         self.max_lines = max_lines
         self._session: aiohttp.ClientSession | None = None
         self.lines_written = 0
+        self.partial_writes = 0
 
     async def __aenter__(self) -> InfluxV1Sink:
         self._session = aiohttp.ClientSession(
@@ -122,6 +123,11 @@ class InfluxV1Sink:
             if resp.status == 204:
                 return
             text = await resp.text()
+            if resp.status == 400 and "partial write" in text:
+                # e.g. points older than the retention policy: nothing a retry can fix
+                self.partial_writes += 1
+                log.error("influxdb dropped points", extra={"rp": rp, "detail": text[:300]})
+                return
             if 400 <= resp.status < 500:
                 raise InfluxError(f"InfluxDB refused a write ({resp.status}): {text[:300]}")
             raise aiohttp.ClientResponseError(

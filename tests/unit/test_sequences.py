@@ -1,0 +1,41 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest.dedup import SequenceTracker
+from vigie.sequence import SeqVerdict, SeqWindow
+
+
+def test_repeat_is_duplicate_and_gap_is_counted_then_filled():
+    t = SequenceTracker(window=64)
+    assert t.observe("d", 0) is SeqVerdict.NEW
+    assert t.observe("d", 3) is SeqVerdict.NEW
+    assert t.gaps["d"] == 2
+    assert t.observe("d", 3) is SeqVerdict.DUPLICATE
+    assert t.observe("d", 1) is SeqVerdict.NEW
+    assert t.gaps["d"] == 1
+    assert t.observe("d", 1) is SeqVerdict.DUPLICATE
+
+
+def test_older_than_window_is_stale_not_dropped():
+    w = SeqWindow(100, size=8)
+    assert w.observe(50)[0] is SeqVerdict.STALE
+
+
+def test_device_count_is_bounded():
+    t = SequenceTracker(window=8, max_devices=3)
+    for d in range(10):
+        t.observe(f"d{d}", 0)
+    assert len(t._seen) == 3
+
+
+@given(st.lists(st.integers(0, 200), max_size=300))
+def test_new_exactly_once_per_sequence_within_window(seqs):
+    w = None
+    news = []
+    for s in seqs:
+        if w is None:
+            w = SeqWindow(s, size=512)
+            news.append(s)
+        elif w.observe(s)[0] is SeqVerdict.NEW:
+            news.append(s)
+    assert sorted(news) == sorted(set(seqs))
