@@ -1,7 +1,7 @@
 """Integration: the stack launcher starts real servers and stops exactly what it started."""
 
-import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -19,10 +19,8 @@ def test_up_status_down_leaves_no_process(tmp_path):
     assert all(s["running"] and s["answers"] for s in status.values()), status
     Stack(tmp_path).down()
     for pid in pids:
-        assert (
-            not os.path.exists(f"/proc/{pid}")
-            or open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z"
-        )
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().split(")")[1].split()[0] == "Z"
     for svc in status.values():
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", svc["port"])) != 0

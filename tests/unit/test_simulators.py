@@ -6,7 +6,7 @@ from simulators.sun import is_dark, sun_times_ms
 from simulators.territory import generate
 from vigie.contracts import AssetKind
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _ms(*args):
