@@ -54,6 +54,9 @@ export PATH="$here/.venv/bin:$PATH"
 case "$task" in
     setup) say "ready: source .venv/bin/activate, then vigie --help" ;;
     demo) exec vigie demo "$@" ;;
-    test) exec python -m pytest "$@" ;;
+    test)
+        say "lint and types"
+        ruff check . && ruff format --check . && mypy
+        exec python -m pytest "$@" ;;
     *) echo "usage: $0 [setup|demo|test] [args...]" >&2; exit 2 ;;
 esac

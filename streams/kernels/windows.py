@@ -21,7 +21,7 @@ class WindowAggregates(NamedTuple):
 
     group: I64
     window_start_ms: I64
-    count: I64
+    count: I64  # type: ignore[assignment]  # shadows tuple.count on purpose
     sum: F64
     min: F64
     max: F64

@@ -14,7 +14,7 @@ from typing_extensions import TypedDict
 
 from vigie.contracts.metrics import METRIC_NAMES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 MAX_READINGS_PER_BATCH = 10_000
 
 DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
