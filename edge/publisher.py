@@ -23,6 +23,8 @@ class BatchPublisher:
         self.territory = territory
         self.prefix = prefix
         self._slots = threading.BoundedSemaphore(max_inflight)
+        self._lock = threading.Lock()
+        self._inflight: set[int] = set()
         self.published = 0
         self.bytes_out = 0
 
@@ -42,14 +44,20 @@ class BatchPublisher:
     def publish_raw(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
         """Publish bytes as they are (replay, fault injection)."""
         self._slots.acquire()
-        info = self.client.publish(topic, payload, qos=1)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            self._slots.release()
-            raise PublishError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
+        with self._lock:
+            info = self.client.publish(topic, payload, qos=1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                self._slots.release()
+                raise PublishError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
+            self._inflight.add(info.mid)
         self.published += 1
         self.bytes_out += len(payload)
         return info
 
-    def on_publish(self, _c: mqtt.Client, _u: object, _mid: int, _rc: object, _p: object) -> None:
+    def on_publish(self, _c: mqtt.Client, _u: object, mid: int, _rc: object, _p: object) -> None:
         """Wire as the client's on_publish callback to free an in-flight slot."""
+        with self._lock:
+            if mid not in self._inflight:
+                return  # not one of ours (status message...)
+            self._inflight.discard(mid)
         self._slots.release()

@@ -38,6 +38,8 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(streams_app, name="streams")
 app.add_typer(simulate_app, name="simulate")
+edge_app = typer.Typer(help="Edge agent for Raspberry Pi-class boards.", no_args_is_help=True)
+app.add_typer(edge_app, name="edge")
 
 
 class Exit(IntEnum):
@@ -121,6 +123,35 @@ def streams_run(log_level: str = "INFO") -> None:
 
     logs.setup(log_level)
     run_worker(Settings(), loglevel="WARNING")
+
+
+@edge_app.command("run")
+def edge_run(
+    config: Path = typer.Option(..., help="Agent config file (.toml or .json)."),
+    log_level: str = "INFO",
+) -> None:
+    """Sample the device's sensors, batch and publish until SIGTERM."""
+    import signal
+    import threading
+
+    from pydantic import ValidationError
+
+    from edge.agent import run_agent
+    from edge.config import AgentConfig
+    from vigie.mqtt import MqttConnectError
+
+    logs.setup(log_level)
+    try:
+        cfg = AgentConfig.load(config)
+    except (OSError, ValidationError, ValueError) as exc:
+        raise _fail(Exit.USAGE, f"cannot use config {config}: {exc}") from None
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_a: stop.set())
+    try:
+        run_agent(cfg, stop)
+    except MqttConnectError as exc:
+        raise _fail(Exit.CONNECT, str(exc)) from None
 
 
 # -- simulate ---------------------------------------------------------------------------------

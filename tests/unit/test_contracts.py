@@ -109,3 +109,13 @@ def test_registry_rejects_unknown_cabinet_and_district():
         Territory.model_validate({**base, "assets": [{**lamp, "district": "zz"}]})
     with pytest.raises(ValidationError, match="nominal_power_w"):
         Territory.model_validate({**base, "assets": [{**lamp, "nominal_power_w": None}]})
+
+
+def test_example_edge_config_is_valid():
+    from pathlib import Path
+
+    from edge.config import AgentConfig
+
+    cfg = AgentConfig.load(Path(__file__).parents[2] / "edge" / "agent.example.toml")
+    assert cfg.asset.vertical is Vertical.LIGHTING
+    assert cfg.batch_policy.max_age_ms == 300_000

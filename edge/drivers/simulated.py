@@ -1,0 +1,36 @@
+"""A driver fed by the simulators' physical models, for boards without sensors attached."""
+
+from __future__ import annotations
+
+from simulators.models import TerritoryModel
+from vigie.contracts import Asset, AssetKind, District, Territory
+
+
+class SimulatedDriver:
+    """Reads what the physical model says the asset measures now."""
+
+    def __init__(self, asset: Asset) -> None:
+        assets = [asset]
+        if asset.kind is AssetKind.LAMP and asset.cabinet_id:
+            assets.append(
+                Asset(
+                    id=asset.cabinet_id,
+                    kind=AssetKind.LIGHTING_CABINET,
+                    district=asset.district,
+                    lat=asset.lat,
+                    lon=asset.lon,
+                )
+            )
+        territory = Territory(
+            id="edge",
+            name="edge",
+            lat=asset.lat,
+            lon=asset.lon,
+            districts=[District(id=asset.district, name=asset.district)],
+            assets=assets,
+        )
+        self.asset = asset
+        self.model = TerritoryModel(territory)
+
+    def read(self, ts_ms: int, dt_s: float) -> list[tuple[str, float]]:
+        return self.model.sample(self.asset, ts_ms, dt_s)
