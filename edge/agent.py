@@ -51,7 +51,9 @@ def run_agent(config: AgentConfig, stop: threading.Event, max_samples: int | Non
     client.will_set(status, b"offline", qos=1, retain=True)
     publisher = BatchPublisher(client, config.territory, config.mqtt.prefix)
     client.on_publish = publisher.on_publish
-    client.on_connect = lambda c, *_a: c.publish(status, b"online", qos=1, retain=True)
+    client.on_connect = lambda *_a: threading.Thread(
+        target=publisher.publish_raw, args=(status, b"online", True), daemon=True
+    ).start()
     try:
         client.connect(
             config.mqtt.host,
@@ -88,7 +90,7 @@ def run_agent(config: AgentConfig, stop: threading.Event, max_samples: int | Non
             sent += 1
         log.info("edge agent stopped", extra={"device": asset.id, "batches": sent})
     finally:
-        client.publish(status, b"offline", qos=1, retain=True).wait_for_publish(5)
+        publisher.publish_raw(status, b"offline", retain=True).wait_for_publish(5)
         client.disconnect()
         client.loop_stop()
     return sent

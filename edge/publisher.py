@@ -25,6 +25,7 @@ class BatchPublisher:
         self._slots = threading.BoundedSemaphore(max_inflight)
         self._lock = threading.Lock()
         self._inflight: set[int] = set()
+        self._acked_early: set[int] = set()
         self.published = 0
         self.bytes_out = 0
 
@@ -41,15 +42,26 @@ class BatchPublisher:
             self.topic(vertical, batch.device_id), batch.model_dump_json().encode()
         )
 
-    def publish_raw(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
-        """Publish bytes as they are (replay, fault injection)."""
+    def publish_raw(self, topic: str, payload: bytes, retain: bool = False) -> mqtt.MQTTMessageInfo:
+        """Publish bytes as they are (status, replay, fault injection).
+
+        Every message of the client must go through here, so that each PUBACK frees the slot
+        of the message it acknowledges. paho may call on_publish before publish() returns:
+        such early acknowledgements are remembered and settled right after.
+        """
         self._slots.acquire()
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            self._slots.release()
+            raise PublishError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
         with self._lock:
-            info = self.client.publish(topic, payload, qos=1)
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                self._slots.release()
-                raise PublishError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
-            self._inflight.add(info.mid)
+            early = info.mid in self._acked_early
+            if early:
+                self._acked_early.discard(info.mid)
+            else:
+                self._inflight.add(info.mid)
+        if early:
+            self._slots.release()
         self.published += 1
         self.bytes_out += len(payload)
         return info
@@ -58,6 +70,7 @@ class BatchPublisher:
         """Wire as the client's on_publish callback to free an in-flight slot."""
         with self._lock:
             if mid not in self._inflight:
-                return  # not one of ours (status message...)
+                self._acked_early.add(mid)
+                return
             self._inflight.discard(mid)
         self._slots.release()
