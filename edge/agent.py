@@ -41,7 +41,7 @@ class SequenceStore:
 def run_agent(config: AgentConfig, stop: threading.Event, max_samples: int | None = None) -> int:
     """Run until ``stop`` is set (or max_samples taken); returns the number of batches sent."""
     asset = config.asset
-    driver = load_driver(config.driver, asset, asset.lat, asset.lon)
+    driver = load_driver(config.driver, asset)
     seqs = SequenceStore(config.state_dir)
     batcher = Batcher(asset.id, config.batch_policy, seqs.load())
     client = make_client(config.mqtt, f"vigie-edge-{asset.id}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vigie.contracts import Reading, TelemetryBatch
@@ -55,10 +54,3 @@ class Batcher:
         self._pending = []
         self._opened_ms = None
         return batch
-
-
-def make_batchers(
-    device_ids: list[str], policy: BatchPolicy, first_seq: Callable[[str], int] = lambda _d: 0
-) -> dict[str, Batcher]:
-    """One batcher per device."""
-    return {d: Batcher(d, policy, first_seq(d)) for d in device_ids}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -45,7 +44,3 @@ def settings(isolated: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Setti
     for key, value in isolated.items():
         monkeypatch.setenv(key, value)
     return Settings()
-
-
-def registry_path(tmp_path: Path) -> Path:
-    return tmp_path / "territory.json"

@@ -11,7 +11,7 @@ class Driver(Protocol):
     def read(self, ts_ms: int, dt_s: float) -> list[tuple[str, float]]: ...
 
 
-def load_driver(name: str, asset: Asset, territory_lat: float, territory_lon: float) -> Driver:
+def load_driver(name: str, asset: Asset) -> Driver:
     """The driver for a config's ``driver`` name."""
     if name == "simulated":
         from edge.drivers.simulated import SimulatedDriver
