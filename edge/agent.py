@@ -12,12 +12,14 @@ import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
+
 from edge.batcher import Batcher
 from edge.config import AgentConfig
 from edge.drivers import load_driver
 from edge.publisher import BatchPublisher
-from vigie.contracts import Channel, DeviceTopic
-from vigie.mqtt import MqttConnectError, make_client, session_properties
+from vigie.contracts import Channel, DeviceTopic, TelemetryBatch
+from vigie.mqtt import connect, make_client
 
 log = logging.getLogger("vigie.edge")
 
@@ -54,22 +56,19 @@ def run_agent(config: AgentConfig, stop: threading.Event, max_samples: int | Non
     client.on_connect = lambda *_a: threading.Thread(
         target=publisher.publish_raw, args=(status, b"online", True), daemon=True
     ).start()
-    try:
-        client.connect(
-            config.mqtt.host,
-            config.mqtt.port,
-            config.mqtt.keepalive_s,
-            clean_start=False,
-            properties=session_properties(86_400),
-        )
-    except OSError as exc:
-        raise MqttConnectError(
-            f"cannot reach MQTT at {config.mqtt.host}:{config.mqtt.port} "
-            f"({exc}); check [mqtt] host and port in the config"
-        ) from exc
+    connect(client, config.mqtt, session_expiry_s=86_400)
     client.loop_start()
-    sent = samples = 0
+    samples = 0
     last = time.time()
+    sent = 0
+    last_info: mqtt.MQTTMessageInfo | None = None
+
+    def send(batch: TelemetryBatch) -> None:
+        nonlocal sent, last_info
+        seqs.save(batch.seq + 1)  # before publishing: numbers never repeat after a restart
+        last_info = publisher.publish(asset.vertical, batch)
+        sent += 1
+
     try:
         while not stop.is_set() and (max_samples is None or samples < max_samples):
             now = time.time()
@@ -77,17 +76,15 @@ def run_agent(config: AgentConfig, stop: threading.Event, max_samples: int | Non
             for metric, value in driver.read(now_ms, now - last):
                 batch = batcher.add(now_ms, metric, value, now_ms)
                 if batch is not None:
-                    seqs.save(batch.seq + 1)
-                    publisher.publish(asset.vertical, batch)
-                    sent += 1
+                    send(batch)
             last = now
             samples += 1
             stop.wait(config.sample_period_s)
         batch = batcher.flush(int(time.time() * 1000))
         if batch is not None:
-            seqs.save(batch.seq + 1)
-            publisher.publish(asset.vertical, batch).wait_for_publish(10)
-            sent += 1
+            send(batch)
+        if last_info is not None:
+            last_info.wait_for_publish(10)
         log.info("edge agent stopped", extra={"device": asset.id, "batches": sent})
     finally:
         publisher.publish_raw(status, b"offline", retain=True).wait_for_publish(5)

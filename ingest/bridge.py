@@ -22,7 +22,7 @@ from ingest.validation import Accepted, ValidationPolicy, validate
 from vigie.contracts import Asset, DeadLetter, KafkaTopics, Territory
 from vigie.contracts.topics import shared, telemetry_filter
 from vigie.kafka import ensure_topics
-from vigie.mqtt import MqttConnectError, make_client, platform_status_topic, session_properties
+from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
 from vigie.settings import Settings
 
 log = logging.getLogger("vigie.ingest")
@@ -187,21 +187,15 @@ class Bridge:
         await producer.start()
         client = self._mqtt_client(loop)
         try:
-            client.connect(
-                self.settings.mqtt.host,
-                self.settings.mqtt.port,
-                self.settings.mqtt.keepalive_s,
-                clean_start=False,
-                properties=session_properties(
-                    self.policy.session_expiry_s, self.policy.receive_maximum
-                ),
+            connect(
+                client,
+                self.settings.mqtt,
+                session_expiry_s=self.policy.session_expiry_s,
+                receive_maximum=self.policy.receive_maximum,
             )
-        except OSError as exc:
+        except MqttConnectError:
             await producer.stop()
-            raise MqttConnectError(
-                f"cannot reach the MQTT broker at {self.settings.mqtt.host}:"
-                f"{self.settings.mqtt.port} ({exc}). Is it running? Try: vigie stack status"
-            ) from exc
+            raise
         client.loop_start()
         stats_task = asyncio.create_task(self._report_stats())
         try:

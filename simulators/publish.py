@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from edge.publisher import BatchPublisher
 from simulators.faults import Fault
 from simulators.simulation import Emitted, Pacer
-from vigie.mqtt import MqttConnectError, make_client
+from vigie.mqtt import MqttConnectError, connect, make_client
 from vigie.settings import MqttSettings
 
 
@@ -67,13 +67,7 @@ def publish(
     connected = threading.Event()
     client.on_publish = on_publish
     client.on_connect = lambda *_a: connected.set()
-    try:
-        client.connect(settings.host, settings.port, settings.keepalive_s)
-    except OSError as exc:
-        raise MqttConnectError(
-            f"cannot reach MQTT at {settings.host}:{settings.port} ({exc}); "
-            "is the stack up? Try: vigie stack status"
-        ) from exc
+    connect(client, settings)
     client.loop_start()
     if not connected.wait(10):
         client.loop_stop()

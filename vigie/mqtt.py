@@ -36,6 +36,32 @@ def make_client(settings: MqttSettings, client_id: str, *, manual_ack: bool = Fa
     return client
 
 
+def connect(
+    client: mqtt.Client,
+    settings: MqttSettings,
+    *,
+    session_expiry_s: int | None = None,
+    receive_maximum: int | None = None,
+) -> None:
+    """Connect (not yet looping); a persistent session when session_expiry_s is given.
+
+    Raises MqttConnectError saying which address failed and what to check.
+    """
+    kwargs: dict[str, object] = {}
+    if session_expiry_s is not None:
+        kwargs = {
+            "clean_start": False,
+            "properties": session_properties(session_expiry_s, receive_maximum),
+        }
+    try:
+        client.connect(settings.host, settings.port, settings.keepalive_s, **kwargs)  # type: ignore[arg-type]
+    except OSError as exc:
+        raise MqttConnectError(
+            f"cannot reach the MQTT broker at {settings.host}:{settings.port} ({exc}). "
+            "Is it running? For the local stack try: vigie stack status"
+        ) from exc
+
+
 def session_properties(expiry_s: int, receive_maximum: int | None = None) -> Properties:
     """CONNECT properties for a persistent session that survives a restart."""
     props = Properties(PacketTypes.CONNECT)
@@ -69,7 +95,7 @@ def wait_for_status(
 
     client.on_connect = on_connect
     client.on_message = on_message
-    client.connect(settings.host, settings.port, settings.keepalive_s)
+    connect(client, settings)
     client.loop_start()
     try:
         return seen.wait(timeout_s)
