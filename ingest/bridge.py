@@ -3,6 +3,11 @@
 An MQTT message is acknowledged only once Kafka has acknowledged what it became (a record on
 its vertical's topic, or a dead letter), so a bridge killed at any moment loses nothing: the
 broker redelivers what was not acknowledged, and (device, seq) de-duplication drops repeats.
+
+With several bridges behind one shared subscription, a device's batches are spread over them:
+each bridge's duplicate and gap counters see only its share. The stream processors, which see
+every batch of a device in order on its partition, hold the authoritative de-duplication and
+missing-sequence counts.
 """
 
 from __future__ import annotations
@@ -11,15 +16,16 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from ingest.dedup import SequenceTracker, SeqVerdict
-from ingest.stats import BridgeStats
-from ingest.validation import Accepted, ValidationPolicy, validate
-from vigie.contracts import Asset, DeadLetter, KafkaTopics, Territory
+from ingest.dedup import SequenceTracker
+from ingest.routing import Inbound, Router
+from ingest.stats import BridgeStats, StatsCollector
+from ingest.validation import ValidationPolicy
+from vigie.contracts import KafkaTopics, Territory
 from vigie.contracts.topics import shared, telemetry_filter
 from vigie.kafka import ensure_topics
 from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
@@ -28,23 +34,51 @@ from vigie.settings import Settings
 log = logging.getLogger("vigie.ingest")
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    received_at_ms: int
-
-
 @dataclass(frozen=True)
 class BridgePolicy:
-    """Batching of the hand-off and MQTT flow control."""
+    """Batching of the hand-off, MQTT flow control and producer settings."""
 
-    max_batch: int = 1000
-    receive_maximum: int = 2000  # unacknowledged messages the broker may have in flight to us
+    max_batch: int = 2000
+    receive_maximum: int = 4000  # unacknowledged messages the broker may have in flight to us
     session_expiry_s: int = 3600
     stats_every_s: float = 10.0
+    linger_ms: int = 5
+    compression: str | None = None  # "gzip" where the broker supports it
+
+
+def make_router(settings: Settings, instance: str) -> Router:
+    """The bridge's validation and routing, from settings."""
+    ingest = settings.ingest
+    registry = Territory.load(settings.registry).by_id() if settings.registry else None
+    return Router(
+        topics=KafkaTopics(settings.kafka.topic_prefix),
+        policy=ValidationPolicy(
+            ingest.max_payload_bytes,
+            ingest.max_clock_skew_s,
+            ingest.max_age_s,
+            settings.mqtt.prefix,
+        ),
+        registry=registry,
+        tracker=SequenceTracker(window=ingest.dedup_window),
+        stats=BridgeStats(),
+        instance=instance,
+    )
+
+
+async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
+    """Route a bulk of messages and wait until Kafka acknowledged every record."""
+    t0 = time.perf_counter()
+    pending = []
+    for item in items:
+        out = router.route(item)
+        if out is not None:
+            pending.append(
+                await producer.send(out.topic, value=out.value, key=out.key, headers=out.headers)
+            )
+    if pending:
+        await asyncio.gather(*pending)
+    router.stats.produce_seconds += time.perf_counter() - t0
+    router.stats.produced_bulks += 1
 
 
 class Bridge:
@@ -56,22 +90,12 @@ class Bridge:
         self.settings = settings
         self.instance = instance
         self.policy = policy or BridgePolicy()
-        self.topics = KafkaTopics(settings.kafka.topic_prefix)
-        self.validation = ValidationPolicy(
-            settings.ingest.max_payload_bytes,
-            settings.ingest.max_clock_skew_s,
-            settings.ingest.max_age_s,
-            settings.mqtt.prefix,
-        )
-        self.registry: Mapping[str, Asset] | None = (
-            Territory.load(settings.registry).by_id() if settings.registry else None
-        )
-        self.tracker = SequenceTracker(window=settings.ingest.dedup_window)
-        self.stats = BridgeStats()
+        self.router = make_router(settings, instance)
+        self.stats = self.router.stats
+        self.status_topic = platform_status_topic(settings.mqtt.prefix, f"ingest-{instance}")
         self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
         self._stopping = asyncio.Event()
-        self._connected = asyncio.Event()
-        self.status_topic = platform_status_topic(settings.mqtt.prefix, f"ingest-{instance}")
+        self._error: BaseException | None = None
 
     # -- MQTT side (paho thread) ----------------------------------------------------------
 
@@ -96,7 +120,6 @@ class Bridge:
                 return
             c.subscribe(filter_, qos=1)
             c.publish(self.status_topic, b"online", qos=1, retain=True)
-            loop.call_soon_threadsafe(self._connected.set)
             log.info("mqtt connected", extra={"filter": filter_})
 
         def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
@@ -114,73 +137,20 @@ class Bridge:
 
     # -- Kafka side (asyncio) -------------------------------------------------------------
 
-    async def _handle(self, items: list[Inbound], producer: object, client: mqtt.Client) -> None:
-        pending = []
-        for item in items:
-            self.stats.received += 1
-            verdict = validate(
-                item.topic, item.payload, item.received_at_ms, self.validation, self.registry
-            )
-            if isinstance(verdict, Accepted):
-                batch = verdict.batch
-                seen = self.tracker.observe(batch.device_id, batch.seq)
-                if seen is SeqVerdict.DUPLICATE:
-                    self.stats.duplicates += 1
-                    continue
-                self.stats.stale += seen is SeqVerdict.STALE
-                self.stats.accepted += 1
-                self.stats.readings += len(batch.readings)
-                headers = [
-                    ("territory", verdict.topic.territory.encode()),
-                    ("received_at_ms", str(item.received_at_ms).encode()),
-                ]
-                pending.append(
-                    await producer.send(  # type: ignore[attr-defined]
-                        self.topics.telemetry(verdict.topic.vertical),
-                        value=item.payload,
-                        key=batch.device_id.encode(),
-                        headers=headers,
-                    )
-                )
-            else:
-                self.stats.rejected[verdict.reason] += 1
-                letter = DeadLetter.of(
-                    item.topic, item.received_at_ms, verdict.reason, verdict.detail, item.payload
-                )
-                log.warning(
-                    "rejected",
-                    extra={
-                        "topic": item.topic,
-                        "reason": verdict.reason,
-                        "detail": verdict.detail[:200],
-                    },
-                )
-                pending.append(
-                    await producer.send(  # type: ignore[attr-defined]
-                        self.topics.deadletter,
-                        value=letter.model_dump_json().encode(),
-                        key=item.topic.encode(),
-                        headers=[("reason", verdict.reason.encode())],
-                    )
-                )
-        if pending:
-            await asyncio.gather(*pending)
-        for item in items:
-            client.ack(item.mid, item.qos)
-
     async def run(self) -> None:
         """Run until stopped by a signal or a fatal error; raises that error."""
         from aiokafka import AIOKafkaProducer
 
-        self._error: BaseException | None = None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
+        self._serve_metrics()
         await ensure_topics(self.settings.kafka)
         producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka.bootstrap,
             acks="all",
-            linger_ms=5,
+            linger_ms=self.policy.linger_ms,
+            compression_type=self.policy.compression,
             max_batch_size=1 << 20,
             max_request_size=4 << 20,
         )
@@ -210,7 +180,7 @@ class Bridge:
         if self._error is not None:
             raise self._error
 
-    async def _pump(self, producer: object, client: mqtt.Client) -> None:
+    async def _pump(self, producer: Any, client: mqtt.Client) -> None:
         stop = asyncio.create_task(self._stopping.wait())
         while not self._stopping.is_set():
             get = asyncio.create_task(self._queue.get())
@@ -221,7 +191,21 @@ class Bridge:
             items = [get.result()]
             while len(items) < self.policy.max_batch and not self._queue.empty():
                 items.append(self._queue.get_nowait())
-            await self._handle(items, producer, client)
+            await produce(self.router, items, producer)
+            for item in items:  # in reception order, as MQTT requires
+                client.ack(item.mid, item.qos)
+
+    def _serve_metrics(self) -> None:
+        port = self.settings.ingest.metrics_port
+        if not port:
+            return
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        registry = CollectorRegistry()
+        registry.register(StatsCollector(self.stats, self.router.tracker.gaps, self.instance))
+        host = self.settings.ingest.metrics_host
+        start_http_server(port, addr=host, registry=registry)
+        log.info("prometheus metrics", extra={"url": f"http://{host}:{port}/metrics"})
 
     async def _report_stats(self) -> None:
         while True:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 
 @dataclass
@@ -13,6 +17,8 @@ class BridgeStats:
     readings: int = 0
     duplicates: int = 0
     stale: int = 0
+    produce_seconds: float = 0.0
+    produced_bulks: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
 
     def as_fields(self) -> dict[str, object]:
@@ -24,3 +30,46 @@ class BridgeStats:
             "stale": self.stale,
             "rejected": dict(self.rejected),
         }
+
+
+class StatsCollector(Collector):
+    """Exposes a bridge's counters to Prometheus, read at scrape time (no double book-keeping)."""
+
+    def __init__(self, stats: BridgeStats, gaps: dict[str, int], instance: str) -> None:
+        self.stats = stats
+        self.gaps = gaps
+        self.instance = instance
+
+    def collect(self) -> Iterator[Metric]:
+        s, labels = self.stats, [self.instance]
+        for name, value, doc in (
+            ("received", s.received, "MQTT telemetry messages received"),
+            ("accepted", s.accepted, "valid batches produced to Kafka"),
+            ("readings", s.readings, "valid readings produced to Kafka"),
+            ("duplicates", s.duplicates, "batches dropped as repeated (device, seq)"),
+        ):
+            metric = CounterMetricFamily(f"vigie_ingest_{name}", doc, labels=["instance"])
+            metric.add_metric(labels, value)
+            yield metric
+        rejected = CounterMetricFamily(
+            "vigie_ingest_rejected",
+            "payloads sent to the dead-letter topic",
+            labels=["instance", "reason"],
+        )
+        for reason, count in sorted(s.rejected.items()):
+            rejected.add_metric([self.instance, reason], count)
+        yield rejected
+        gaps = GaugeMetricFamily(
+            "vigie_ingest_missing_sequences",
+            "sequence numbers skipped and not seen, all devices",
+            labels=["instance"],
+        )
+        gaps.add_metric(labels, sum(self.gaps.values()))
+        yield gaps
+        latency = GaugeMetricFamily(
+            "vigie_ingest_produce_seconds_mean",
+            "mean time for Kafka to acknowledge one bulk",
+            labels=["instance"],
+        )
+        latency.add_metric(labels, s.produce_seconds / max(1, s.produced_bulks))
+        yield latency

@@ -8,11 +8,18 @@ partition the device's records come from, so a restarted or rebalanced worker re
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
-from streams.sinks.lineprotocol import TagIndex, aggregate_lines, late_lines, raw_lines
+from streams.sinks.lineprotocol import (
+    TagIndex,
+    aggregate_lines,
+    fleet_lines,
+    late_lines,
+    raw_lines,
+)
 from streams.windowing import DeviceState, WindowPolicy, step
 from vigie.contracts import TELEMETRY_BATCH, Asset, TelemetryBatch
 from vigie.settings import Settings
@@ -66,6 +73,8 @@ class TelemetryProcessor:
         await self.sink.write(raw, "raw")
         longer = aggregate_lines(result.rows, verticals, self.tags)
         longer += late_lines(result.late, verticals, self.tags)
+        now_ms = int(time.time() * 1000)
+        longer += fleet_lines(states, result.touched, verticals, self.tags, now_ms)
         await self.sink.write(longer, "long")
         for device in result.touched:
             key, value = device.encode(), states[device].to_bytes()

@@ -38,13 +38,20 @@ class DeviceState:
     watermark_ms: int = -(2**62)
     windows: dict[str, list[float]] = field(default_factory=dict)  # "metric|start" -> acc
     late: int = 0
+    missing: int = 0  # sequence numbers skipped and not (yet) seen
 
     def to_bytes(self) -> bytes:
         seq = (
             None if self.seq is None else [self.seq.high, format(self.seq.bits, "x"), self.seq.size]
         )
         return json.dumps(
-            {"seq": seq, "wm": self.watermark_ms, "win": self.windows, "late": self.late},
+            {
+                "seq": seq,
+                "wm": self.watermark_ms,
+                "win": self.windows,
+                "late": self.late,
+                "missing": self.missing,
+            },
             separators=(",", ":"),
         ).encode()
 
@@ -56,7 +63,7 @@ class DeviceState:
         seq = (
             None if d["seq"] is None else SeqWindow(d["seq"][0], int(d["seq"][1], 16), d["seq"][2])
         )
-        return cls(seq, d["wm"], d["win"], d["late"])
+        return cls(seq, d["wm"], d["win"], d["late"], d.get("missing", 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +121,12 @@ def step(
         state = states.setdefault(batch.device_id, DeviceState())
         if state.seq is None:
             state.seq = SeqWindow(batch.seq, size=policy.seq_window)
-        elif state.seq.observe(batch.seq)[0] is SeqVerdict.DUPLICATE:
-            out.duplicates += 1
-            continue
+        else:
+            verdict, missing = state.seq.observe(batch.seq)
+            if verdict is SeqVerdict.DUPLICATE:
+                out.duplicates += 1
+                continue
+            state.missing = max(0, state.missing + missing)
         out.fresh.append(batch)
         out.touched.add(batch.device_id)
     if not out.fresh:

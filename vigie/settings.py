@@ -71,6 +71,7 @@ class IngestSettings(BaseModel):
     max_age_s: float = 7 * 86400.0
     dedup_window: int = 4096
     metrics_port: int = 0  # 0: no Prometheus endpoint
+    metrics_host: str = "127.0.0.1"
 
 
 class StreamsSettings(BaseModel):

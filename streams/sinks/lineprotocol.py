@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from streams.windowing import WindowRow
+from streams.windowing import DeviceState, WindowRow
 from vigie.contracts import Asset, TelemetryBatch
 
 RAW = "telemetry"
 AGGREGATE = "agg_1m"
 LATE = "late_readings"
+FLEET = "fleet"
 
 
 class TagIndex:
@@ -76,3 +77,23 @@ def late_lines(
     return [
         f"{LATE},{tags.tags(d, verticals[d])},metric={m} value={_f(v)} {t}" for d, m, t, v in late
     ]
+
+
+def fleet_lines(
+    states: Mapping[str, DeviceState],
+    devices: Iterable[str],
+    verticals: Mapping[str, str],
+    tags: TagIndex,
+    now_ms: int,
+) -> list[str]:
+    """Per device: last sequence number, missing sequence numbers, late readings, last seen."""
+    lines = []
+    for d in devices:
+        st = states[d]
+        last_seq = st.seq.high if st.seq is not None else -1
+        lines.append(
+            f"{FLEET},{tags.tags(d, verticals[d])} last_seq={last_seq}i,"
+            f"missing_seq={st.missing}i,late={st.late}i,last_reading_ms={st.watermark_ms}i "
+            f"{now_ms}"
+        )
+    return lines

@@ -47,3 +47,12 @@ def test_out_of_order_within_lateness_is_merged():
     out = step(states, [_batch("a", 1, [(30_000, 4.0)])], POLICY)
     assert not out.late
     assert [r.sum for r in out.rows if r.start_ms == 0] == [4.0]
+
+
+def test_missing_sequence_numbers_are_counted_and_refilled():
+    states: dict[str, DeviceState] = {}
+    step(states, [_batch("a", 0, [(0, 1.0)])], POLICY)
+    step(states, [_batch("a", 4, [(1_000, 1.0)])], POLICY)
+    assert states["a"].missing == 3
+    step(states, [_batch("a", 2, [(2_000, 1.0)])], POLICY)
+    assert DeviceState.from_bytes(states["a"].to_bytes()).missing == 2
