@@ -66,15 +66,37 @@ def make_router(settings: Settings, instance: str) -> Router:
 
 
 async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
-    """Route a bulk of messages and wait until Kafka acknowledged every record."""
+    """Route a bulk of messages and wait until Kafka acknowledged every record.
+
+    Records are appended to one batch per (topic, partition), partitioned by key with Kafka's
+    default murmur2 partitioner, and each batch is sent once: far less work per record than
+    one ``send`` call each.
+    """
+    from aiokafka.partitioner import DefaultPartitioner
+
     t0 = time.perf_counter()
+    partitioner = DefaultPartitioner()
+    batches: dict[tuple[str, int], Any] = {}
+    partitions_of: dict[str, list[int]] = {}
     pending = []
     for item in items:
         out = router.route(item)
-        if out is not None:
-            pending.append(
-                await producer.send(out.topic, value=out.value, key=out.key, headers=out.headers)
-            )
+        if out is None:
+            continue
+        partitions = partitions_of.get(out.topic)
+        if partitions is None:
+            partitions = partitions_of[out.topic] = sorted(await producer.partitions_for(out.topic))
+        partition = partitioner(out.key, partitions, partitions)
+        batch = batches.get((out.topic, partition))
+        if batch is None:
+            batch = batches[(out.topic, partition)] = producer.create_batch()
+        if batch.append(timestamp=None, key=out.key, value=out.value, headers=out.headers) is None:
+            pending.append(await producer.send_batch(batch, out.topic, partition=partition))
+            batch = batches[(out.topic, partition)] = producer.create_batch()
+            batch.append(timestamp=None, key=out.key, value=out.value, headers=out.headers)
+    for (topic, partition), batch in batches.items():
+        if batch.record_count():
+            pending.append(await producer.send_batch(batch, topic, partition=partition))
     if pending:
         await asyncio.gather(*pending)
     router.stats.produce_seconds += time.perf_counter() - t0

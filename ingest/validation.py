@@ -11,15 +11,16 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from ingest.schema import BATCH_OF
 from vigie.contracts import (
     METRICS,
-    TELEMETRY_BATCH,
     Asset,
     Channel,
     DeviceTopic,
     RejectReason,
     TelemetryBatch,
     TopicError,
+    Vertical,
 )
 
 
@@ -45,44 +46,48 @@ class Rejected:
     detail: str
 
 
-def _schema_detail(exc: ValidationError) -> tuple[RejectReason, str]:
-    errors = exc.errors(include_url=False, include_input=False)
-    if errors and errors[0]["type"] in ("json_invalid", "json_type"):
-        return RejectReason.MALFORMED_JSON, f"payload is not JSON: {errors[0]['msg']}"
-    parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in errors[:3]]
-    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-    return RejectReason.SCHEMA, "; ".join(parts) + more
-
-
-def _reading_problem(
-    batch: TelemetryBatch, topic: DeviceTopic, now_ms: int, policy: ValidationPolicy
-) -> Rejected | None:
-    latest = now_ms + int(policy.max_clock_skew_s * 1000)
-    earliest = now_ms - int(policy.max_age_s * 1000)
-    for i, reading in enumerate(batch.readings):
-        spec = METRICS[reading["metric"]]
-        if spec.vertical is not topic.vertical:
+def _schema_rejection(exc: ValidationError, vertical: Vertical) -> Rejected:
+    """Map pydantic's first error to a stable reason; the detail lists the first three."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    kind, loc = first["type"], first["loc"]
+    if kind in ("json_invalid", "json_type"):
+        return Rejected(RejectReason.MALFORMED_JSON, f"payload is not JSON: {first['msg']}")
+    if kind == "union_tag_invalid":
+        tag = str(first.get("ctx", {}).get("tag", ""))
+        if tag in METRICS:
+            where = ".".join(str(p) for p in loc)
             return Rejected(
                 RejectReason.WRONG_VERTICAL,
-                f"readings.{i}.metric: {spec.name} belongs to {spec.vertical}, "
-                f"not {topic.vertical}",
+                f"{where}.metric: {tag} belongs to {METRICS[tag].vertical}, not {vertical}",
             )
-        value = reading["value"]
-        if not spec.minimum <= value <= spec.maximum:
-            return Rejected(
-                RejectReason.OUT_OF_BOUNDS,
-                f"readings.{i}.value: {value} {spec.unit} outside "
-                f"[{spec.minimum}, {spec.maximum}] for {spec.name}",
-            )
-        ts = reading["ts_ms"]
-        if not earliest <= ts <= latest:
-            return Rejected(
-                RejectReason.CLOCK_SKEW,
-                f"readings.{i}.ts_ms: {ts} is {(ts - now_ms) / 1000:+.0f} s from "
-                f"reception, beyond -{policy.max_age_s:.0f}/+"
-                f"{policy.max_clock_skew_s:.0f} s",
-            )
-    return None
+    if kind in _BOUND_ERRORS and loc[0] == "readings" and loc[-1] == "value":
+        spec = METRICS[str(loc[-2])]
+        return Rejected(
+            RejectReason.OUT_OF_BOUNDS,
+            f"readings.{loc[1]}.value: {first['input']} "
+            f"{spec.unit} outside [{spec.minimum}, {spec.maximum}] for {spec.name}",
+        )
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in errors[:3]]
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    return Rejected(RejectReason.SCHEMA, "; ".join(parts) + more)
+
+
+_BOUND_ERRORS = frozenset({"less_than_equal", "greater_than_equal"})
+
+
+def _clock_problem(batch: TelemetryBatch, now_ms: int, policy: ValidationPolicy) -> Rejected | None:
+    stamps = [r["ts_ms"] for r in batch.readings]
+    earliest = now_ms - int(policy.max_age_s * 1000)
+    latest = now_ms + int(policy.max_clock_skew_s * 1000)
+    if earliest <= min(stamps) and max(stamps) <= latest:
+        return None
+    i, ts = next((i, t) for i, t in enumerate(stamps) if not earliest <= t <= latest)
+    return Rejected(
+        RejectReason.CLOCK_SKEW,
+        f"readings.{i}.ts_ms: {ts} is {(ts - now_ms) / 1000:+.0f} s from reception, beyond "
+        f"-{policy.max_age_s:.0f}/+{policy.max_clock_skew_s:.0f} s",
+    )
 
 
 def validate(
@@ -105,9 +110,9 @@ def validate(
             f"payload of {len(payload)} bytes exceeds {policy.max_payload_bytes}",
         )
     try:
-        batch = TELEMETRY_BATCH.validate_json(payload)
+        batch = BATCH_OF[parsed.vertical].validate_json(payload)
     except ValidationError as exc:
-        return Rejected(*_schema_detail(exc))
+        return _schema_rejection(exc, parsed.vertical)
     if batch.device_id != parsed.device_id:
         return Rejected(
             RejectReason.SPOOFED_DEVICE,
@@ -126,5 +131,5 @@ def validate(
                 f"device {batch.device_id!r} is a {asset.kind} ({asset.vertical}), "
                 f"published under {parsed.vertical}",
             )
-    problem = _reading_problem(batch, parsed, now_ms, policy)
+    problem = _clock_problem(batch, now_ms, policy)
     return problem if problem is not None else Accepted(parsed, batch)
