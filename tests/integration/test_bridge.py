@@ -8,6 +8,7 @@ import random
 import signal
 import threading
 import time
+import urllib.request
 from collections import Counter
 
 import pytest
@@ -20,6 +21,7 @@ from vigie.contracts import DeadLetter, KafkaTopics, RejectReason
 from vigie.kafka import read_topic
 from vigie.mqtt import platform_status_topic, wait_for_status
 from vigie.stack.components import Components
+from vigie.stack.services import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +118,8 @@ def test_hostile_payloads_go_to_dead_letters_and_valid_ones_all_arrive(
     hostile = _hostile(now, settings.mqtt.prefix)
     faults = standard_faults(TERRITORY, now, settings.mqtt.prefix)
     injected = [Fault(t, p, next(iter(r)), "hostile") for t, p, r in hostile] + faults
+    metrics_port = free_port()
+    comps.env["VIGIE_INGEST__METRICS_PORT"] = str(metrics_port)
     try:
         comps.start_ingest()
         publish(
@@ -130,8 +134,18 @@ def test_hostile_payloads_go_to_dead_letters_and_valid_ones_all_arrive(
         expected = {(e.batch.device_id, e.batch.seq) for e in emitted}
         got = _wait_all(settings, expected)
         comps.check_alive()
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as resp:
+            metrics = resp.read().decode()
     finally:
         comps.stop_all()
+    scraped = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert scraped['vigie_ingest_accepted_total{instance="0"}'] == len(emitted)
+    rejected = sum(v for k, v in scraped.items() if k.startswith("vigie_ingest_rejected_total"))
+    assert rejected == len(injected)
     assert {(d, s) for d, s, _ in got} == expected
     assert len(got) == len(expected), "no batch produced twice"
     letters = [
