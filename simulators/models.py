@@ -7,8 +7,12 @@
 - Water: district demand follows a diurnal curve (night minimum around 03:00, peaks at 07:00
   and 19:00); a leak adds a constant flow to its area; pressure falls as demand rises.
 - Waste: containers fill linearly at a per-container rate and are emptied on collection days.
-- Mobility: weekday flow with morning (08:00) and evening (18:00) peaks, a flatter weekend;
-  speed falls and occupancy rises with flow; parking occupancy follows the day.
+- Mobility: weekday flow with morning (08:00) and evening (18:00) peaks, a flatter weekend,
+  scaled per counter; speed falls and occupancy rises with flow (peaks stay "dense", below
+  30 % occupancy); an incident collapses flow and speed with 65 % occupancy ("blocked");
+  parking occupancy follows the day.
+- Faults of the scenario (simulators/scenario.py) act here: failed lamps, leaks, tappings
+  on cabinets, incidents.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import random
 import zlib
 from dataclasses import dataclass, field
 
+from simulators.scenario import Faults, Scenario
 from simulators.sun import is_dark
 from vigie.contracts import Asset, AssetKind, Territory
 
@@ -53,29 +58,43 @@ class TerritoryModel:
     territory: Territory
     params: ModelParams = field(default_factory=ModelParams)
     seed: int = 1
-    failed_lamps: set[str] = field(default_factory=set)
-    leaks_m3h: dict[str, float] = field(default_factory=dict)  # dma -> added flow
+    scenario: Scenario = field(default_factory=Scenario)
     _index: dict[str, float] = field(default_factory=dict)
     _fill: dict[str, float] = field(default_factory=dict)
     _rate: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
+        self.faults = Faults(self.scenario)
+        self._dark: dict[int, bool] = {}
+        self._road_scale: dict[str, float] = {}
         self.lamps_of: dict[str, list[Asset]] = {}
         for a in self.territory.assets:
             if a.kind is AssetKind.LAMP and a.cabinet_id:
                 self.lamps_of.setdefault(a.cabinet_id, []).append(a)
             if a.kind is AssetKind.BIN:
                 lo, hi = self.params.bin_fill_pct_per_day
-                self._rate[a.id] = rng.uniform(lo, hi)
+                # small containers fill faster; districts differ by up to +/-30 %
+                size = 1100.0 / max(660.0, a.capacity_l or 1100.0)
+                district = 0.7 + 0.6 * (zlib.crc32(a.district.encode()) % 100) / 100
+                self._rate[a.id] = rng.uniform(lo, hi) * size**0.5 * district
                 self._fill[a.id] = rng.uniform(0, 60)
+            if a.kind is AssetKind.TRAFFIC_COUNTER:
+                self._road_scale[a.id] = rng.uniform(0.5, 1.3)
 
     # -- lighting --------------------------------------------------------------------------
 
+    def dark(self, ts_ms: int) -> bool:
+        """Whether the sun is down at the territory's centre (cached per sample time)."""
+        dark = self._dark.get(ts_ms)
+        if dark is None:
+            if len(self._dark) > 4096:
+                self._dark.clear()
+            dark = self._dark[ts_ms] = is_dark(self.territory.lat, self.territory.lon, ts_ms)
+        return dark
+
     def lamp_power_w(self, lamp: Asset, ts_ms: int) -> float:
-        if lamp.id in self.failed_lamps or not is_dark(
-            self.territory.lat, self.territory.lon, ts_ms
-        ):
+        if not self.dark(ts_ms) or self.faults.lamp_failed(lamp.id, ts_ms):
             return 0.0
         h = local_hour(ts_ms, self.params.tz_offset_h)
         dimmed = h >= self.params.dim_from_h or h < self.params.dim_to_h
@@ -83,7 +102,7 @@ class TerritoryModel:
 
     def cabinet_power_w(self, cabinet: Asset, ts_ms: int) -> float:
         lamps = sum(self.lamp_power_w(lamp, ts_ms) for lamp in self.lamps_of.get(cabinet.id, []))
-        return lamps * (1 + self.params.cabinet_losses)
+        return lamps * (1 + self.params.cabinet_losses) + self.faults.tapping_w(cabinet.id, ts_ms)
 
     # -- water -----------------------------------------------------------------------------
 
@@ -92,7 +111,7 @@ class TerritoryModel:
         shape = (
             0.35 + 0.9 * _bump(h, 7.5, 1.5) + 0.7 * _bump(h, 19.5, 2.0) + 0.3 * _bump(h, 12.5, 2)
         )
-        return self.params.dma_mean_flow_m3h * shape + self.leaks_m3h.get(dma, 0.0)
+        return self.params.dma_mean_flow_m3h * shape + self.faults.leak_m3h(dma, ts_ms)
 
     # -- mobility --------------------------------------------------------------------------
 
@@ -142,12 +161,18 @@ class TerritoryModel:
             self._fill[asset.id] = min(fill, 100.0)
             return [("fill_pct", round(self._fill[asset.id], 2))]
         if kind is AssetKind.TRAFFIC_COUNTER:
-            flow = self.road_flow_vehh(ts_ms)
+            flow = self.road_flow_vehh(ts_ms) * self._road_scale[asset.id]
             ratio = flow / self.params.road_peak_vehh
+            if self.faults.incident(asset.id, ts_ms):
+                return [
+                    ("traffic_flow_vehh", round(flow * 0.3, 1)),
+                    ("speed_kmh", 6.0),
+                    ("occupancy_pct", 65.0),
+                ]
             return [
                 ("traffic_flow_vehh", round(flow, 1)),
                 ("speed_kmh", round(max(8.0, 50.0 * (1 - 0.6 * ratio**2)), 1)),
-                ("occupancy_pct", round(min(100.0, 45.0 * ratio), 1)),
+                ("occupancy_pct", round(min(100.0, 24.0 * ratio), 1)),
             ]
         if kind is AssetKind.PARKING_SENSOR:
             h = local_hour(ts_ms, self.params.tz_offset_h)

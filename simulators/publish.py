@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from edge.publisher import BatchPublisher
 from simulators.faults import Fault
+from simulators.recording import Recorded
 from simulators.simulation import Emitted, Pacer
 from vigie.mqtt import MqttConnectError, connect, make_client
 from vigie.settings import MqttSettings
@@ -24,7 +25,7 @@ class PublishReport:
     faults: int = 0
     wall_s: float = 0.0
     readings_by_vertical: dict[str, int] = field(default_factory=dict)
-    sent: list[Emitted] = field(default_factory=list)
+    sent: list[Emitted | Recorded] = field(default_factory=list)
 
 
 class _Acks:
@@ -43,7 +44,7 @@ class _Acks:
 
 
 def publish(
-    emitted: Iterable[Emitted],
+    emitted: Iterable[Emitted | Recorded],
     settings: MqttSettings,
     territory: str,
     *,
@@ -54,6 +55,7 @@ def publish(
     keep: bool = False,
     show_progress: bool = True,
     client_id: str = "vigie-simulator",
+    on_batch: Callable[[], None] | None = None,
 ) -> PublishReport:
     """Publish every batch (QoS 1) and wait until the broker acknowledged all of them."""
     client = make_client(settings, client_id)
@@ -93,15 +95,20 @@ def publish(
         task = progress.add_task("batches", total=total, rate="")
         for item in emitted:
             pacer.wait_for(item.sim_ms)
-            publisher.publish(item.vertical, item.batch)
             report.batches += 1
-            n = len(item.batch.readings)
-            report.readings += n
-            report.readings_by_vertical[item.vertical] = (
-                report.readings_by_vertical.get(item.vertical, 0) + n
-            )
+            if isinstance(item, Recorded):
+                publisher.publish_raw(item.topic, item.payload)
+            else:
+                publisher.publish(item.vertical, item.batch)
+                n = 0 if item.duplicate else len(item.batch.readings)
+                report.readings += n
+                report.readings_by_vertical[item.vertical] = (
+                    report.readings_by_vertical.get(item.vertical, 0) + n
+                )
             if keep:
                 report.sent.append(item)
+            if on_batch is not None:
+                on_batch()
             if fault_every and pending_faults and report.batches % fault_every == 0:
                 fault = pending_faults.pop(0)
                 publisher.publish_raw(fault.topic, fault.payload)

@@ -1,18 +1,22 @@
 """A simulated territory over a period: every asset sampled on a clock, readings batched.
 
-The generator is pure (no I/O, deterministic for a seed); ``pacing`` turns simulated time into
-wall time for real-time or accelerated runs, and ``None`` speed means as fast as possible.
+The generator is pure (no I/O, deterministic for a seed) and records the ground truth as it
+goes; ``Pacer`` turns simulated time into wall time for real-time (speed 1) or accelerated
+runs, and no speed means as fast as possible (back-filling a past period).
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from edge.batcher import Batcher, BatchPolicy
 from simulators.models import ModelParams, TerritoryModel
-from vigie.contracts import TelemetryBatch, Territory, Vertical
+from simulators.scenario import Scenario
+from simulators.truth import GroundTruth, TruthRecorder
+from vigie.contracts import AssetKind, TelemetryBatch, Territory, Vertical
 
 
 @dataclass(frozen=True)
@@ -33,28 +37,94 @@ class Emitted:
     sim_ms: int
     vertical: Vertical
     batch: TelemetryBatch
+    duplicate: bool = False  # a repeat of an earlier batch (same sequence number)
+
+
+class Simulation:
+    """Iterate over it for the batches; ``truth`` is complete once iteration ends."""
+
+    def __init__(
+        self,
+        territory: Territory,
+        plan: SimulationPlan,
+        params: ModelParams | None = None,
+        scenario: Scenario | None = None,
+        devices: set[str] | None = None,
+    ) -> None:
+        self.territory = territory
+        self.plan = plan
+        self.scenario = scenario or Scenario()
+        self.params = params or ModelParams()
+        self.model = TerritoryModel(territory, self.params, plan.seed, self.scenario)
+        self.assets = [a for a in territory.assets if devices is None or a.id in devices]
+        self.recorder = TruthRecorder(plan.start_ms, self.scenario, self.params.cabinet_losses)
+        self.truth: GroundTruth | None = None
+
+    def __iter__(self) -> Iterator[Emitted]:
+        plan, model, faults, rec = self.plan, self.model, self.model.faults, self.recorder
+        rng = random.Random(plan.seed * 7919 + 1)
+        batchers = {a.id: Batcher(a.id, plan.batch) for a in self.assets}
+        stuck_value: dict[tuple[str, str], float] = {}
+        skew = self.scenario.clock_skew_ms
+        period_ms = int(plan.period_s * 1000)
+        now = plan.start_ms
+        for tick in range(plan.ticks):
+            now = plan.start_ms + tick * period_ms
+            for asset in self.assets:
+                readings = model.sample(asset, now, plan.period_s)
+                self._record_truth(asset, now, readings)
+                if faults.is_silent(asset.id, now):
+                    continue
+                batcher = batchers[asset.id]
+                stuck = faults.is_stuck(asset.id, now)
+                for metric, value in readings:
+                    key = (asset.id, metric)
+                    if stuck:
+                        value = stuck_value.setdefault(key, value)
+                    else:
+                        stuck_value.pop(key, None)
+                    if self.scenario.dropout_rate and rng.random() < self.scenario.dropout_rate:
+                        rec.truth.readings_dropped += 1
+                        continue
+                    rec.truth.readings_sent += 1
+                    batch = batcher.add(now + skew.get(asset.id, 0), metric, value, now)
+                    if batch is not None:
+                        yield from self._emit(now, asset.vertical, batch, rng)
+        for asset in self.assets:
+            batch = batchers[asset.id].flush(now)
+            if batch is not None:
+                yield from self._emit(now, asset.vertical, batch, rng)
+        self.truth = rec.finish(now + period_ms)
+
+    def _emit(
+        self, now: int, vertical: Vertical, batch: TelemetryBatch, rng: random.Random
+    ) -> Iterator[Emitted]:
+        yield Emitted(now, vertical, batch)
+        if self.scenario.duplicate_rate and rng.random() < self.scenario.duplicate_rate:
+            self.recorder.truth.duplicate_batches += 1
+            yield Emitted(now, vertical, batch, duplicate=True)
+
+    def _record_truth(self, asset, now: int, readings: list[tuple[str, float]]) -> None:  # type: ignore[no-untyped-def]
+        dt, model, rec = self.plan.period_s, self.model, self.recorder
+        if asset.kind is AssetKind.LAMP:
+            full = float(asset.nominal_power_w or 0) if model.dark(now) else 0.0
+            if model.faults.lamp_failed(asset.id, now):
+                full = 0.0
+            rec.lamp(asset.id, asset.district, model.lamp_power_w(asset, now), full, dt)
+        elif asset.kind is AssetKind.LIGHTING_CABINET:
+            rec.cabinet(asset.id, readings[0][1], model.faults.tapping_w(asset.id, now), dt)
+        elif asset.kind is AssetKind.WATER_METER and asset.dma:
+            rec.water(asset.dma, readings[0][1], model.faults.leak_m3h(asset.dma, now), dt)
 
 
 def run(
-    territory: Territory, plan: SimulationPlan, params: ModelParams | None = None
+    territory: Territory,
+    plan: SimulationPlan,
+    params: ModelParams | None = None,
+    scenario: Scenario | None = None,
 ) -> Iterator[Emitted]:
-    """Yield batches in simulated-time order; the last batch of each device is flushed at end."""
-    model = TerritoryModel(territory, params or ModelParams(), plan.seed)
-    batchers = {a.id: Batcher(a.id, plan.batch) for a in territory.assets}
-    period_ms = int(plan.period_s * 1000)
-    now = plan.start_ms
-    for tick in range(plan.ticks):
-        now = plan.start_ms + tick * period_ms
-        for asset in territory.assets:
-            batcher = batchers[asset.id]
-            for metric, value in model.sample(asset, now, plan.period_s):
-                batch = batcher.add(now, metric, value, now)
-                if batch is not None:
-                    yield Emitted(now, asset.vertical, batch)
-    for asset in territory.assets:
-        batch = batchers[asset.id].flush(now)
-        if batch is not None:
-            yield Emitted(now, asset.vertical, batch)
+    """Batches in simulated-time order (see Simulation for the ground truth)."""
+    return iter(Simulation(territory, plan, params, scenario))
 
 
 class Pacer:

@@ -6,7 +6,9 @@ Ratios (per inhabitant unless said), each a parameter of ``Ratios``:
 - district metered areas: one per 1,500 inhabitants, one meter and one pressure sensor each
   (unsourced; DMA sizing practice varies from 500 to 3,000 connections);
 - shared waste containers: one per 60 inhabitants (unsourced);
-- traffic counters: one per 1,000 inhabitants, at least one; parking sensors: one per 100.
+- traffic counters: one per 1,000 inhabitants, at least one; parking sensors: one per 100;
+- districts: one per 400 inhabitants (at most 26); 20 % of a cabinet's lamps stand in the
+  neighbouring district (circuits follow streets, not district borders; unsourced).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Ratios:
     inhabitants_per_traffic_counter: int = 1000
     inhabitants_per_parking_sensor: int = 100
     inhabitants_per_district: int = 400
+    cross_district_share: float = 0.2  # lamps fed by a cabinet of the neighbouring district
 
 
 def _count(population: int, per: float) -> int:
@@ -78,11 +81,13 @@ def generate(
         d = c % n_districts
         cabinet = add(AssetKind.LIGHTING_CABINET, "cab", c, d)
         for k in range(c * r.lamps_per_cabinet, min(n_lamps, (c + 1) * r.lamps_per_cabinet)):
+            # a cabinet's circuit may cross into the next district (so attribution matters)
+            lamp_d = (d + 1) % n_districts if rng.random() < r.cross_district_share else d
             add(
                 AssetKind.LAMP,
                 "lamp",
                 k,
-                d,
+                lamp_d,
                 nominal_power_w=rng.choice(LAMP_POWERS_W),
                 cabinet_id=cabinet.id,
             )

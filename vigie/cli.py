@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
-from enum import IntEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from simulators import cli as simulators_cli
 from vigie import logs
+from vigie.exits import Exit, fail
 from vigie.settings import Settings, vigie_home
 
 console = Console(stderr=True)
@@ -31,30 +31,14 @@ ingest_app = typer.Typer(help="MQTT -> Kafka ingest bridge.", no_args_is_help=Tr
 streams_app = typer.Typer(
     help="Stream processors (faust workers) writing to InfluxDB.", no_args_is_help=True
 )
-simulate_app = typer.Typer(
-    help="Simulated territories: generate a registry, publish readings.", no_args_is_help=True
-)
 app.add_typer(stack_app, name="stack")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(streams_app, name="streams")
-app.add_typer(simulate_app, name="simulate")
+app.add_typer(simulators_cli.simulate_app, name="simulate")
+app.command("replay")(simulators_cli.replay)
+app.command("record")(simulators_cli.record)
 edge_app = typer.Typer(help="Edge agent for Raspberry Pi-class boards.", no_args_is_help=True)
 app.add_typer(edge_app, name="edge")
-
-
-class Exit(IntEnum):
-    """Stable exit codes."""
-
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    STACK = 3  # a server is missing or does not answer
-    CONNECT = 4  # a broker or database refused or could not be reached
-
-
-def _fail(code: Exit, message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(int(code))
 
 
 # -- stack ------------------------------------------------------------------------------------
@@ -68,7 +52,7 @@ def stack_up() -> None:
     try:
         state = Stack(vigie_home()).up()
     except StackError as exc:
-        raise _fail(Exit.STACK, str(exc)) from None
+        raise fail(Exit.STACK, str(exc)) from None
     print(json.dumps(state["settings"], indent=1))
 
 
@@ -113,7 +97,7 @@ def ingest_run(
     try:
         asyncio.run(Bridge(Settings(), instance).run())
     except (MqttConnectError, RuntimeError) as exc:
-        raise _fail(Exit.CONNECT, str(exc)) from None
+        raise fail(Exit.CONNECT, str(exc)) from None
 
 
 @streams_app.command("run")
@@ -144,79 +128,17 @@ def edge_run(
     try:
         cfg = AgentConfig.load(config)
     except (OSError, ValidationError, ValueError) as exc:
-        raise _fail(Exit.USAGE, f"cannot use config {config}: {exc}") from None
+        raise fail(Exit.USAGE, f"cannot use config {config}: {exc}") from None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
     try:
         run_agent(cfg, stop)
     except MqttConnectError as exc:
-        raise _fail(Exit.CONNECT, str(exc)) from None
+        raise fail(Exit.CONNECT, str(exc)) from None
 
 
 # -- simulate ---------------------------------------------------------------------------------
-
-
-@simulate_app.command("territory")
-def simulate_territory(
-    out: Path = typer.Option(..., help="Registry file to write (JSON)."),
-    population: int = 1000,
-    seed: int = 1,
-    territory_id: str = typer.Option("demo", "--id"),
-) -> None:
-    """Generate a territory registry sized for a population."""
-    from simulators.territory import generate
-
-    territory = generate(population, seed, territory_id)
-    territory.save(out)
-    console.print(
-        f"wrote {len(territory.assets)} assets in {len(territory.districts)} districts to {out}"
-    )
-
-
-@simulate_app.command("run")
-def simulate_run(
-    registry: Path = typer.Option(..., help="Territory registry file."),
-    hours: float = typer.Option(2.0, help="Simulated period, ending now."),
-    speed: float = typer.Option(
-        0.0, help="Simulated seconds per wall second; 0: as fast as possible."
-    ),
-    seed: int = 1,
-) -> None:
-    """Publish a simulated period of the territory over MQTT."""
-    from simulators.publish import publish
-    from simulators.simulation import SimulationPlan, run
-
-    territory = _load_registry(registry)
-    now = int(time.time() * 1000)
-    plan = SimulationPlan(start_ms=now - int(hours * 3_600_000), duration_s=hours * 3600, seed=seed)
-    report = publish(
-        run(territory, plan),
-        Settings().mqtt,
-        territory.id,
-        start_ms=plan.start_ms,
-        speed=speed or None,
-    )
-    console.print(
-        f"published {report.readings:,} readings in {report.batches:,} batches "
-        f"in {report.wall_s:.1f} s"
-    )
-
-
-def _load_registry(path: Path):  # type: ignore[no-untyped-def]
-    from pydantic import ValidationError
-
-    from vigie.contracts import Territory
-
-    try:
-        return Territory.load(path)
-    except FileNotFoundError:
-        raise _fail(
-            Exit.USAGE,
-            f"registry {path} not found; create one with `vigie simulate territory --out FILE`",
-        ) from None
-    except ValidationError as exc:
-        raise _fail(Exit.USAGE, f"registry {path} is invalid:\n{exc}") from None
 
 
 # -- demo -------------------------------------------------------------------------------------
@@ -235,7 +157,7 @@ def demo(
     try:
         run_demo(population=population, hours=hours, speed=speed, seed=seed)
     except DemoError as exc:
-        raise _fail(Exit.FAILED, str(exc)) from None
+        raise fail(Exit.FAILED, str(exc)) from None
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -1,0 +1,233 @@
+"""``vigie simulate``, ``vigie replay`` and ``vigie record``: what testers use without hardware."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from vigie.contracts import Territory
+from vigie.exits import Exit, fail
+from vigie.settings import Settings
+
+console = Console(stderr=True)
+simulate_app = typer.Typer(
+    help="Simulated territories: generate a registry, then publish (or write) its readings.",
+    no_args_is_help=True,
+)
+
+
+def load_registry(path: Path) -> Territory:
+    """The territory registry, or a clear error saying how to make one."""
+    try:
+        return Territory.load(path)
+    except FileNotFoundError:
+        raise fail(
+            Exit.USAGE,
+            f"registry {path} not found; create one with `vigie simulate territory --out FILE`",
+        ) from None
+    except ValidationError as exc:
+        raise fail(Exit.USAGE, f"registry {path} is invalid:\n{exc}") from None
+
+
+@simulate_app.command("territory")
+def territory(
+    out: Path = typer.Option(..., help="Registry file to write (JSON)."),
+    population: int = typer.Option(
+        1000, help="Inhabitants; asset counts follow documented ratios (simulators/territory.py)."
+    ),
+    seed: int = typer.Option(1, help="Same seed, same territory."),
+    territory_id: str = typer.Option("demo", "--id", help="Territory id used in topics."),
+    lat: float = 45.1885,
+    lon: float = 5.7245,
+) -> None:
+    """Generate a territory registry sized for a population."""
+    from simulators.territory import generate
+
+    t = generate(population, seed, territory_id, lat=lat, lon=lon)
+    t.save(out)
+    console.print(f"wrote {len(t.assets):,} assets in {len(t.districts)} districts to {out}")
+
+
+@simulate_app.command("run")
+def run(
+    registry: Path = typer.Option(..., help="Territory registry file."),
+    hours: float = typer.Option(2.0, help="Simulated period."),
+    start: str = typer.Option("", help="Start time (ISO 8601); default: the period ends now."),
+    speed: float = typer.Option(
+        0.0,
+        help="Simulated seconds per wall second: 1 real time, "
+        "60 one hour per minute, 0 as fast as possible.",
+    ),
+    seed: int = 1,
+    scenario: Path | None = typer.Option(None, help="Scenario file (JSON) of injected faults."),
+    lamp_failures: int = typer.Option(0, help="Random lamp failures to inject."),
+    leaks: int = typer.Option(0, help="Random leaks to inject (one metered area each)."),
+    tappings: int = typer.Option(0, help="Unmetered loads on random lighting cabinets."),
+    incidents: int = typer.Option(0, help="Road incidents at random counters."),
+    silences: int = typer.Option(0, help="Devices going silent for 30 minutes."),
+    stuck: int = typer.Option(0, help="Sensors stuck on one value for 30 minutes."),
+    skewed: int = typer.Option(0, help="Devices with a clock off by 5-90 s."),
+    dropout_rate: float = typer.Option(0.0, help="Fraction of readings lost at the sensor."),
+    duplicate_rate: float = typer.Option(0.0, help="Fraction of batches sent twice."),
+    truth: Path | None = typer.Option(None, help="Write the ground truth (JSON) here."),
+    out: Path | None = typer.Option(
+        None,
+        help="Write the messages to this JSON-lines file "
+        "instead of publishing (replay it with `vigie replay`).",
+    ),
+    processes: int = typer.Option(1, help="Spread the devices over this many processes."),
+) -> None:
+    """Simulate the territory over a period and publish its readings over MQTT."""
+    import datetime as dt
+
+    from simulators import recording
+    from simulators.publish import publish
+    from simulators.scenario import Scenario
+    from simulators.simulation import Simulation, SimulationPlan
+
+    terr = load_registry(registry)
+    if start:
+        start_ms = int(dt.datetime.fromisoformat(start).timestamp() * 1000)
+    else:
+        start_ms = int(time.time() * 1000) - int(hours * 3_600_000)
+    plan = SimulationPlan(start_ms=start_ms, duration_s=hours * 3600, seed=seed)
+    end_ms = start_ms + int(hours * 3_600_000)
+    scen = (
+        Scenario.load(scenario)
+        if scenario
+        else Scenario.random(
+            terr,
+            start_ms,
+            end_ms,
+            seed,
+            lamp_failures=lamp_failures,
+            leaks=leaks,
+            tappings=tappings,
+            incidents=incidents,
+            silences=silences,
+            stuck=stuck,
+            skewed=skewed,
+            dropout_rate=dropout_rate,
+            duplicate_rate=duplicate_rate,
+        )
+    )
+    settings = Settings()
+    if processes > 1 and out is None:
+        from simulators.scale import publish_parallel
+
+        batches, readings, result, wall = publish_parallel(
+            terr, plan, scen, settings.mqtt, speed or None, processes
+        )
+    else:
+        sim = Simulation(terr, plan, scenario=scen)
+        t0 = time.monotonic()
+        if out is not None:
+            with out.open("w") as f:
+                batches = recording.write(
+                    recording.from_emitted(sim, terr.id, settings.mqtt.prefix), f
+                )
+        else:
+            batches = publish(
+                sim, settings.mqtt, terr.id, start_ms=start_ms, speed=speed or None
+            ).batches
+        wall = time.monotonic() - t0
+        assert sim.truth is not None
+        result, readings = sim.truth, sim.truth.readings_sent
+    if truth is not None:
+        result.save(truth)
+    where = f"wrote to {out}" if out else "published"
+    console.print(
+        f"{where}: {readings:,} readings in {batches:,} messages in {wall:.1f} s"
+        + (f"; ground truth in {truth}" if truth else "")
+    )
+
+
+def replay(
+    source: Path = typer.Argument(..., help="A JSON-lines recording, or a CSV file."),
+    speed: float = typer.Option(0.0, help="Replay speed (1: as recorded); 0 as fast as possible."),
+    registry: Path | None = typer.Option(None, help="CSV: the territory registry."),
+    time_column: str = typer.Option("", "--time", help="CSV: timestamp column."),
+    device_column: str = typer.Option("", "--device", help="CSV: device id column."),
+    value: list[str] = typer.Option(
+        [], help="CSV: METRIC=COLUMN, repeatable, e.g. traffic_flow_vehh=q."
+    ),
+    time_format: str = typer.Option("iso", help="CSV: iso, epoch_s or epoch_ms."),
+    delimiter: str = typer.Option(",", help="CSV: field delimiter."),
+    device_template: str = typer.Option(
+        "{}", help="CSV: device id from the cell, e.g. traffic-{}."
+    ),
+) -> None:
+    """Replay a recording (or a CSV of real sensor data) to the MQTT broker."""
+    from simulators import recording
+    from simulators.publish import publish
+
+    settings = Settings()
+    if source.suffix == ".csv":
+        from simulators.csv_import import CsvMapping, import_csv
+
+        if registry is None or not time_column or not device_column or not value:
+            raise fail(
+                Exit.USAGE,
+                "a CSV needs --registry, --time, --device and at least one --value METRIC=COLUMN",
+            )
+        terr = load_registry(registry)
+        mapping = CsvMapping(
+            time_column,
+            device_column,
+            dict(v.split("=", 1) for v in value),
+            time_format,
+            delimiter,
+            device_template,
+        )
+        try:
+            result = import_csv(source, mapping, terr.by_id())
+        except ValueError as exc:
+            raise fail(Exit.USAGE, str(exc)) from None
+        for p in result.problems:
+            console.print(f"[yellow]{source}:{p.line}[/] {p.reason}")
+        console.print(
+            f"{result.rows:,} rows: {result.readings:,} readings, "
+            f"{len(result.problems):,} rows rejected"
+        )
+        items = list(recording.from_emitted(result.emitted, terr.id, settings.mqtt.prefix))
+    else:
+        items = list(recording.read(source))
+    if not items:
+        raise fail(Exit.USAGE, f"nothing to replay in {source}")
+    report = publish(
+        items,
+        settings.mqtt,
+        settings.territory,
+        start_ms=items[0].sim_ms,
+        speed=speed or None,
+        total=len(items),
+    )
+    console.print(f"replayed {report.batches:,} messages in {report.wall_s:.1f} s")
+
+
+def record(
+    out: Path = typer.Option(..., help="JSON-lines file to write."),
+    duration: float = typer.Option(60.0, help="Seconds to record."),
+    topic_filter: str = typer.Option(
+        "", "--filter", help="MQTT filter; default: all telemetry under the prefix."
+    ),
+) -> None:
+    """Record the live MQTT stream to a file, for replay later."""
+    from simulators import recording
+    from vigie.contracts.topics import telemetry_filter
+
+    settings = Settings()
+    with out.open("w") as f:
+        n = recording.record(
+            settings.mqtt, f, topic_filter or telemetry_filter(settings.mqtt.prefix), duration
+        )
+    console.print(f"recorded {n:,} messages to {out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(simulate_app())
