@@ -74,6 +74,11 @@ def run(
     skewed: int = typer.Option(0, help="Devices with a clock off by 5-90 s."),
     dropout_rate: float = typer.Option(0.0, help="Fraction of readings lost at the sensor."),
     duplicate_rate: float = typer.Option(0.0, help="Fraction of batches sent twice."),
+    malformed: bool = typer.Option(
+        False,
+        help="Also publish one malformed or hostile payload "
+        "of each kind (they must land in the dead-letter topic).",
+    ),
     truth: Path | None = typer.Option(None, help="Write the ground truth (JSON) here."),
     out: Path | None = typer.Option(
         None,
@@ -132,8 +137,11 @@ def run(
                     recording.from_emitted(sim, terr.id, settings.mqtt.prefix), f
                 )
         else:
+            from simulators.faults import standard_faults
+
+            faults = standard_faults(terr, end_ms, settings.mqtt.prefix) if malformed else None
             batches = publish(
-                sim, settings.mqtt, terr.id, start_ms=start_ms, speed=speed or None
+                sim, settings.mqtt, terr.id, start_ms=start_ms, speed=speed or None, faults=faults
             ).batches
         wall = time.monotonic() - t0
         assert sim.truth is not None

@@ -114,8 +114,13 @@ def publish(
                 publisher.publish_raw(fault.topic, fault.payload)
                 report.faults += 1
             if report.batches % 50 == 0:
-                rate = report.readings / max(1e-6, time.monotonic() - wall0)
-                progress.update(task, completed=report.batches, rate=f"{rate:,.0f} readings/s")
+                elapsed = max(1e-6, time.monotonic() - wall0)
+                rate = (
+                    f"{report.readings / elapsed:,.0f} readings/s"
+                    if report.readings
+                    else f"{report.batches / elapsed:,.0f} messages/s"
+                )
+                progress.update(task, completed=report.batches, rate=rate)
         for fault in pending_faults:
             publisher.publish_raw(fault.topic, fault.payload)
             report.faults += 1
