@@ -23,3 +23,69 @@ def tumbling_reference(
         if t >= acc[4]:
             acc[4], acc[5] = t, v
     return {k: (int(a[0]), a[1], a[2], a[3], int(a[4]), a[5]) for k, a in out.items()}
+
+
+def _split(t0: int, v0: float, t1: int, v1: float, window_ms: int):  # type: ignore[no-untyped-def]
+    a = t0
+    while a < t1:
+        b = min(a - a % window_ms + window_ms, t1)
+        va = v0 + (v1 - v0) * (a - t0) / (t1 - t0)
+        vb = v0 + (v1 - v0) * (b - t0) / (t1 - t0)
+        yield a - a % window_ms, (va + vb) / 2, b - a
+        a = b
+
+
+def integrate_reference(
+    group: Sequence[int],
+    ts_ms: Sequence[int],
+    values: Sequence[float],
+    window_ms: int,
+    max_gap_ms: int = 3_600_000,
+    on_threshold: float = 0.5,
+) -> dict[tuple[int, int], tuple[float, int]]:
+    """{(group, window_start): (integral in value-hours, ms above threshold)}."""
+    out: dict[tuple[int, int], list[float]] = {}
+    last: dict[int, tuple[int, float]] = {}
+    rows = sorted(zip(group, ts_ms, values, strict=True), key=lambda r: (r[0], r[1]))
+    for g, t, v in rows:
+        if math.isnan(v):
+            continue
+        if g in last:
+            t0, v0 = last[g]
+            if 0 < t - t0 <= max_gap_ms:
+                for w, mean, dur in _split(t0, v0, t, v, window_ms):
+                    acc = out.setdefault((g, w), [0.0, 0])
+                    acc[0] += mean * dur / 3_600_000
+                    acc[1] += dur if mean > on_threshold else 0
+        if g not in last or t >= last[g][0]:
+            last[g] = (t, v)
+    return {k: (a[0], int(a[1])) for k, a in out.items()}
+
+
+def meter_deltas_reference(
+    group: Sequence[int],
+    ts_ms: Sequence[int],
+    index: Sequence[float],
+    window_ms: int,
+    rollover: float = 0.0,
+) -> dict[tuple[int, int], float]:
+    """{(group, window of the later reading): consumption}."""
+    out: dict[tuple[int, int], float] = {}
+    last: dict[int, tuple[int, float]] = {}
+    rows = sorted(zip(group, ts_ms, index, strict=True), key=lambda r: (r[0], r[1]))
+    for g, t, v in rows:
+        if math.isnan(v):
+            continue
+        if g in last and t > last[g][0]:
+            prev = last[g][1]
+            if v >= prev:
+                d = v - prev
+            elif rollover > 0 and prev >= rollover / 2:
+                d = rollover - prev + v
+            else:
+                d = v
+            key = (g, t - t % window_ms)
+            out[key] = out.get(key, 0.0) + d
+        if g not in last or t >= last[g][0]:
+            last[g] = (t, v)
+    return out
