@@ -90,9 +90,11 @@ class Router:
             ("received_at_ms", str(item.received_at_ms).encode()),
             ("ingest", self.instance.encode()),
         ]
+        asset = self.registry.get(batch.device_id) if self.registry is not None else None
+        key = asset.partition_key if asset is not None else batch.device_id
         return Outbound(
             self.topics.telemetry(verdict.topic.vertical),
-            batch.device_id.encode(),
+            key.encode(),
             item.payload,
             headers,
         )

@@ -23,8 +23,8 @@ import zlib
 from dataclasses import dataclass, field
 
 from simulators.scenario import Faults, Scenario
-from simulators.sun import is_dark
 from vigie.contracts import Asset, AssetKind, Territory
+from vigie.sun import is_dark
 
 HOUR_MS = 3_600_000
 

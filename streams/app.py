@@ -41,7 +41,12 @@ def create_app(settings: Settings) -> faust.App:
         value_type=bytes,
     )
     registry = Territory.load(settings.registry).by_id() if settings.registry else None
-    processor = TelemetryProcessor(settings, table, registry)
+    alerts = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
+
+    async def emit(key: bytes, value: bytes) -> None:
+        await alerts.send(key=key, value=value)
+
+    processor = TelemetryProcessor(settings, table, registry, emit)
 
     @app.agent(source)
     async def telemetry(stream: faust.StreamT) -> None:
@@ -49,6 +54,14 @@ def create_app(settings: Settings) -> faust.App:
             settings.streams.take_max, within=settings.streams.take_within_s
         ):
             await processor.handle(events)
+
+    @app.timer(interval=2.0)
+    async def idle() -> None:
+        await processor.on_idle(settings.streams.idle_close_s)
+
+    @app.timer(interval=30.0)
+    async def silences() -> None:
+        await processor.check_silences()
 
     @app.timer(interval=10.0)
     async def report() -> None:
@@ -58,6 +71,7 @@ def create_app(settings: Settings) -> faust.App:
                 "readings": processor.readings,
                 "duplicates": processor.duplicates,
                 "late": processor.late,
+                "alerts": processor.alerts,
             },
         )
 

@@ -1,48 +1,63 @@
-"""The telemetry processor: Kafka events in, windows folded, InfluxDB written, state saved.
+"""The telemetry processor: Kafka events in, pipeline run, InfluxDB written, state saved.
 
-It only moves data: decoding is the contract's, windowing and kernels are pure functions, the
-sink owns retries. Per-device state lives in a faust table whose changelog is written to the
-partition the device's records come from, so a restarted or rebalanced worker recovers it.
+It only moves data: decoding is the contract's, all computation is the pipeline's (pure),
+the sink owns retries. Device and group states live in a faust table whose changelog is
+written to the partition their records come from, so a restarted or rebalanced worker
+recovers them. InfluxDB is written before the states are saved, and every write is idempotent
+(same series and time overwrite), so a crash in between replays to the same result.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from streams.groups import GroupPolicy, GroupState
+from streams.kpis import KpiPolicy
+from streams.pipeline import BulkOutput, Pipeline, Policies
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
-from streams.sinks.lineprotocol import (
-    TagIndex,
-    aggregate_lines,
-    fleet_lines,
-    late_lines,
-    raw_lines,
-)
-from streams.windowing import DeviceState, WindowPolicy, step
+from streams.windowing import DeviceState, WindowPolicy
 from vigie.contracts import TELEMETRY_BATCH, Asset, TelemetryBatch
 from vigie.settings import Settings
 
 log = logging.getLogger("vigie.streams")
+
+GROUP_PREFIX = b"g:"
+Emit = Callable[[bytes, bytes], Awaitable[Any]]
+
+
+def policies_from(settings: Settings) -> Policies:
+    s = settings.streams
+    return Policies(
+        window=WindowPolicy(s.window_s * 1000, s.allowed_lateness_s * 1000),
+        group=GroupPolicy(
+            window_ms=s.attribution_window_s * 1000, lateness_ms=s.group_lateness_s * 1000
+        ),
+        kpi=KpiPolicy(silent_after_ms=s.silent_after_s * 1000),
+    )
 
 
 class TelemetryProcessor:
     """Processes one bulk of telemetry events at a time."""
 
     def __init__(
-        self, settings: Settings, table: Any, registry: Mapping[str, Asset] | None
+        self,
+        settings: Settings,
+        table: Any,
+        registry: Mapping[str, Asset] | None,
+        emit_alert: Emit | None = None,
     ) -> None:
         self.settings = settings
         self.table = table
-        self.policy = WindowPolicy(
-            settings.streams.window_s * 1000, settings.streams.allowed_lateness_s * 1000
-        )
-        self.tags = TagIndex(settings.territory, registry)
+        self.pipeline = Pipeline(settings.territory, registry, policies_from(settings))
+        self.emit_alert = emit_alert
         self.sink: InfluxV1Sink | None = None
-        self.readings = 0
-        self.duplicates = 0
-        self.late = 0
+        self.readings = self.duplicates = self.late = self.alerts = 0
+        self.last_event = time.monotonic()
+        self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         influx = self.settings.influx
@@ -56,32 +71,85 @@ class TelemetryProcessor:
 
     async def handle(self, events: Sequence[Any]) -> None:
         """Fold a bulk of events (faust events of raw batch bytes) and write the results."""
+        async with self._lock:
+            self.last_event = time.monotonic()
+            batches: list[TelemetryBatch] = []
+            verticals: dict[str, str] = {}
+            partitions: dict[str, int] = {}
+            for event in events:
+                batch = TELEMETRY_BATCH.validate_json(event.value)
+                batches.append(batch)
+                verticals[batch.device_id] = event.message.topic.rsplit(".", 1)[1]
+                partitions[batch.device_id] = event.message.partition
+            devices = {
+                d: DeviceState.from_bytes(self.table.data.get(d.encode())) for d in verticals
+            }
+            groups = {
+                g: GroupState.from_bytes(self.table.data.get(GROUP_PREFIX + g.encode()))
+                for g in self.pipeline.groups_of(verticals)
+            }
+            out = self.pipeline.process(
+                batches, verticals, partitions, devices, groups, int(time.time() * 1000)
+            )
+            await self._commit(out, devices, groups)
+            self.readings += out.readings
+            self.duplicates += out.duplicates
+            self.late += out.late
+            if out.late:
+                log.warning("late readings", extra={"count": out.late})
+
+    async def on_idle(self, idle_after_s: float) -> None:
+        """When no data came for idle_after_s: close open group windows, look for silences."""
+        if time.monotonic() - self.last_event < idle_after_s:
+            return
+        async with self._lock:
+            groups = {
+                k[len(GROUP_PREFIX) :].decode(): GroupState.from_bytes(v)
+                for k, v in list(self.table.data.items())
+                if k.startswith(GROUP_PREFIX)
+            }
+            out = self.pipeline.close_idle(groups)
+            if out.groups:
+                await self._commit(out, {}, groups)
+
+    async def check_silences(self) -> None:
+        """Raise or clear device_silent across the devices this worker holds."""
+        async with self._lock:
+            devices = {
+                k.decode(): DeviceState.from_bytes(v)
+                for k, v in list(self.table.data.items())
+                if not k.startswith(GROUP_PREFIX)
+            }
+            out = self.pipeline.silent_devices(devices)
+            if out.alerts:
+                await self._commit(out, devices, {})
+
+    async def _commit(
+        self, out: BulkOutput, devices: dict[str, DeviceState], groups: dict[str, GroupState]
+    ) -> None:
         if self.sink is None:
             await self.open()
         assert self.sink is not None
-        batches: list[TelemetryBatch] = []
-        verticals: dict[str, str] = {}
-        partitions: dict[str, int] = {}
-        for event in events:
-            batch = TELEMETRY_BATCH.validate_json(event.value)
-            batches.append(batch)
-            verticals[batch.device_id] = event.message.topic.rsplit(".", 1)[1]
-            partitions[batch.device_id] = event.message.partition
-        states = {d: DeviceState.from_bytes(self.table.data.get(d.encode())) for d in verticals}
-        result = step(states, batches, self.policy)
-        raw = raw_lines(((verticals[b.device_id], b) for b in result.fresh), self.tags)
-        await self.sink.write(raw, "raw")
-        longer = aggregate_lines(result.rows, verticals, self.tags)
-        longer += late_lines(result.late, verticals, self.tags)
-        now_ms = int(time.time() * 1000)
-        longer += fleet_lines(states, result.touched, verticals, self.tags, now_ms)
-        await self.sink.write(longer, "long")
-        for device in result.touched:
-            key, value = device.encode(), states[device].to_bytes()
-            self.table.data[key] = value
-            self.table.send_changelog(partitions[device], key, value)
-        self.readings += len(raw)
-        self.duplicates += result.duplicates
-        self.late += len(result.late)
-        if result.late:
-            log.warning("late readings", extra={"count": len(result.late)})
+        await self.sink.write(out.raw, "raw")
+        await self.sink.write(out.long, "long")
+        for alert in out.alerts:
+            log.info(
+                "alert",
+                extra={
+                    "kind": alert.kind,
+                    "subject": alert.subject,
+                    "state": alert.state,
+                    "detail": alert.detail,
+                },
+            )
+            if self.emit_alert is not None:
+                await self.emit_alert(alert.subject.encode(), alert.to_json())
+        self.alerts += len(out.alerts)
+        for d in out.devices:
+            self._save(d.encode(), devices[d].to_bytes(), devices[d].partition)
+        for g in out.groups:
+            self._save(GROUP_PREFIX + g.encode(), groups[g].to_bytes(), groups[g].partition)
+
+    def _save(self, key: bytes, value: bytes, partition: int) -> None:
+        self.table.data[key] = value
+        self.table.send_changelog(partition, key, value)

@@ -39,31 +39,28 @@ class DeviceState:
     windows: dict[str, list[float]] = field(default_factory=dict)  # "metric|start" -> acc
     late: int = 0
     missing: int = 0  # sequence numbers skipped and not (yet) seen
+    partition: int = 0  # where this device's records (and state changelog) live
+    carry: dict[str, list[float]] = field(default_factory=dict)  # metric -> [ts, value]
+    alerts: list[str] = field(default_factory=list)  # kinds currently raised
+    streak: int = 0  # consecutive readings meeting an alert condition
+    fill_ref: list[float] = field(default_factory=list)  # [ts, fill] where filling began
 
     def to_bytes(self) -> bytes:
-        seq = (
-            None if self.seq is None else [self.seq.high, format(self.seq.bits, "x"), self.seq.size]
-        )
-        return json.dumps(
-            {
-                "seq": seq,
-                "wm": self.watermark_ms,
-                "win": self.windows,
-                "late": self.late,
-                "missing": self.missing,
-            },
-            separators=(",", ":"),
-        ).encode()
+        d = dict(self.__dict__)
+        if self.seq is not None:
+            d["seq"] = [self.seq.high, format(self.seq.bits, "x"), self.seq.size]
+        return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes | None) -> DeviceState:
         if not raw:
             return cls()
         d = json.loads(raw)
-        seq = (
-            None if d["seq"] is None else SeqWindow(d["seq"][0], int(d["seq"][1], 16), d["seq"][2])
-        )
-        return cls(seq, d["wm"], d["win"], d["late"], d.get("missing", 0))
+        seq = d.pop("seq")
+        state = cls(**d)
+        if seq is not None:
+            state.seq = SeqWindow(seq[0], int(seq[1], 16), seq[2])
+        return state
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +89,11 @@ class StepResult:
     rows: list[WindowRow] = field(default_factory=list)
     late: list[tuple[str, str, int, float]] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+    # the fresh readings as columns: code = device index * N_METRICS + metric index
+    devices: list[str] = field(default_factory=list)
+    code: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    ts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    values: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
 
 
 def _merge(
@@ -145,6 +147,7 @@ def step(
             ts[i] = r["ts_ms"]
             values[i] = r["value"]
             i += 1
+    out.devices, out.code, out.ts, out.values = devices, group, ts, values
     agg = tumbling(group, ts, values, policy.window_ms)
     wm_before = {d: states[d].watermark_ms for d in devices}
     for k in range(len(agg.group)):

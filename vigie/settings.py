@@ -78,6 +78,10 @@ class StreamsSettings(BaseModel):
     app_id: str = "vigie-streams"
     window_s: int = 60
     allowed_lateness_s: int = 120
+    attribution_window_s: int = 3600
+    group_lateness_s: int = 1800  # batches from the edge may be this old
+    idle_close_s: float = 20.0  # no data for this long: close open group windows
+    silent_after_s: int = 900  # event time behind the newest data before device_silent
     take_max: int = 500
     take_within_s: float = 0.5
     web_port: int = 0  # 0: pick a free port

@@ -70,4 +70,7 @@ def attribute(
 
 def sum_by(keys: I64, values: F64, n_keys: int) -> F64:
     """Totals per key (per district, per vertical)."""
-    return np.bincount(np.asarray(keys, np.int64), weights=values, minlength=n_keys)
+    totals: F64 = np.bincount(np.asarray(keys, np.int64), weights=values, minlength=n_keys).astype(
+        np.float64
+    )
+    return totals

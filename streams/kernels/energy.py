@@ -126,7 +126,7 @@ def _sum_segments(g: I64, w: I64, e: F64, on: I64) -> tuple[I64, I64, F64, I64]:
 
 def _prepare(
     group: I64, ts: I64, value: F64, carry_ts: I64 | None, carry_value: F64 | None, n_groups: int
-) -> tuple[I64, I64, F64, I64, I64, F64]:
+) -> tuple[I64, I64, F64, I64, F64, I64]:
     group = np.ascontiguousarray(group, np.int64)
     ts = np.ascontiguousarray(ts, np.int64)
     value = np.ascontiguousarray(value, np.float64)

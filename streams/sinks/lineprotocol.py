@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
+from streams.alerts import Alert
+from streams.groups import Balance, NightVerdict
+from streams.kpis import BinLevel
 from streams.windowing import DeviceState, WindowRow
 from vigie.contracts import Asset, TelemetryBatch
 
@@ -26,6 +29,10 @@ class TagIndex:
         self.territory = territory
         self.registry = registry or {}
         self._cache: dict[str, str] = {}
+
+    def vertical_of(self, device: str) -> str:
+        asset = self.registry.get(device)
+        return str(asset.vertical) if asset else "unknown"
 
     def tags(self, device: str, vertical: str) -> str:
         tagset = self._cache.get(device)
@@ -97,3 +104,104 @@ def fleet_lines(
             f"{now_ms}"
         )
     return lines
+
+
+BALANCE = "energy_balance"
+ATTRIBUTION = "energy_attribution"
+NIGHT = "water_night"
+WASTE = "waste_fill"
+ROAD = "road_state"
+ALERTS = "alerts"
+
+
+def _s(text: str) -> str:
+    """A string field value, quoted and escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _num(value: float) -> str:
+    return _f(value) if math.isfinite(value) else "-1.0"
+
+
+def balance_lines(
+    balances: Iterable[Balance], meter_device: Mapping[str, str], tags: TagIndex
+) -> list[str]:
+    """Per meter and hour: metered, modelled (sum of members), unexplained, ratio."""
+    out = []
+    for b in balances:
+        device = meter_device[b.group]
+        vertical = tags.vertical_of(device)
+        out.append(
+            f"{BALANCE},{tags.tags(device, vertical)} metered={_f(b.metered_wh)},"
+            f"modelled={_f(b.modelled_wh)},unexplained={_f(b.unexplained_wh)},"
+            f"ratio={_num(b.ratio)},members={len(b.attributed_wh)}i {b.start_ms}"
+        )
+    return out
+
+
+def attribution_lines(
+    balances: Iterable[Balance], meter_device: Mapping[str, str], tags: TagIndex
+) -> list[str]:
+    """Per meter, hour and member district: attributed energy, burning hours, full power."""
+    out = []
+    for b in balances:
+        per_district: dict[str, list[float]] = {}
+        for member, wh in b.attributed_wh.items():
+            asset = tags.registry.get(member)
+            if asset is None:
+                continue
+            on_h = b.on_ms[member] / 3_600_000
+            acc = per_district.setdefault(asset.district, [0.0, 0.0, 0.0, 0])
+            acc[0] += wh
+            acc[1] += on_h
+            acc[2] += (asset.nominal_power_w or 0.0) * on_h
+            acc[3] += 1
+        meter = meter_device[b.group]
+        for district, (wh, on_h, full_wh, n) in sorted(per_district.items()):
+            out.append(
+                f"{ATTRIBUTION},territory={tags.territory},vertical=lighting,district={district},"
+                f"meter={meter} attributed_wh={_f(wh)},burning_h={_f(on_h)},"
+                f"full_power_wh={_f(full_wh)},lamps={int(n)}i {b.start_ms}"
+            )
+    return out
+
+
+def night_lines(
+    verdicts: Iterable[NightVerdict], meter_device: Mapping[str, str], tags: TagIndex
+) -> list[str]:
+    """Per metered area and night: minimum flow, its usual value and the leak index."""
+    return [
+        f"{NIGHT},{tags.tags(meter_device[v.group], 'water')},dma={v.group.split(':', 1)[1]} "
+        f"min_flow_m3h={_f(v.min_flow_m3h)},baseline_m3h={_num(v.baseline_m3h)},"
+        f"leak_index={_num(v.leak_index)} {v.night_ms}"
+        for v in verdicts
+    ]
+
+
+def waste_line(device: str, level: BinLevel, tags: TagIndex) -> str:
+    return (
+        f"{WASTE},{tags.tags(device, 'waste')} fill_pct={_f(level.fill_pct)},"
+        f"rate_pct_h={_num(level.rate_pct_h)},hours_to_full={_num(level.hours_to_full)} "
+        f"{level.ts_ms}"
+    )
+
+
+def road_line(device: str, ts_ms: int, occupancy: float, state: int, tags: TagIndex) -> str:
+    return (
+        f"{ROAD},{tags.tags(device, 'mobility')} occupancy_pct={_f(occupancy)},"
+        f"state={int(state)}i {ts_ms}"
+    )
+
+
+def alert_lines(alerts: Iterable[Alert], tags: TagIndex) -> list[str]:
+    """One point per raise or clear: tag kind, subject; fields state, value, detail."""
+    out = []
+    for a in alerts:
+        device = a.subject
+        vertical = tags.vertical_of(device)
+        out.append(
+            f"{ALERTS},{tags.tags(device, vertical)},kind={a.kind} state={_s(a.state)},"
+            f"open={int(a.state == 'raised')}i,value={_num(a.value)},detail={_s(a.detail)} "
+            f"{a.at_ms}"
+        )
+    return out

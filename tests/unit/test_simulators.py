@@ -2,9 +2,9 @@ import datetime as dt
 
 from simulators.models import TerritoryModel
 from simulators.simulation import SimulationPlan, run
-from simulators.sun import is_dark, sun_times_ms
 from simulators.territory import generate
 from vigie.contracts import AssetKind
+from vigie.sun import is_dark, sun_times_ms
 
 UTC = dt.UTC
 

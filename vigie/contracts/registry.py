@@ -56,6 +56,22 @@ class Asset(BaseModel):
     def vertical(self) -> Vertical:
         return KIND_VERTICAL[self.kind]
 
+    @property
+    def meter_group(self) -> str | None:
+        """The shared meter this asset belongs to: its cabinet, or its district metered area."""
+        if self.kind is AssetKind.LAMP:
+            return self.cabinet_id
+        if self.kind is AssetKind.LIGHTING_CABINET:
+            return self.id
+        if self.kind in (AssetKind.WATER_METER, AssetKind.PRESSURE_SENSOR) and self.dma:
+            return f"dma:{self.dma}"
+        return None
+
+    @property
+    def partition_key(self) -> str:
+        """The Kafka key of this asset's records: a shared meter's devices share a partition."""
+        return self.meter_group or self.id
+
     @model_validator(mode="after")
     def _attributes_for_kind(self) -> Asset:
         if self.kind is AssetKind.LAMP and (self.nominal_power_w is None or not self.cabinet_id):

@@ -1,0 +1,159 @@
+"""Per-device KPIs and the alerts they raise: lamps, bins, road counters. Pure.
+
+- Lamp failure: a lamp drawing (almost) nothing while the sun is down at its position, for
+  ``lamp_fail_readings`` readings in a row, outside the commune's switch-off hours.
+- Bin: fill rate from the rising segment since the last emptying (two-point slope, %/h),
+  hours to full, and "nearly full" above ``bin_full_pct`` (cleared below ``bin_clear_pct``).
+- Road: traffic state from occupancy, with the Paris counters' thresholds: fluid < 15 %,
+  dense 15-30 %, saturated 30-50 %, blocked >= 50 %; congestion raised after
+  ``congestion_readings`` blocked readings, cleared below saturated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from streams.alerts import Alert, AlertKind, transition
+from streams.windowing import DeviceState
+from vigie.contracts import Asset
+from vigie.sun import DarkCalendar
+
+TRAFFIC_STATES = ("fluid", "dense", "saturated", "blocked")
+
+
+@dataclass(frozen=True)
+class KpiPolicy:
+    lamp_off_w: float = 1.0
+    lamp_fail_readings: int = 3
+    switch_off_hours: tuple[int, int] | None = None  # local (from, to), e.g. (23, 5)
+    tz_offset_h: float = 1.0
+    bin_full_pct: float = 80.0
+    bin_clear_pct: float = 60.0
+    bin_emptied_drop_pct: float = 10.0
+    congestion_pct: float = 50.0
+    congestion_clear_pct: float = 30.0
+    congestion_readings: int = 2
+    silent_after_ms: int = 900_000
+
+
+def traffic_state(occupancy_pct: np.ndarray) -> np.ndarray:
+    """0 fluid, 1 dense, 2 saturated, 3 blocked."""
+    return np.searchsorted(np.array([15.0, 30.0, 50.0]), occupancy_pct, side="right")
+
+
+def _switched_off(ts_ms: int, policy: KpiPolicy) -> bool:
+    if policy.switch_off_hours is None:
+        return False
+    h = ((ts_ms / 3_600_000) + policy.tz_offset_h) % 24
+    a, b = policy.switch_off_hours
+    return (a <= h or h < b) if a > b else (a <= h < b)
+
+
+def lamp(
+    device: str,
+    asset: Asset,
+    state: DeviceState,
+    ts: np.ndarray,
+    power: np.ndarray,
+    calendar: DarkCalendar,
+    policy: KpiPolicy,
+) -> list[Alert]:
+    """Follow one lamp's power readings (time-sorted); raise or clear lamp_failure."""
+    alerts = []
+    for t, p in zip(ts.tolist(), power.tolist(), strict=True):
+        if not calendar.is_dark(asset.lat, asset.lon, t) or _switched_off(t, policy):
+            continue
+        state.streak = state.streak + 1 if p < policy.lamp_off_w else 0
+        failing = state.streak >= policy.lamp_fail_readings
+        if p >= policy.lamp_off_w or failing:
+            alert = transition(
+                state.alerts,
+                AlertKind.LAMP_FAILURE,
+                device,
+                failing,
+                t,
+                p,
+                f"{p:.1f} W after dark, nominal {asset.nominal_power_w} W",
+            )
+            if alert:
+                alerts.append(alert)
+    return alerts
+
+
+@dataclass(frozen=True, slots=True)
+class BinLevel:
+    ts_ms: int
+    fill_pct: float
+    rate_pct_h: float  # NaN until two readings of the current filling
+    hours_to_full: float
+
+
+def bin_(
+    device: str, state: DeviceState, ts: np.ndarray, fill: np.ndarray, policy: KpiPolicy
+) -> tuple[BinLevel | None, list[Alert]]:
+    """Follow one bin's fill readings (time-sorted)."""
+    alerts: list[Alert] = []
+    last: tuple[int, float] | None = None
+    for t, f in zip(ts.tolist(), fill.tolist(), strict=True):
+        if not state.fill_ref or f < state.carry.get("fill_pct", [0, -1.0])[1] - (
+            policy.bin_emptied_drop_pct
+        ):
+            state.fill_ref = [t, f]  # first reading, or the bin was emptied
+        state.carry["fill_pct"] = [t, f]
+        last = (t, f)
+        is_open = AlertKind.BIN_NEARLY_FULL in state.alerts
+        condition = f >= policy.bin_full_pct or (is_open and f > policy.bin_clear_pct)
+        alert = transition(
+            state.alerts, AlertKind.BIN_NEARLY_FULL, device, condition, t, f, f"filled to {f:.0f} %"
+        )
+        if alert:
+            alerts.append(alert)
+    if last is None:
+        return None, alerts
+    t0, f0 = state.fill_ref
+    hours = (last[0] - t0) / 3_600_000
+    rate = (last[1] - f0) / hours if hours > 0 else math.nan
+    to_full = (100 - last[1]) / rate if rate > 0 else math.inf
+    return BinLevel(last[0], last[1], rate, to_full), alerts
+
+
+def road(
+    device: str, state: DeviceState, ts: np.ndarray, occupancy: np.ndarray, policy: KpiPolicy
+) -> list[Alert]:
+    """Follow one counter's occupancy readings (time-sorted); raise or clear congestion."""
+    alerts = []
+    for t, occ in zip(ts.tolist(), occupancy.tolist(), strict=True):
+        state.streak = state.streak + 1 if occ >= policy.congestion_pct else 0
+        is_open = AlertKind.CONGESTION in state.alerts
+        condition = state.streak >= policy.congestion_readings or (
+            is_open and occ >= policy.congestion_clear_pct
+        )
+        alert = transition(
+            state.alerts,
+            AlertKind.CONGESTION,
+            device,
+            condition,
+            t,
+            occ,
+            f"occupancy {occ:.0f} % ({TRAFFIC_STATES[int(traffic_state(np.array([occ]))[0])]})",
+        )
+        if alert:
+            alerts.append(alert)
+    return alerts
+
+
+def silent(device: str, state: DeviceState, newest_ms: int, policy: KpiPolicy) -> Alert | None:
+    """Raise device_silent when a device lags the newest data of its worker; clear on return."""
+    lag = newest_ms - state.watermark_ms
+    return transition(
+        state.alerts,
+        AlertKind.DEVICE_SILENT,
+        device,
+        lag > policy.silent_after_ms,
+        max(newest_ms, state.watermark_ms),
+        lag / 1000,
+        f"no reading for {lag / 60_000:.0f} min",
+    )

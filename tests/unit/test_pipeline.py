@@ -1,0 +1,88 @@
+"""The whole stream computation on a simulated territory with known ground truth (no servers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import pytest
+
+from simulators.scenario import LampFailure, Leak, Scenario, Tapping
+from simulators.simulation import Simulation, SimulationPlan
+from simulators.territory import Ratios, generate
+from streams.pipeline import Pipeline
+from tests.helpers import parse_line
+from vigie.contracts import AssetKind
+
+T = generate(900, seed=12, territory_id="truth", ratios=Ratios(inhabitants_per_dma=250))
+START = int(dt.datetime(2026, 1, 12, 11, tzinfo=dt.UTC).timestamp() * 1000)  # Monday noon
+HOURS = 48
+
+
+def run_pipeline(scenario: Scenario):
+    sim = Simulation(T, SimulationPlan(START, HOURS * 3600, period_s=300), scenario=scenario)
+    pipeline = Pipeline(T.id, T.by_id())
+    devices, groups, lines, alerts = {}, {}, [], []
+    emitted = list(sim)
+    for i in range(0, len(emitted), 400):
+        bulk = [e.batch for e in emitted[i : i + 400]]
+        verticals = {e.batch.device_id: str(e.vertical) for e in emitted[i : i + 400]}
+        out = pipeline.process(bulk, verticals, dict.fromkeys(verticals, 0), devices, groups, START)
+        lines += out.long
+        alerts += out.alerts
+    out = pipeline.close_idle(groups)
+    lines += out.long
+    alerts += out.alerts
+    return sim.truth, [parse_line(x) for x in lines], alerts
+
+
+def _leaky_scenario() -> Scenario:
+    lamps = [a.id for a in T.assets if a.kind is AssetKind.LAMP]
+    dmas = sorted({a.dma for a in T.assets if a.dma})
+    return Scenario(
+        lamp_failures=[LampFailure(lamp_id=lamps[i], at_ms=START + 3_600_000) for i in (3, 40)],
+        leaks=[Leak(dma=dmas[1], start_ms=START + 24 * 3_600_000, flow_m3h=3.0)],
+        tappings=[Tapping(cabinet_id="cab-00002", start_ms=START, power_w=800.0)],
+    )
+
+
+@pytest.fixture(scope="module")
+def leaky():
+    return _leaky_scenario(), *run_pipeline(_leaky_scenario())
+
+
+def test_district_energy_attribution_within_two_percent_of_truth(leaky):
+    _, truth, points, _ = leaky
+    attributed: dict[str, float] = defaultdict(float)
+    for m, tags, fields, _ in points:
+        if m == "energy_attribution":
+            attributed[tags["district"]] += fields["attributed_wh"]
+    assert set(attributed) == set(truth.district_lighting_wh)
+    for district, wh in truth.district_lighting_wh.items():
+        assert attributed[district] == pytest.approx(wh, rel=0.02), district
+
+
+def test_every_injected_leak_and_lamp_failure_raises_an_alert(leaky):
+    scenario, _, _, alerts = leaky
+    raised = {(a.kind, a.subject) for a in alerts if a.state == "raised"}
+    for failure in scenario.lamp_failures:
+        assert ("lamp_failure", failure.lamp_id) in raised
+    meter_of = {a.dma: a.id for a in T.assets if a.kind is AssetKind.WATER_METER}
+    for leak in scenario.leaks:
+        assert ("suspected_leak", meter_of[leak.dma]) in raised
+    faulty = {("lamp_failure", f.lamp_id) for f in scenario.lamp_failures}
+    faulty |= {("suspected_leak", meter_of[x.dma]) for x in scenario.leaks}
+    faulty |= {("attribution_remainder", t.cabinet_id) for t in scenario.tappings}
+    fault_kinds = {"lamp_failure", "suspected_leak", "attribution_remainder"}
+    assert {r for r in raised if r[0] in fault_kinds} == faulty
+
+
+def test_a_clean_territory_raises_no_fault_alert():
+    _, _, alerts = run_pipeline(Scenario())
+    kinds = {a.kind for a in alerts}
+    assert not kinds & {
+        "lamp_failure",
+        "suspected_leak",
+        "attribution_remainder",
+        "device_silent",
+    }, alerts[:5]
