@@ -1,0 +1,106 @@
+"""End-to-end against ground truth: attribution and alerts through the real chain.
+
+Simulator -> Mosquitto -> ingest -> Tansu -> faust -> InfluxDB 1.x, then InfluxQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import pytest
+
+from simulators.publish import publish
+from simulators.simulation import Simulation, SimulationPlan
+from tests.unit.test_pipeline import HOURS, START, T, _leaky_scenario
+from vigie import influxql
+from vigie.contracts import AssetKind
+from vigie.stack.components import Components
+
+pytestmark = pytest.mark.e2e
+
+
+def _poll(settings, query, ready, timeout_s=180):
+    deadline = time.monotonic() + timeout_s
+    rows = []
+    while time.monotonic() < deadline:
+        try:
+            rows = influxql.query(settings.influx.url, settings.influx.database, query)
+        except (OSError, RuntimeError):
+            rows = []
+        if ready(rows):
+            return rows
+        time.sleep(1)
+    return rows
+
+
+def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated, tmp_path):
+    registry = tmp_path / "territory.json"
+    T.save(registry)
+    now = int(time.time() * 1000)
+    start = now - HOURS * 3_600_000 - 3_600_000
+    start -= start % 86_400_000 - 11 * 3_600_000  # 11:00 UTC, as in the unit test
+    env = {
+        **isolated,
+        "VIGIE_REGISTRY": str(registry),
+        "VIGIE_TERRITORY": T.id,
+        "VIGIE_STREAMS__IDLE_CLOSE_S": "3",
+    }
+    comps = Components(tmp_path, settings, env)
+    scenario = shift_scenario(_leaky_scenario(), start - START)  # same faults, this run's times
+    sim = Simulation(T, SimulationPlan(start, HOURS * 3600, period_s=300), scenario=scenario)
+    try:
+        comps.start_streams()
+        comps.start_ingest()
+        report = publish(sim, settings.mqtt, T.id, start_ms=start, show_progress=False)
+        truth = sim.truth
+        _poll(
+            settings,
+            'SELECT count("value") FROM "raw"."telemetry"',
+            lambda rows: bool(rows) and rows[0]["count"] >= report.readings,
+        )
+        expected_alerts = len(scenario.lamp_failures) + len(scenario.leaks) + len(scenario.tappings)
+        alerts = _poll(
+            settings,
+            'SELECT "open", "kind", "device" FROM "long"."alerts"',
+            lambda rows: (
+                len({(r["kind"], r["device"]) for r in rows if r["open"] == 1}) >= expected_alerts
+            ),
+        )
+        attribution = _poll(
+            settings,
+            'SELECT sum("attributed_wh") FROM "long"."energy_attribution" GROUP BY "district"',
+            lambda rows: (
+                sum(r["sum"] for r in rows) >= 0.97 * sum(truth.district_lighting_wh.values())
+            ),
+        )
+        stored = influxql.scalar(
+            settings.influx.url,
+            settings.influx.database,
+            'SELECT count("value") FROM "raw"."telemetry"',
+        )
+        comps.check_alive()
+    finally:
+        comps.stop_all()
+    assert stored == report.readings
+    got = {r["district"]: r["sum"] for r in attribution}
+    for district, wh in truth.district_lighting_wh.items():
+        assert got[district] == pytest.approx(wh, rel=0.02), district
+    raised = {(r["kind"], r["device"]) for r in alerts if r["open"] == 1}
+    meter_of = {a.dma: a.id for a in T.assets if a.kind is AssetKind.WATER_METER}
+    expected = {("lamp_failure", f.lamp_id) for f in scenario.lamp_failures}
+    expected |= {("suspected_leak", meter_of[x.dma]) for x in scenario.leaks}
+    expected |= {("attribution_remainder", x.cabinet_id) for x in scenario.tappings}
+    faults = {"lamp_failure", "suspected_leak", "attribution_remainder", "device_silent"}
+    assert {r for r in raised if r[0] in faults} == expected
+
+
+def shift_scenario(scenario, shift_ms: int):
+    by = defaultdict(list)
+    for f in scenario.lamp_failures:
+        by["lamp_failures"].append(f.model_copy(update={"at_ms": f.at_ms + shift_ms}))
+    for x in scenario.leaks:
+        by["leaks"].append(x.model_copy(update={"start_ms": x.start_ms + shift_ms}))
+    for x in scenario.tappings:
+        by["tappings"].append(x.model_copy(update={"start_ms": x.start_ms + shift_ms}))
+    return scenario.model_copy(update=dict(by))
