@@ -30,6 +30,9 @@ def create_app(settings: Settings) -> faust.App:
         table_standby_replicas=0,
         broker_commit_every=500,
         broker_commit_interval=1.0,
+        # a killed worker's partitions move to the others within seconds, not a minute
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
     )
     topics = KafkaTopics(settings.kafka.topic_prefix)
     source = app.topic(*topics.all_telemetry, key_type=bytes, value_type=bytes)

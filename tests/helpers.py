@@ -47,3 +47,78 @@ def _fields(text: str) -> Iterable[str]:
         else:
             current += ch
     yield current
+
+
+def wait_for_count(settings, expected: int, comps=None, timeout_s: float = 180) -> int:  # type: ignore[no-untyped-def]
+    """Poll InfluxDB until ``expected`` raw readings are stored; returns the count found."""
+    import time
+
+    from vigie import influxql
+
+    deadline = time.monotonic() + timeout_s
+    found = -1
+    while time.monotonic() < deadline:
+        if comps is not None:
+            comps.check_alive()
+        try:
+            found = int(
+                influxql.scalar(
+                    settings.influx.url,
+                    settings.influx.database,
+                    'SELECT count("value") FROM "raw"."telemetry"',
+                )
+            )
+        except (OSError, RuntimeError):
+            found = -1
+        if found >= expected:
+            return found
+        time.sleep(0.5)
+    return found
+
+
+def check_stored_exactly(settings, emitted) -> None:  # type: ignore[no-untyped-def]
+    """Every sent reading stored once, and every 1-minute aggregate equal to the reference."""
+    from collections import Counter
+
+    import pytest
+
+    from streams.kernels.reference import tumbling_reference
+    from vigie import influxql
+    from vigie.contracts.metrics import METRIC_INDEX, METRIC_NAMES
+
+    url, db = settings.influx.url, settings.influx.database
+    stored: Counter = Counter()
+    for row in influxql.query(
+        url, db, 'SELECT count("value") FROM "raw"."telemetry" GROUP BY "device", "metric"'
+    ):
+        stored[(row["device"], row["metric"])] = row["count"]
+    aggs = influxql.query(
+        url,
+        db,
+        'SELECT "count", "sum", "min", "max", "last" FROM '
+        '"long"."agg_1m" GROUP BY "device", "metric"',
+    )
+    sent: Counter = Counter()
+    devices = sorted({e.batch.device_id for e in emitted})
+    dev_idx = {d: i for i, d in enumerate(devices)}
+    group, ts, values = [], [], []
+    for e in emitted:
+        if getattr(e, "duplicate", False):
+            continue
+        for r in e.batch.readings:
+            sent[(e.batch.device_id, r["metric"])] += 1
+            group.append(dev_idx[e.batch.device_id] * len(METRIC_NAMES) + METRIC_INDEX[r["metric"]])
+            ts.append(r["ts_ms"])
+            values.append(r["value"])
+    assert stored == sent, "every reading stored exactly once"
+    expected = tumbling_reference(group, ts, values, 60_000)
+    got = {}
+    for row in aggs:
+        g = dev_idx[row["device"]] * len(METRIC_NAMES) + METRIC_INDEX[row["metric"]]
+        got[(g, row["time"])] = row
+    assert set(got) == set(expected)
+    for key, (count, total, lo, hi, _last_ts, last) in expected.items():
+        row = got[key]
+        assert row["count"] == count, "no reading counted twice or lost in a window"
+        assert row["sum"] == pytest.approx(total, rel=1e-9, abs=1e-9)
+        assert (row["min"], row["max"], row["last"]) == (lo, hi, last)
