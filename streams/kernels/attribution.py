@@ -31,7 +31,10 @@ def _attribute(meter_of, model, metered, max_ratio, nominal_losses):  # type: ig
     m = metered.shape[0]
     modelled = np.zeros(m, np.float64)
     for a in range(meter_of.shape[0]):
-        modelled[meter_of[a]] += model[a]
+        k = meter_of[a]
+        if k < 0 or k >= m:
+            raise ValueError("meter_of must index metered_wh")
+        modelled[k] += model[a]
     ratio = np.empty(m, np.float64)
     scale = np.empty(m, np.float64)
     for k in range(m):
@@ -63,8 +66,6 @@ def attribute(
     metered_wh = np.ascontiguousarray(metered_wh, np.float64)
     if meter_of.shape != model_wh.shape:
         raise ValueError("meter_of and model_wh must have the same length")
-    if meter_of.size and (meter_of.min() < 0 or meter_of.max() >= metered_wh.size):
-        raise ValueError("meter_of must index metered_wh")
     return Attribution(*_attribute(meter_of, model_wh, metered_wh, max_ratio, nominal_losses))
 
 
