@@ -168,7 +168,7 @@ def main(n: int) -> None:
         (
             "numba kernel",
             n / best_of(3, numba_attribution),
-            "streams.kernels.attribution (+ per-district sum)",
+            "streams.kernels.attribution",
         ),
     ]
     report(f"Attribution of {meters:,} shared meters to {n:,} assets", rows, "pandas")

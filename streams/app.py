@@ -58,6 +58,10 @@ def create_app(settings: Settings) -> faust.App:
         ):
             await processor.handle(events)
 
+    @app.on_before_shutdown.connect
+    async def close_sink(_app: faust.App, **_kw: object) -> None:
+        await processor.close()
+
     @app.timer(interval=2.0)
     async def idle() -> None:
         await processor.on_idle(settings.streams.idle_close_s)

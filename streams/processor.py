@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from streams.groups import GroupPolicy, GroupState
 from streams.kpis import KpiPolicy
@@ -92,11 +95,27 @@ class TelemetryProcessor:
                 batches, verticals, partitions, devices, groups, int(time.time() * 1000)
             )
             await self._commit(out, devices, groups)
+            await self._self_metrics(batches, out)
             self.readings += out.readings
             self.duplicates += out.duplicates
             self.late += out.late
             if out.late:
                 log.warning("late readings", extra={"count": out.late})
+
+    async def _self_metrics(self, batches: list[TelemetryBatch], out: BulkOutput) -> None:
+        """The platform's own numbers: readings, CPU time, memory, lag from reading to storage."""
+        if not out.readings or self.sink is None:
+            return
+        now_ms = int(time.time() * 1000)
+        lag = now_ms - np.fromiter((r["ts_ms"] for b in batches for r in b.readings), np.int64)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        line = (
+            f"platform,territory={self.settings.territory},component=streams "
+            f"readings={out.readings}i,lag_p50_ms={float(np.percentile(lag, 50))},"
+            f"lag_p99_ms={float(np.percentile(lag, 99))},lag_max_ms={int(lag.max())}i,"
+            f"cpu_s={usage.ru_utime + usage.ru_stime},rss_kb={usage.ru_maxrss}i {now_ms}"
+        )
+        await self.sink.write([line], "long")
 
     async def on_idle(self, idle_after_s: float) -> None:
         """When no data came for idle_after_s: close open group windows, look for silences."""
