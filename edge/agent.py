@@ -1,93 +1,204 @@
-"""The edge agent's main loop: sample, batch, publish with QoS 1, keep sequence numbers.
+"""The edge agent: sample sensors on their periods, batch, queue on disk, send, obey commands.
 
-Sequence numbers are persisted before a batch is published, so they continue across restarts.
-The durable store-and-forward queue (batches kept on disk until acknowledged) is not part of
-this agent yet: a batch pending when the process dies is lost.
+Threads: this one samples and batches into the durable queue; the session thread sends the
+queue over MQTT and receives commands. A batch is in the queue (with the next sequence number,
+in one transaction) before anything is sent, and leaves it only when the broker acknowledged
+it, so neither a broker outage nor a killed agent loses an acknowledged reading.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import queue as stdqueue
 import threading
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
-import paho.mqtt.client as mqtt
+from pydantic import ValidationError
 
+from edge import health
 from edge.batcher import Batcher
-from edge.config import AgentConfig
-from edge.drivers import load_driver
-from edge.publisher import BatchPublisher
-from vigie.contracts import Channel, DeviceTopic, TelemetryBatch
-from vigie.mqtt import connect, make_client
+from edge.config import AgentConfig, Command, RemoteConfig
+from edge.drivers import Driver, load_driver
+from edge.queue import BatchQueue
+from edge.session import FatalConnectError, Session
 
 log = logging.getLogger("vigie.edge")
 
 
-class SequenceStore:
-    """The next sequence number, in a file replaced atomically."""
+@dataclass
+class AgentReport:
+    batches: int = 0
+    readings: int = 0
+    commands_applied: int = 0
+    commands_refused: int = 0
 
-    def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / "next_seq"
 
-    def load(self) -> int:
-        return int(self.path.read_text()) if self.path.exists() else 0
+class Agent:
+    """One device's agent; ``run`` returns when ``stop`` is set (or max_samples are taken)."""
 
-    def save(self, next_seq: int) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(str(next_seq))
-        tmp.replace(self.path)
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.queue = BatchQueue(config.state_dir / "queue.db", config.queue_policy)
+        self.batcher = Batcher(config.asset.id, config.batch_policy, self.queue.next_seq())
+        self.drivers = self._drivers(config)
+        self.commands: stdqueue.SimpleQueue[bytes] = stdqueue.SimpleQueue()
+        self.session = Session(
+            config.mqtt,
+            f"vigie-edge-{config.asset.id}",
+            config.territory,
+            config.asset.vertical,
+            config.asset.id,
+            self.queue,
+            config.backoff,
+            config.max_inflight,
+            on_command=self.commands.put,
+        )
+        self.report = AgentReport()
+
+    def _drivers(self, config: AgentConfig) -> list[tuple[float, Driver]]:
+        out = []
+        for sensor in config.sensor_list:
+            driver = load_driver(sensor.driver, config.asset, sensor.options)
+            if config.dimming and hasattr(driver, "set_dimming"):
+                driver.set_dimming(config.dimming)
+            out.append((sensor.period_s or config.sample_period_s, driver))
+        return out
+
+    def run(self, stop: threading.Event, max_samples: int | None = None) -> AgentReport:
+        """Sample until stopped; raises FatalConnectError when the broker refuses us for good."""
+        self.session.start()
+        samples = 0
+        now = time.time()
+        due = [now for _ in self.drivers]
+        last = [now for _ in self.drivers]
+        next_health = now
+        try:
+            while not stop.is_set() and (max_samples is None or samples < max_samples):
+                if self.session.error is not None:
+                    raise self.session.error
+                self._apply_commands()
+                now = time.time()
+                for i, (period, driver) in enumerate(self.drivers):
+                    if now >= due[i]:
+                        self._add(driver.read(int(now * 1000), now - last[i]), now)
+                        last[i], due[i] = now, due[i] + period
+                        samples += 1
+                if now >= next_health:
+                    self._add(
+                        health.readings(
+                            self.config.state_dir,
+                            len(self.queue),
+                            self.queue.dropped,
+                            self.session.stats.connected,
+                        ),
+                        now,
+                    )
+                    next_health = now + self.config.health_period_s
+                self._flush_due(time.time())
+                stop.wait(max(0.0, min([*due, next_health]) - time.time()))
+            self._flush_due(time.time(), force=True)
+            self._drain(5.0)
+        finally:
+            self.session.stop()
+            self.queue.close()
+        if self.session.error is not None:
+            raise self.session.error
+        return self.report
+
+    def _add(self, readings: list[tuple[str, float]], now: float) -> None:
+        now_ms = int(now * 1000)
+        for metric, value in readings:
+            self.report.readings += 1
+            batch = self.batcher.add(now_ms, metric, value, now_ms)
+            if batch is not None:
+                self._enqueue(batch)
+
+    def _flush_due(self, now: float, force: bool = False) -> None:
+        now_ms = int(now * 1000)
+        batch = self.batcher.flush(now_ms) if force else self.batcher.due(now_ms)
+        if batch is not None:
+            self._enqueue(batch)
+
+    def _enqueue(self, batch) -> None:  # type: ignore[no-untyped-def]
+        dropped = self.queue.put(
+            batch.seq,
+            batch.sent_at_ms,
+            str(self.config.asset.vertical),
+            batch.model_dump_json().encode(),
+        )
+        self.report.batches += 1
+        if dropped:
+            log.warning("queue full: oldest batches dropped", extra={"dropped": dropped})
+
+    def _drain(self, timeout_s: float) -> None:
+        """Give the session a moment to send what is queued before stopping."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.queue) and self.session.stats.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _apply_commands(self) -> None:
+        while not self.commands.empty():
+            raw = self.commands.get()
+            try:
+                command = Command.model_validate_json(raw)
+                new = command.set.apply(self.config)
+            except ValidationError as exc:
+                cid = _command_id(raw)
+                reason = "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                    for e in exc.errors(include_url=False)[:3]
+                )
+                self.report.commands_refused += 1
+                self.session.publish(
+                    "ack", json.dumps({"id": cid, "ok": False, "reason": reason}).encode()
+                )
+                log.warning("command refused", extra={"id": cid, "reason": reason})
+                continue
+            self._persist(command.set)
+            self.config = new
+            self.batcher.policy = new.batch_policy
+            self.drivers = [
+                (s.period_s or new.sample_period_s, d)
+                for s, (_, d) in zip(new.sensor_list, self.drivers, strict=True)
+            ]
+            for _, driver in self.drivers:
+                if new.dimming and hasattr(driver, "set_dimming"):
+                    driver.set_dimming(new.dimming)
+            self.report.commands_applied += 1
+            self.session.publish(
+                "ack",
+                json.dumps(
+                    {
+                        "id": command.id,
+                        "ok": True,
+                        "applied": command.set.model_dump(exclude_none=True),
+                    }
+                ).encode(),
+            )
+            log.info("command applied", extra={"id": command.id})
+
+    def _persist(self, change: RemoteConfig) -> None:
+        path = self.config.state_dir / "remote.json"
+        before = json.loads(path.read_text()) if path.exists() else {}
+        merged = {**before, **change.model_dump(exclude_none=True)}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(merged))
+        tmp.replace(path)
+
+
+def _command_id(raw: bytes) -> str:
+    try:
+        value = json.loads(raw).get("id", "")
+        return str(value)[:64]
+    except (ValueError, AttributeError):
+        return ""
 
 
 def run_agent(config: AgentConfig, stop: threading.Event, max_samples: int | None = None) -> int:
-    """Run until ``stop`` is set (or max_samples taken); returns the number of batches sent."""
-    asset = config.asset
-    driver = load_driver(config.driver, asset)
-    seqs = SequenceStore(config.state_dir)
-    batcher = Batcher(asset.id, config.batch_policy, seqs.load())
-    client = make_client(config.mqtt, f"vigie-edge-{asset.id}")
-    status = str(
-        DeviceTopic(config.territory, asset.vertical, asset.id, Channel.STATUS, config.mqtt.prefix)
-    )
-    client.will_set(status, b"offline", qos=1, retain=True)
-    publisher = BatchPublisher(client, config.territory, config.mqtt.prefix)
-    client.on_publish = publisher.on_publish
-    client.on_connect = lambda *_a: threading.Thread(
-        target=publisher.publish_raw, args=(status, b"online", True), daemon=True
-    ).start()
-    connect(client, config.mqtt, session_expiry_s=86_400)
-    client.loop_start()
-    samples = 0
-    last = time.time()
-    sent = 0
-    last_info: mqtt.MQTTMessageInfo | None = None
+    """Run an agent; returns the number of batches queued. Kept for simple callers."""
+    return Agent(config).run(stop, max_samples).batches
 
-    def send(batch: TelemetryBatch) -> None:
-        nonlocal sent, last_info
-        seqs.save(batch.seq + 1)  # before publishing: numbers never repeat after a restart
-        last_info = publisher.publish(asset.vertical, batch)
-        sent += 1
 
-    try:
-        while not stop.is_set() and (max_samples is None or samples < max_samples):
-            now = time.time()
-            now_ms = int(now * 1000)
-            for metric, value in driver.read(now_ms, now - last):
-                batch = batcher.add(now_ms, metric, value, now_ms)
-                if batch is not None:
-                    send(batch)
-            last = now
-            samples += 1
-            stop.wait(config.sample_period_s)
-        batch = batcher.flush(int(time.time() * 1000))
-        if batch is not None:
-            send(batch)
-        if last_info is not None:
-            last_info.wait_for_publish(10)
-        log.info("edge agent stopped", extra={"device": asset.id, "batches": sent})
-    finally:
-        publisher.publish_raw(status, b"offline", retain=True).wait_for_publish(5)
-        client.disconnect()
-        client.loop_stop()
-    return sent
+__all__ = ["Agent", "AgentReport", "FatalConnectError", "run_agent"]

@@ -1,17 +1,57 @@
-"""The edge agent's configuration file (TOML or JSON): who the device is and how it samples."""
+"""The edge agent's configuration file (TOML or JSON), and what may change remotely."""
 
 from __future__ import annotations
 
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.batcher import BatchPolicy
+from edge.queue import QueuePolicy
 from vigie.contracts import Asset
 from vigie.settings import MqttSettings
+
+Period = Annotated[float, Field(gt=0, le=86_400)]
+HourMinute = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class SensorConfig(BaseModel):
+    """One sensor on the board: which driver, how often, with which options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    driver: Literal["simulated", "ina219", "bh1750", "vl53l1x", "pulse"] = "simulated"
+    period_s: Period | None = None  # default: the agent's sample_period_s
+    options: dict[str, Any] = {}
+
+
+class DimmingStep(BaseModel):
+    """Lamp output between two local times (a part-night dimming schedule)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: HourMinute
+    end: HourMinute
+    level_pct: Annotated[float, Field(ge=0, le=100)]
+
+
+class Backoff(BaseModel):
+    """Reconnection delays: exponential with jitter, so a fleet does not reconnect at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first_s: float = 1.0
+    max_s: float = 120.0
+    factor: float = 2.0
+    jitter: float = 0.3
+
+    def delay(self, attempt: int, rand: float) -> float:
+        """rand in [0, 1): the delay before reconnection attempt ``attempt`` (0 first)."""
+        base = min(self.max_s, self.first_s * self.factor**attempt)
+        return base * (1 - self.jitter + 2 * self.jitter * rand)
 
 
 class AgentConfig(BaseModel):
@@ -21,20 +61,72 @@ class AgentConfig(BaseModel):
 
     territory: str
     asset: Asset
-    driver: str = "simulated"
-    sample_period_s: Annotated[float, Field(gt=0)] = 60.0
+    driver: str = "simulated"  # shorthand for sensors = [{driver = ...}]
+    sensors: list[SensorConfig] = []
+    sample_period_s: Period = 60.0
     batch_max_readings: Annotated[int, Field(gt=0, le=10_000)] = 50
-    batch_max_age_s: Annotated[float, Field(gt=0)] = 300.0
+    batch_max_age_s: Period = 300.0
+    health_period_s: Period = 300.0
+    dimming: list[DimmingStep] = []
     state_dir: Path = Path("/var/lib/vigie-edge")
+    queue_max_batches: Annotated[int, Field(gt=0)] = 100_000
+    queue_max_age_s: Annotated[float, Field(gt=0)] = 7 * 86_400.0
+    queue_durability: Literal["full", "normal"] = "full"
+    max_inflight: Annotated[int, Field(gt=0, le=65_535)] = 100
+    backoff: Backoff = Backoff()
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
 
     @property
     def batch_policy(self) -> BatchPolicy:
         return BatchPolicy(self.batch_max_readings, int(self.batch_max_age_s * 1000))
 
+    @property
+    def queue_policy(self) -> QueuePolicy:
+        return QueuePolicy(
+            self.queue_max_batches, int(self.queue_max_age_s * 1000), self.queue_durability
+        )
+
+    @property
+    def sensor_list(self) -> list[SensorConfig]:
+        return self.sensors or [SensorConfig(driver=self.driver)]  # type: ignore[arg-type]
+
     @classmethod
     def load(cls, path: Path) -> AgentConfig:
-        """Read a .toml or .json file; a ValidationError names the faulty field."""
+        """Read a .toml or .json file, then the remotely applied overlay if there is one."""
         raw = Path(path).read_bytes()
         data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
-        return cls.model_validate(data)
+        return cls.load_from(cls.model_validate(data))
+
+    @classmethod
+    def load_from(cls, config: AgentConfig) -> AgentConfig:
+        """The configuration with the remote changes persisted in its state folder applied."""
+        remote = config.state_dir / "remote.json"
+        if remote.exists():
+            config = RemoteConfig.model_validate_json(remote.read_bytes()).apply(config)
+        return config
+
+
+class RemoteConfig(BaseModel):
+    """What the platform may change on the ``cmd`` topic; anything else is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sample_period_s: Period | None = None
+    batch_max_readings: Annotated[int, Field(gt=0, le=10_000)] | None = None
+    batch_max_age_s: Period | None = None
+    health_period_s: Period | None = None
+    dimming: list[DimmingStep] | None = None
+
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        """A new, validated configuration with these changes."""
+        changes = self.model_dump(exclude_none=True)
+        return AgentConfig.model_validate({**config.model_dump(), **changes})
+
+
+class Command(BaseModel):
+    """A message on the device's cmd topic."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    set: RemoteConfig

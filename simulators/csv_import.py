@@ -125,7 +125,7 @@ def _row(
             value = float(cell)
         except ValueError:
             return f"column {column}: {cell!r} is not a number"
-        if spec.vertical is not asset.vertical:
+        if spec.vertical not in (None, asset.vertical):
             return f"{metric} is a {spec.vertical} metric, {device} is {asset.vertical}"
         if not spec.minimum <= value <= spec.maximum:
             return f"column {column}: {value} outside [{spec.minimum}, {spec.maximum}] {spec.unit}"

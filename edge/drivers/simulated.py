@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from simulators.models import TerritoryModel
 from vigie.contracts import Asset, AssetKind, District, Territory
 
@@ -32,5 +34,22 @@ class SimulatedDriver:
         self.asset = asset
         self.model = TerritoryModel(territory)
 
+    def set_dimming(self, schedule: list) -> None:  # type: ignore[type-arg]
+        """Apply the first step of a dimming schedule to the lamp model."""
+        if not schedule:
+            return
+        step = schedule[0]
+        self.model.params = replace(
+            self.model.params,
+            dim_from_h=_hours(step.start),
+            dim_to_h=_hours(step.end),
+            dim_level=step.level_pct / 100,
+        )
+
     def read(self, ts_ms: int, dt_s: float) -> list[tuple[str, float]]:
         return self.model.sample(self.asset, ts_ms, dt_s)
+
+
+def _hours(hhmm: str) -> float:
+    h, m = hhmm.split(":")
+    return int(h) + int(m) / 60

@@ -32,7 +32,7 @@ class MetricSpec:
 
     name: str
     unit: str
-    vertical: Vertical
+    vertical: Vertical | None  # None: a device health metric, allowed in every vertical
     kind: MetricKind
     minimum: float
     maximum: float
@@ -165,11 +165,52 @@ _SPECS: tuple[MetricSpec, ...] = (
     ),
 )
 
+_HEALTH: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "cpu_temp_degc", "degC", None, MetricKind.GAUGE, -60.0, 150.0, "Board CPU temperature"
+    ),
+    MetricSpec("mem_used_pct", "%", None, MetricKind.GAUGE, 0.0, 100.0, "Board memory in use"),
+    MetricSpec("disk_used_pct", "%", None, MetricKind.GAUGE, 0.0, 100.0, "Board storage in use"),
+    MetricSpec(
+        "queue_depth",
+        "batches",
+        None,
+        MetricKind.GAUGE,
+        0.0,
+        1e9,
+        "Batches waiting in the edge store-and-forward queue",
+    ),
+    MetricSpec(
+        "queue_dropped",
+        "batches",
+        None,
+        MetricKind.COUNTER,
+        0.0,
+        1e12,
+        "Batches dropped by the queue bound since installation",
+    ),
+    MetricSpec("link_up", "1", None, MetricKind.GAUGE, 0.0, 1.0, "Broker connection up"),
+    MetricSpec(
+        "battery_pct",
+        "%",
+        None,
+        MetricKind.GAUGE,
+        0.0,
+        100.0,
+        "Battery level",
+        "Device.batteryLevel",
+    ),
+    MetricSpec(
+        "rssi_dbm", "dBm", None, MetricKind.GAUGE, -150.0, 0.0, "Radio signal", "Device.rssi"
+    ),
+)
+_SPECS = _SPECS + _HEALTH
+
 METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
 METRIC_INDEX: dict[str, int] = {name: i for i, name in enumerate(METRIC_NAMES)}
 
 
 def metrics_of(vertical: Vertical) -> tuple[MetricSpec, ...]:
-    """The metrics a device of this vertical may send."""
-    return tuple(spec for spec in _SPECS if spec.vertical is vertical)
+    """The metrics a device of this vertical may send (its own and the health metrics)."""
+    return tuple(spec for spec in _SPECS if spec.vertical in (vertical, None))

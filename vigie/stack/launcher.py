@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigie.stack.services import InfluxDB1, Mosquitto, Service, StackError, Tansu, free_port
+from vigie.stack.services import (
+    InfluxDB1,
+    Mosquitto,
+    SecureMosquitto,
+    Service,
+    StackError,
+    Tansu,
+    free_port,
+)
 
 
 @dataclass(frozen=True)
@@ -193,7 +201,12 @@ class Stack:
         if self.services or not self.state_file.exists():
             return
         state = json.loads(self.state_file.read_text())
-        kinds: dict[str, type] = {"Mosquitto": Mosquitto, "Tansu": Tansu, "InfluxDB1": InfluxDB1}
+        kinds: dict[str, type] = {
+            "Mosquitto": Mosquitto,
+            "Tansu": Tansu,
+            "InfluxDB1": InfluxDB1,
+            "SecureMosquitto": SecureMosquitto,
+        }
         for name, spec in state.get("services", {}).items():
             spec = dict(spec)
             self.services[name] = kinds[spec.pop("kind")](**spec)

@@ -41,6 +41,14 @@ def _which(name: str, *extra_dirs: str, hint: str) -> str:
     return found
 
 
+def _broker_user() -> str:
+    """Mosquitto run by root drops to the ``mosquitto`` user, which cannot reach a private
+    temporary folder; the local stack's broker then keeps the launching user's identity."""
+    import os
+
+    return "user root\n" if os.geteuid() == 0 else ""
+
+
 class Service(Protocol):
     """A server the launcher can configure, start and probe."""
 
@@ -68,7 +76,7 @@ class Mosquitto:
         (workdir / "persist").mkdir(parents=True, exist_ok=True)
         conf = workdir / "mosquitto.conf"
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
+            f"{_broker_user()}listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {workdir / 'persist'}/\n"
@@ -85,6 +93,64 @@ class Mosquitto:
 
     def settings(self) -> dict[str, dict[str, object]]:
         return {"mqtt": {"host": "127.0.0.1", "port": self.port}}
+
+
+@dataclass
+class SecureMosquitto:
+    """Mosquitto with TLS only, no anonymous access, a password file and an ACL file."""
+
+    port: int
+    ca_file: str
+    cert_file: str
+    key_file: str
+    password_file: str
+    acl_file: str = ""
+    require_certificate: bool = False
+    name: str = "mosquitto"
+
+    def command(self, workdir: Path) -> list[str]:
+        binary = _which(
+            "mosquitto", "/usr/sbin", hint="Install it with: sudo apt-get install -y mosquitto"
+        )
+        (workdir / "persist").mkdir(parents=True, exist_ok=True)
+        conf = workdir / "mosquitto.conf"
+        acl = f"acl_file {self.acl_file}\n" if self.acl_file else ""
+        conf.write_text(
+            f"{_broker_user()}per_listener_settings false\n"
+            f"listener {self.port} 127.0.0.1\n"
+            f"cafile {self.ca_file}\ncertfile {self.cert_file}\nkeyfile {self.key_file}\n"
+            f"require_certificate {str(self.require_certificate).lower()}\n"
+            f"use_identity_as_username {str(self.require_certificate).lower()}\n"
+            "allow_anonymous false\n"
+            f"password_file {self.password_file}\n{acl}"
+            "persistence true\n"
+            f"persistence_location {workdir / 'persist'}/\n"
+            "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
+        )
+        return [binary, "-c", str(conf)]
+
+    def ready(self) -> bool:
+        return tcp_answers(self.port)
+
+    def settings(self) -> dict[str, dict[str, object]]:
+        return {"mqtt": {"host": "127.0.0.1", "port": self.port, "ca_file": self.ca_file}}
+
+
+def mosquitto_password_file(path: Path, users: dict[str, str]) -> Path:
+    """Write a Mosquitto password file (hashed by mosquitto_passwd) for these users."""
+    import subprocess
+
+    binary = _which(
+        "mosquitto_passwd",
+        "/usr/bin",
+        hint="It comes with Mosquitto: sudo apt-get install -y mosquitto",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("")
+    for user, password in users.items():
+        subprocess.run([binary, "-b", str(path), user, password], check=True, capture_output=True)
+    path.chmod(0o600)
+    return path
 
 
 @dataclass

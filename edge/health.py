@@ -1,0 +1,43 @@
+"""The board's health as readings: temperature, memory, disk, queue, link. Linux only, stdlib."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
+
+
+def cpu_temp_degc() -> float | None:
+    """The SoC temperature where the kernel exposes it (Raspberry Pi: thermal_zone0)."""
+    try:
+        return int(THERMAL.read_text()) / 1000
+    except (OSError, ValueError):
+        return None
+
+
+def mem_used_pct() -> float | None:
+    try:
+        info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        total = int(info["MemTotal"].split()[0])
+        available = int(info["MemAvailable"].split()[0])
+    except (OSError, KeyError, ValueError):
+        return None
+    return 100 * (total - available) / total
+
+
+def readings(
+    state_dir: Path, queue_depth: int, dropped: int, link_up: bool
+) -> list[tuple[str, float]]:
+    """Health metrics of the registry (vertical-independent), those available here."""
+    disk = shutil.disk_usage(state_dir)
+    out = [
+        ("disk_used_pct", round(100 * disk.used / disk.total, 2)),
+        ("queue_depth", float(queue_depth)),
+        ("queue_dropped", float(dropped)),
+        ("link_up", 1.0 if link_up else 0.0),
+    ]
+    for name, value in (("cpu_temp_degc", cpu_temp_degc()), ("mem_used_pct", mem_used_pct())):
+        if value is not None:
+            out.append((name, round(value, 2)))
+    return out
