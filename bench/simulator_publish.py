@@ -22,7 +22,7 @@ from simulators.publish import publish
 from simulators.recording import Recorded
 from simulators.simulation import Simulation, SimulationPlan
 from simulators.territory import generate
-from vigie.settings import MqttSettings
+from vigie.sections import MqttSettings
 from vigie.stack import Stack
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge.batcher import BatchPolicy
 from edge.queue import QueuePolicy
 from vigie.contracts import Asset
-from vigie.settings import MqttSettings
+from vigie.sections import MqttSettings
 
 Period = Annotated[float, Field(gt=0, le=86_400)]
 HourMinute = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]

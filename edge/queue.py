@@ -50,6 +50,7 @@ class BatchQueue:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
         )
+        self._count = self._recount()
 
     def _meta(self, key: str) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -66,8 +67,7 @@ class BatchQueue:
             return self._meta("dropped")
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM batches").fetchone()[0])
+        return self._count
 
     def put(self, seq: int, created_ms: int, vertical: str, payload: bytes) -> int:
         """Store a batch and advance the sequence; returns how many old batches were dropped."""
@@ -82,10 +82,12 @@ class BatchQueue:
                     "DO UPDATE SET value = excluded.value",
                     (seq + 1,),
                 )
+                self._count += 1
                 dropped = self._enforce_bounds(created_ms)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._count = self._recount()
                 raise
             return dropped
 
@@ -102,21 +104,28 @@ class BatchQueue:
                     "DO UPDATE SET value = excluded.value",
                     (items[-1][0] + 1,),
                 )
+                self._count += len(items)
                 dropped = self._enforce_bounds(items[-1][1])
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._count = self._recount()
                 raise
             return dropped
 
+    def _recount(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM batches").fetchone()[0])
+
     def _enforce_bounds(self, now_ms: int) -> int:
-        cur = self._db.execute(
-            "DELETE FROM batches WHERE created_ms < ?", (now_ms - self.policy.max_age_ms,)
-        )
-        dropped = cur.rowcount
-        excess = int(self._db.execute("SELECT count(*) FROM batches").fetchone()[0]) - (
-            self.policy.max_batches
-        )
+        """Drop what is too old or too many, oldest first; cheap when nothing is due."""
+        dropped = 0
+        oldest = self._db.execute("SELECT created_ms FROM batches ORDER BY seq LIMIT 1").fetchone()
+        if oldest is not None and oldest[0] < now_ms - self.policy.max_age_ms:
+            cur = self._db.execute(
+                "DELETE FROM batches WHERE created_ms < ?", (now_ms - self.policy.max_age_ms,)
+            )
+            dropped += cur.rowcount
+        excess = self._count - dropped - self.policy.max_batches
         if excess > 0:
             cur = self._db.execute(
                 "DELETE FROM batches WHERE seq IN (SELECT seq FROM batches ORDER BY seq LIMIT ?)",
@@ -124,6 +133,7 @@ class BatchQueue:
             )
             dropped += cur.rowcount
         if dropped:
+            self._count -= dropped
             self._db.execute(
                 "INSERT INTO meta VALUES ('dropped', ?) ON CONFLICT(key) "
                 "DO UPDATE SET value = value + excluded.value",
@@ -144,7 +154,18 @@ class BatchQueue:
     def ack(self, seq: int) -> None:
         """The broker has the batch: forget it."""
         with self._lock:
-            self._db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+            cur = self._db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+            self._count -= cur.rowcount
+
+    def ack_many(self, seqs: list[int]) -> None:
+        """Forget several acknowledged batches in one transaction (one disk sync)."""
+        if not seqs:
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.executemany("DELETE FROM batches WHERE seq = ?", [(s,) for s in seqs])
+            self._db.execute("COMMIT")
+            self._count -= cur.rowcount
 
     def close(self) -> None:
         with self._lock:

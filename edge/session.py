@@ -23,7 +23,7 @@ from edge.config import Backoff
 from edge.queue import BatchQueue
 from vigie.contracts import Channel, DeviceTopic, Vertical
 from vigie.mqtt import MqttConnectError, make_client, session_properties
-from vigie.settings import MqttSettings
+from vigie.sections import MqttSettings
 
 log = logging.getLogger("vigie.edge")
 
@@ -118,6 +118,7 @@ class Session:
         status = self.topic(Channel.STATUS)
         client.will_set(status, b"offline", qos=1, retain=True)
         inflight: dict[int, int] = {}  # mid -> seq
+        acked: list[int] = []  # removed from the queue once per loop turn
         state = {"refused": None, "ready": False, "last_seq": -1}
 
         def on_connect(
@@ -133,7 +134,7 @@ class Session:
         def on_publish(_c: mqtt.Client, _u: object, mid: int, _rc: object, _p: object) -> None:
             seq = inflight.pop(mid, None)
             if seq is not None:
-                self.batches.ack(seq)
+                acked.append(seq)
                 self.stats.acked += 1
 
         def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
@@ -156,6 +157,8 @@ class Session:
         try:
             while not self._stop.is_set():
                 rc = client.loop(timeout=0.05)
+                self.batches.ack_many(acked)
+                acked.clear()
                 if state["refused"]:
                     reason = str(state["refused"])
                     if reason in _FATAL_REASONS:
@@ -173,6 +176,7 @@ class Session:
                         log.info("mqtt connected", extra={"device": self.device_id})
                     self._pump(client, inflight, state)
         finally:
+            self.batches.ack_many(acked)
             self.stats.connected = False
             if self._stop.is_set() and state["ready"]:
                 client.publish(status, b"offline", qos=1, retain=True)

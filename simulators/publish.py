@@ -14,7 +14,7 @@ from simulators.faults import Fault
 from simulators.recording import Recorded
 from simulators.simulation import Emitted, Pacer
 from vigie.mqtt import MqttConnectError, connect, make_client
-from vigie.settings import MqttSettings
+from vigie.sections import MqttSettings
 
 
 @dataclass

@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from simulators.simulation import Emitted
 from vigie.contracts import Channel, DeviceTopic
 from vigie.mqtt import connect, make_client
-from vigie.settings import MqttSettings
+from vigie.sections import MqttSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from simulators.scenario import Scenario
 from simulators.simulation import Simulation, SimulationPlan
 from simulators.truth import GroundTruth
 from vigie.contracts import Territory
-from vigie.settings import MqttSettings
+from vigie.sections import MqttSettings
 
 
 @dataclass(frozen=True)

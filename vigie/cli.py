@@ -114,28 +114,12 @@ def edge_run(
     config: Path = typer.Option(..., help="Agent config file (.toml or .json)."),
     log_level: str = "INFO",
 ) -> None:
-    """Sample the device's sensors, batch and publish until SIGTERM."""
-    import signal
-    import threading
+    """Sample the device's sensors, batch, queue and publish until SIGTERM (see vigie-edge)."""
+    from edge.cli import main as edge_main
 
-    from pydantic import ValidationError
-
-    from edge.agent import run_agent
-    from edge.config import AgentConfig
-    from vigie.mqtt import MqttConnectError
-
-    logs.setup(log_level)
-    try:
-        cfg = AgentConfig.load(config)
-    except (OSError, ValidationError, ValueError) as exc:
-        raise fail(Exit.USAGE, f"cannot use config {config}: {exc}") from None
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_a: stop.set())
-    try:
-        run_agent(cfg, stop)
-    except MqttConnectError as exc:
-        raise fail(Exit.CONNECT, str(exc)) from None
+    code = edge_main(["--config", str(config), "--log-level", log_level])
+    if code:
+        raise typer.Exit(code)
 
 
 # -- simulate ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from vigie.contracts.topics import KafkaTopics
-from vigie.settings import KafkaSettings
+from vigie.sections import KafkaSettings
 
 log = logging.getLogger("vigie.kafka")
 

@@ -8,7 +8,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from vigie.settings import MqttSettings, read_secret
+from vigie.sections import MqttSettings, read_secret
 
 
 class MqttConnectError(RuntimeError):

@@ -1,0 +1,72 @@
+"""Settings sections as plain pydantic models, importable without pydantic-settings.
+
+The edge agent reads its configuration file with these alone, which keeps its memory small on
+a Raspberry Pi; ``vigie.settings`` assembles them for the platform's processes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+def read_secret(path: Path | None) -> str | None:
+    """The content of a secret file, stripped; None when no file is configured."""
+    if path is None:
+        return None
+    return Path(path).read_text().strip()
+
+
+class MqttSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 1883
+    prefix: str = "vigie"
+    username: str | None = None
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = 30
+
+
+class KafkaSettings(BaseModel):
+    bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = "vigie"
+    partitions: int = 4
+
+
+class InfluxSettings(BaseModel):
+    backend: Literal["v1", "v2"] = "v1"
+    url: str = "http://127.0.0.1:8086"
+    database: str = "vigie"  # v1 database; v2 bucket prefix
+    org: str = "vigie"  # v2 only
+    username: str | None = None
+    password_file: Path | None = None
+    token_file: Path | None = None  # v2 only
+    raw_retention: str = "7d"
+    aggregate_retention: str = "INF"
+
+
+class IngestSettings(BaseModel):
+    share_group: str = "vigie-ingest"
+    max_payload_bytes: int = 256 * 1024
+    max_clock_skew_s: float = 300.0
+    max_age_s: float = 7 * 86400.0
+    dedup_window: int = 4096
+    metrics_port: int = 0  # 0: no Prometheus endpoint
+    metrics_host: str = "127.0.0.1"
+
+
+class StreamsSettings(BaseModel):
+    app_id: str = "vigie-streams"
+    window_s: int = 60
+    allowed_lateness_s: int = 120
+    attribution_window_s: int = 3600
+    group_lateness_s: int = 1800  # batches from the edge may be this old
+    idle_close_s: float = 20.0  # no data for this long: close open group windows
+    silent_after_s: int = 900  # event time behind the newest data before device_silent
+    take_max: int = 500
+    take_within_s: float = 0.5
+    web_port: int = 0  # 0: pick a free port
