@@ -37,6 +37,11 @@ app.add_typer(streams_app, name="streams")
 app.add_typer(simulators_cli.simulate_app, name="simulate")
 app.command("replay")(simulators_cli.replay)
 app.command("record")(simulators_cli.record)
+devices_app = typer.Typer(
+    help="Device identities: provision (per-device password over TLS), revoke, list.",
+    no_args_is_help=True,
+)
+app.add_typer(devices_app, name="devices")
 edge_app = typer.Typer(help="Edge agent for Raspberry Pi-class boards.", no_args_is_help=True)
 app.add_typer(edge_app, name="edge")
 
@@ -120,6 +125,74 @@ def edge_run(
     code = edge_main(["--config", str(config), "--log-level", log_level])
     if code:
         raise typer.Exit(code)
+
+
+def _authority():  # type: ignore[no-untyped-def]
+    from simulators.cli import load_registry
+    from vigie.security.identities import DeviceAuthority
+    from vigie.stack import Stack
+
+    settings = Settings()
+    if settings.registry is None:
+        raise fail(Exit.USAGE, "no registry: set VIGIE_REGISTRY to the territory file")
+    stack = Stack(vigie_home())
+    return DeviceAuthority(
+        vigie_home() / "security",
+        load_registry(settings.registry),
+        settings.mqtt.prefix,
+        broker_pid=lambda: stack.pid("mosquitto") if stack.status() else None,
+    )
+
+
+@devices_app.command("provision")
+def devices_provision(
+    device: list[str] = typer.Argument(..., help="Device ids from the registry."),
+    broker_host: str = typer.Option("127.0.0.1", help="Address the boards will connect to."),
+    broker_port: int = typer.Option(8883, help="The broker's TLS port."),
+) -> None:
+    """Create identities and write each device's bundle (config, CA, password file)."""
+    from vigie.security.identities import IdentityError
+
+    authority = _authority()
+    for device_id in device:
+        try:
+            bundle = authority.provision(device_id, broker_host, broker_port)
+        except IdentityError as exc:
+            raise fail(Exit.USAGE, str(exc)) from None
+        console.print(f"{device_id}: bundle in {bundle} (copy to the board's /etc/vigie/)")
+
+
+@devices_app.command("revoke")
+def devices_revoke(device: list[str] = typer.Argument(..., help="Device ids.")) -> None:
+    """Revoke identities; the broker reloads its files, the platform keeps running."""
+    from vigie.security.identities import IdentityError
+
+    authority = _authority()
+    for device_id in device:
+        try:
+            authority.revoke(device_id)
+        except IdentityError as exc:
+            raise fail(Exit.USAGE, str(exc)) from None
+        console.print(f"{device_id}: revoked")
+
+
+@devices_app.command("list")
+def devices_list() -> None:
+    """Every identity: when provisioned, whether revoked."""
+    table = Table("device", "provisioned", "revoked")
+    for ident in _authority().identities().values():
+        table.add_row(ident.device_id, _when(ident.provisioned_at), _when(ident.revoked_at))
+    Console().print(table)
+
+
+def _when(ms: int | None) -> str:
+    import datetime as dt
+
+    return (
+        ""
+        if ms is None
+        else dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="seconds")
+    )
 
 
 # -- simulate ---------------------------------------------------------------------------------

@@ -146,6 +146,10 @@ class Stack:
         self.processes.pop(name, None)
         self._save()
 
+    def pid(self, name: str) -> int | None:
+        """The pid of a running server of this stack."""
+        return int(self.processes[name]["pid"]) if self.running(name) else None
+
     def down(self) -> None:
         """Stop every server this stack started; leaves configs and logs for inspection."""
         self._load()

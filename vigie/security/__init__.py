@@ -1,0 +1,1 @@
+"""Device identities, broker access control and credentials: who may say what."""
