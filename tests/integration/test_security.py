@@ -200,3 +200,14 @@ def test_edge_agent_works_over_tls_with_its_provisioned_bundle(secured, tmp_path
     seqs = sorted(json.loads(p)["seq"] for t, p in ingest.messages if device_id in t)
     assert seqs == list(range(report.batches)) and report.batches > 0
     assert oct((bundle / "mqtt-password").stat().st_mode & 0o777) == "0o600"
+
+
+def test_no_secret_in_the_logs_of_the_secured_run(secured):
+    """Passwords of devices and services never appear in the broker's or agents' logs."""
+    authority, stack, _, _ = secured
+    secrets = [p.read_text() for p in (authority.folder / "services").glob("*.password")]
+    secrets += [p.read_text() for p in (authority.folder / "bundles").glob("*/mqtt-password")]
+    assert secrets
+    logs = "".join(p.read_text(errors="ignore") for p in stack.root.rglob("*.log"))
+    assert logs, "the broker logged its run"
+    assert not [s for s in secrets if s in logs]
