@@ -35,63 +35,6 @@ class WindowAggregates(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True)
-def _window_codes(group: I64, ts_ms: I64, window_ms: int) -> tuple[I64, I64, int]:
-    n = ts_ms.shape[0]
-    starts = np.empty(n, dtype=np.int64)
-    wmin = np.iinfo(np.int64).max
-    wmax = np.iinfo(np.int64).min
-    for i in range(n):
-        s = ts_ms[i] - ts_ms[i] % window_ms  # floor, also for negative times
-        starts[i] = s
-        wmin = min(wmin, s)
-        wmax = max(wmax, s)
-    span = (wmax - wmin) // window_ms + 1 if n else 1
-    codes = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        codes[i] = group[i] * span + (starts[i] - wmin) // window_ms
-    return codes, starts, span
-
-
-@numba.njit(cache=True, nogil=True)
-def _scan(order: I64, group: I64, starts: I64, ts_ms: I64, values: F64, codes: I64):  # type: ignore[no-untyped-def]
-    n = order.shape[0]
-    groups = 0
-    for k in range(n):
-        if k == 0 or codes[order[k]] != codes[order[k - 1]]:
-            groups += 1
-    g_out = np.empty(groups, np.int64)
-    w_out = np.empty(groups, np.int64)
-    cnt = np.zeros(groups, np.int64)
-    sm = np.zeros(groups, np.float64)
-    mn = np.full(groups, np.nan)
-    mx = np.full(groups, np.nan)
-    lts = np.full(groups, np.iinfo(np.int64).min, np.int64)
-    last = np.full(groups, np.nan)
-    j = -1
-    for k in range(n):
-        i = order[k]
-        if k == 0 or codes[i] != codes[order[k - 1]]:
-            j += 1
-            g_out[j] = group[i]
-            w_out[j] = starts[i]
-        v = values[i]
-        if np.isnan(v):
-            continue
-        if cnt[j] == 0:
-            mn[j] = v
-            mx[j] = v
-        else:
-            mn[j] = min(mn[j], v)
-            mx[j] = max(mx[j], v)
-        cnt[j] += 1
-        sm[j] += v
-        if ts_ms[i] >= lts[j]:
-            lts[j] = ts_ms[i]
-            last[j] = v
-    return g_out, w_out, cnt, sm, mn, mx, lts, last
-
-
-@numba.njit(cache=True, nogil=True)
 def _extent(group: I64, ts_ms: I64, window_ms: int) -> tuple[int, int, int, int]:
     gmin, gmax = np.iinfo(np.int64).max, np.iinfo(np.int64).min
     wmin, wmax = np.iinfo(np.int64).max, np.iinfo(np.int64).min
@@ -103,11 +46,20 @@ def _extent(group: I64, ts_ms: I64, window_ms: int) -> tuple[int, int, int, int]
 
 
 @numba.njit(cache=True, nogil=True)
-def _runs(group, ts_ms, values, window_ms, wmin, span, n_codes):  # type: ignore[no-untyped-def]
-    """One sequential pass: consecutive readings of one (group, window) fold into one row.
+def _dense_codes(group: I64, ts_ms: I64, window_ms: int, wmin: int, span: int) -> I64:
+    codes = np.empty(ts_ms.shape[0], np.int64)
+    for i in range(ts_ms.shape[0]):
+        t = ts_ms[i]
+        codes[i] = group[i] * span + (t - t % window_ms - wmin) // window_ms
+    return codes
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs(code, ts_ms, values, n_codes):  # type: ignore[no-untyped-def]
+    """One sequential pass: consecutive readings of one key fold into one row.
 
     Streams deliver a device's readings together, so runs are the natural unit. Returns the
-    rows and whether some (group, window) appears in two separate runs (then a merge is due).
+    rows and whether a key appears in two separate runs (then a merge is due).
     """
     n = ts_ms.shape[0]
     seen = np.zeros((n_codes + 63) // 64, np.uint64)
@@ -122,8 +74,7 @@ def _runs(group, ts_ms, values, window_ms, wmin, span, n_codes):  # type: ignore
     j = -1
     prev = -1
     for i in range(n):
-        t = ts_ms[i]
-        c = group[i] * span + (t - t % window_ms - wmin) // window_ms
+        c = code[i]
         if c != prev:
             word, bit = c >> 6, np.uint64(1) << np.uint64(c & 63)
             if seen[word] & bit:
@@ -151,8 +102,8 @@ def _runs(group, ts_ms, values, window_ms, wmin, span, n_codes):  # type: ignore
                 mx[j] = v
         cnt[j] += 1
         sm[j] += v
-        if t >= lts[j]:
-            lts[j] = t
+        if ts_ms[i] >= lts[j]:
+            lts[j] = ts_ms[i]
             last[j] = v
     m = j + 1
     return code_out[:m], cnt[:m], sm[:m], mn[:m], mx[:m], lts[:m], last[:m], split
@@ -200,22 +151,29 @@ def tumbling(group: I64, ts_ms: I64, values: F64, window_ms: int) -> WindowAggre
     values = np.ascontiguousarray(values, dtype=np.float64)
     if not group.shape == ts_ms.shape == values.shape:
         raise ValueError("group, ts_ms and values must have the same length")
-    if group.size:
-        gmin, gmax, wmin, wmax = _extent(group, ts_ms, window_ms)
-        span = (wmax - wmin) // window_ms + 1
-        n_codes = (gmax + 1) * span
-        if gmin >= 0 and n_codes <= 64 * group.size + (1 << 24):
-            code, cnt, sm, mn, mx, lts, last, split = _runs(
-                group, ts_ms, values, window_ms, wmin, span, n_codes
-            )
-            if split:  # a (group, window) in several runs: fold them (sorted by code)
-                order = np.argsort(code, kind="mergesort")
-                code, cnt, sm, mn, mx, lts, last = _merge_rows(
-                    order, code, cnt, sm, mn, mx, lts, last
-                )
-            return WindowAggregates(
-                code // span, wmin + (code % span) * window_ms, cnt, sm, mn, mx, lts, last
-            )
-    codes, starts, _ = _window_codes(group, ts_ms, window_ms)
-    order = np.argsort(codes, kind="mergesort")
-    return WindowAggregates(*_scan(order, group, starts, ts_ms, values, codes))
+    if group.size == 0:
+        empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
+        return WindowAggregates(
+            empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_i, empty_f
+        )
+    gmin, gmax, wmin, wmax = _extent(group, ts_ms, window_ms)
+    span = (wmax - wmin) // window_ms + 1
+    n_codes = (gmax + 1) * span
+    if gmin >= 0 and n_codes <= 64 * group.size + (1 << 24):
+        # dense keys (the usual case: device index x window), decoded arithmetically
+        code = _dense_codes(group, ts_ms, window_ms, wmin, span)
+        keys = None
+    else:  # sparse keys: number the distinct (group, window) pairs
+        starts = ts_ms - ts_ms % window_ms
+        keys, code = np.unique(np.stack([group, starts], axis=1), axis=0, return_inverse=True)
+        code = np.ascontiguousarray(code.ravel(), np.int64)
+        n_codes = len(keys)
+    out, cnt, sm, mn, mx, lts, last, split = _runs(code, ts_ms, values, n_codes)
+    if split:  # a key in several runs: fold them (then sorted by key)
+        order = np.argsort(out, kind="mergesort")
+        out, cnt, sm, mn, mx, lts, last = _merge_rows(order, out, cnt, sm, mn, mx, lts, last)
+    if keys is None:
+        return WindowAggregates(
+            out // span, wmin + (out % span) * window_ms, cnt, sm, mn, mx, lts, last
+        )
+    return WindowAggregates(keys[out, 0], keys[out, 1], cnt, sm, mn, mx, lts, last)

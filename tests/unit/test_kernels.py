@@ -50,3 +50,16 @@ def test_empty_single_and_duplicated_timestamps():
 def test_mean_of_all_nan_group_is_nan():
     out = tumbling(np.array([0, 0]), np.array([0, 1]), np.array([np.nan, np.nan]), 60_000)
     assert out.count[0] == 0 and math.isnan(out.mean[0])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([-(10**12), -3, 7, 10**15]), st.integers(-(10**13), 10**13), values_st
+        ),
+        max_size=60,
+    )
+)
+def test_sparse_keys_take_the_numbering_path_and_match_the_reference(rows):
+    _check([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], 60_000)
