@@ -22,8 +22,10 @@ from streams.groups import GroupPolicy, GroupState
 from streams.kpis import KpiPolicy
 from streams.pipeline import BulkOutput, Pipeline, Policies
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
+from streams.sinks.influx_v2 import InfluxV2Sink
 from streams.windowing import DeviceState, WindowPolicy
 from vigie.contracts import TELEMETRY_BATCH, Asset, TelemetryBatch
+from vigie.sections import read_secret
 from vigie.settings import Settings
 
 log = logging.getLogger("vigie.streams")
@@ -57,16 +59,24 @@ class TelemetryProcessor:
         self.table = table
         self.pipeline = Pipeline(settings.territory, registry, policies_from(settings))
         self.emit_alert = emit_alert
-        self.sink: InfluxV1Sink | None = None
+        self.sink: InfluxV1Sink | InfluxV2Sink | None = None
         self.readings = self.duplicates = self.late = self.alerts = 0
         self.last_event = time.monotonic()
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
+        """Open the sink the settings choose: InfluxDB 1.x (v1 API) or 2.x/3.x (token)."""
         influx = self.settings.influx
-        self.sink = await InfluxV1Sink(
-            influx.url, influx.database, Retention(influx.raw_retention, influx.aggregate_retention)
-        ).__aenter__()
+        retention = Retention(influx.raw_retention, influx.aggregate_retention)
+        if influx.backend == "v2":
+            token = read_secret(influx.token_file)
+            if not token:
+                raise RuntimeError("InfluxDB 2.x needs a token: set VIGIE_INFLUX__TOKEN_FILE")
+            self.sink = await InfluxV2Sink(
+                influx.url, influx.org, influx.database, token, retention
+            ).__aenter__()
+        else:
+            self.sink = await InfluxV1Sink(influx.url, influx.database, retention).__aenter__()
 
     async def close(self) -> None:
         if self.sink is not None:

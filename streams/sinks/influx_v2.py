@@ -1,0 +1,145 @@
+"""InfluxDB 2.x/3.x sink through influxdb-client: buckets for raw data and aggregates.
+
+Same contract as the 1.x sink (``write(lines, rp)``, idempotent points, retries while the
+server is away): the retention policy names map to buckets, ``raw`` -> ``{db}-raw`` (short
+retention) and ``long`` -> ``{db}`` (long), and a DBRP mapping per bucket lets the dashboards'
+InfluxQL (v1 compatibility API) read them as ``"{db}"."raw"`` and ``"{db}"."long"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from streams.sinks.influx_v1 import Retention, RetryPolicy
+
+log = logging.getLogger("vigie.sink")
+
+
+def retention_seconds(text: str) -> int:
+    """InfluxQL-style duration (``7d``, ``12h``, ``INF``) -> seconds (0: keep forever)."""
+    if text.upper() in ("INF", "0", ""):
+        return 0
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    total = 0
+    for amount, unit in re.findall(r"(\d+)([smhdw])", text):
+        total += int(amount) * units[unit]
+    if total == 0:
+        raise ValueError(f"retention {text!r} is not a duration like 7d or 12h")
+    return total
+
+
+class InfluxV2Sink:
+    """Writes line protocol (ms precision) to InfluxDB 2.x buckets with a token."""
+
+    def __init__(
+        self,
+        url: str,
+        org: str,
+        database: str,
+        token: str,
+        retention: Retention | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.url, self.org, self.database, self.token = url, org, database, token
+        self.retention = retention or Retention()
+        self.retry = retry or RetryPolicy()
+        self.buckets = {"raw": f"{database}-raw", "long": database}
+        self.lines_written = 0
+        self.partial_writes = 0
+        self._client: Any = None
+        self._write: Any = None
+
+    async def __aenter__(self) -> InfluxV2Sink:
+        from influxdb_client import InfluxDBClient
+        from influxdb_client.client.write_api import SYNCHRONOUS
+
+        self._client = InfluxDBClient(url=self.url, token=self.token, org=self.org, timeout=30_000)
+        self._write = self._client.write_api(write_options=SYNCHRONOUS)
+        await self._with_retry(self.ensure_schema)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await asyncio.to_thread(self._client.close)
+
+    def ensure_schema(self) -> None:
+        """Create the two buckets with their retention, and their DBRP mappings."""
+        from influxdb_client import BucketRetentionRules
+        from influxdb_client.domain.dbrp_create import DBRPCreate
+        from influxdb_client.rest import ApiException
+        from influxdb_client.service.dbr_ps_service import DBRPsService
+
+        buckets_api = self._client.buckets_api()
+        org_id = self._client.organizations_api().find_organizations(org=self.org)[0].id
+        for rp, name in self.buckets.items():
+            every = retention_seconds(
+                self.retention.raw if rp == "raw" else self.retention.aggregate
+            )
+            bucket = buckets_api.find_bucket_by_name(name)
+            if bucket is None:
+                rules = BucketRetentionRules(type="expire", every_seconds=every)
+                bucket = buckets_api.create_bucket(
+                    bucket_name=name, org=self.org, retention_rules=rules
+                )
+            try:
+                DBRPsService(self._client.api_client).post_dbrp(
+                    DBRPCreate(
+                        org_id=org_id,
+                        bucket_id=bucket.id,
+                        database=self.database,
+                        retention_policy=rp,
+                        default=rp == "raw",
+                    )
+                )
+            except ApiException as exc:
+                if exc.status not in (409, 422):  # an existing mapping is fine
+                    raise
+
+    async def write(self, lines: list[str], rp: str) -> None:
+        """Write lines to the bucket of ``rp``, retrying on transport and server errors."""
+        if not lines:
+            return
+        bucket = self.buckets[rp]
+
+        def send() -> None:
+            from influxdb_client import WritePrecision
+
+            self._write.write(
+                bucket=bucket, org=self.org, record=lines, write_precision=WritePrecision.MS
+            )
+
+        await self._with_retry(send)
+        self.lines_written += len(lines)
+
+    async def _with_retry(self, call: Any) -> None:
+        from influxdb_client.rest import ApiException
+        from urllib3.exceptions import HTTPError
+
+        attempt = 0
+        while True:
+            try:
+                await asyncio.to_thread(call)
+                return
+            except ApiException as exc:
+                if exc.status is not None and 400 <= exc.status < 500:
+                    raise
+                error: Exception = exc
+            except (HTTPError, OSError) as exc:
+                error = exc
+            if self.retry.max_attempts and attempt + 1 >= self.retry.max_attempts:
+                raise error
+            delay = self.retry.delay(attempt)
+            log.warning(
+                "influxdb unavailable, retrying",
+                extra={
+                    "url": self.url,
+                    "error": str(error)[:200],
+                    "attempt": attempt + 1,
+                    "delay_s": round(delay, 2),
+                },
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
