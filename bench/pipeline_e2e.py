@@ -87,8 +87,7 @@ def main(seconds: float, loads: list[int]) -> None:
             while time.time() < deadline:
                 stored = int(
                     influxql.scalar(
-                        settings.influx.url,
-                        settings.influx.database,
+                        settings.influx,
                         'SELECT count("value") FROM "raw"."telemetry"',
                     )
                 )
@@ -97,8 +96,7 @@ def main(seconds: float, loads: list[int]) -> None:
                 time.sleep(0.25)
             elapsed = time.time() - t0
             lag = influxql.query(
-                settings.influx.url,
-                settings.influx.database,
+                settings.influx,
                 'SELECT mean("lag_p50_ms") AS p50, max("lag_p99_ms") AS p99 '
                 f'FROM "long"."platform" WHERE time >= {int(t0 * 1000)}ms',
             )

@@ -111,7 +111,7 @@ class Bridge:
     ) -> None:
         self.settings = settings
         self.instance = instance
-        self.policy = policy or BridgePolicy()
+        self.policy = policy or BridgePolicy(compression=settings.ingest.compression)
         self.router = make_router(settings, instance)
         self.stats = self.router.stats
         self.status_topic = platform_status_topic(settings.mqtt.prefix, f"ingest-{instance}")

@@ -76,7 +76,12 @@ class TelemetryProcessor:
                 influx.url, influx.org, influx.database, token, retention
             ).__aenter__()
         else:
-            self.sink = await InfluxV1Sink(influx.url, influx.database, retention).__aenter__()
+            auth = None
+            if influx.username:
+                auth = (influx.username, read_secret(influx.password_file) or "")
+            self.sink = await InfluxV1Sink(
+                influx.url, influx.database, retention, auth=auth
+            ).__aenter__()
 
     async def close(self) -> None:
         if self.sink is not None:

@@ -39,8 +39,10 @@ def isolated(stack: Stack) -> dict[str, str]:
 
 
 @pytest.fixture
-def settings(isolated: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings for the isolated test, as the components started with that env will see them."""
+def settings(isolated: dict[str, str], monkeypatch: pytest.MonkeyPatch, stack: Stack) -> Settings:
+    """Settings for the isolated test, as the components started with that env will see them;
+    the test's InfluxDB database is prepared (retention policies, grants) by the stack."""
     for key, value in isolated.items():
         monkeypatch.setenv(key, value)
+    stack.prepare_database(isolated["VIGIE_INFLUX__DATABASE"])
     return Settings()

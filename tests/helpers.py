@@ -63,8 +63,7 @@ def wait_for_count(settings, expected: int, comps=None, timeout_s: float = 180) 
         try:
             found = int(
                 influxql.scalar(
-                    settings.influx.url,
-                    settings.influx.database,
+                    settings.influx,
                     'SELECT count("value") FROM "raw"."telemetry"',
                 )
             )
@@ -86,15 +85,13 @@ def check_stored_exactly(settings, emitted) -> None:  # type: ignore[no-untyped-
     from vigie import influxql
     from vigie.contracts.metrics import METRIC_INDEX, METRIC_NAMES
 
-    url, db = settings.influx.url, settings.influx.database
     stored: Counter = Counter()
     for row in influxql.query(
-        url, db, 'SELECT count("value") FROM "raw"."telemetry" GROUP BY "device", "metric"'
+        settings.influx, 'SELECT count("value") FROM "raw"."telemetry" GROUP BY "device", "metric"'
     ):
         stored[(row["device"], row["metric"])] = row["count"]
     aggs = influxql.query(
-        url,
-        db,
+        settings.influx,
         'SELECT "count", "sum", "min", "max", "last" FROM '
         '"long"."agg_1m" GROUP BY "device", "metric"',
     )
@@ -110,7 +107,16 @@ def check_stored_exactly(settings, emitted) -> None:  # type: ignore[no-untyped-
             group.append(dev_idx[e.batch.device_id] * len(METRIC_NAMES) + METRIC_INDEX[r["metric"]])
             ts.append(r["ts_ms"])
             values.append(r["value"])
-    assert stored == sent, "every reading stored exactly once"
+    if stored != sent:
+        diff = {
+            k: (stored.get(k), sent.get(k))
+            for k in set(stored) | set(sent)
+            if stored.get(k) != sent.get(k)
+        }
+        raise AssertionError(
+            f"every reading stored exactly once; {len(diff)} series differ, "
+            f"e.g. {sorted(diff.items())[:5]}"
+        )
     expected = tumbling_reference(group, ts, values, 60_000)
     got = {}
     for row in aggs:

@@ -33,7 +33,6 @@ def _wait_drained(
     settings: Settings, expected: int, comps: Components, timeout_s: float = 180.0
 ) -> int:
     """Poll InfluxDB until every valid reading is stored; returns the count found."""
-    url, db = settings.influx.url, settings.influx.database
     found = 0
     with Progress(
         TextColumn("[bold]stored in InfluxDB"), BarColumn(), MofNCompleteColumn(), console=console
@@ -44,7 +43,7 @@ def _wait_drained(
             comps.check_alive()
             try:
                 found = int(
-                    influxql.scalar(url, db, 'SELECT count("value") FROM "raw"."telemetry"')
+                    influxql.scalar(settings.influx, 'SELECT count("value") FROM "raw"."telemetry"')
                 )
             except (OSError, RuntimeError):
                 found = 0
@@ -63,17 +62,16 @@ def _summary(
     wall_s: float,
     sent: int,
 ) -> None:
-    url, db = settings.influx.url, settings.influx.database
     by_vertical = {
         r["vertical"]: int(r["count"])
         for r in influxql.query(
-            url, db, 'SELECT count("value") FROM "raw"."telemetry" GROUP BY "vertical"'
+            settings.influx, 'SELECT count("value") FROM "raw"."telemetry" GROUP BY "vertical"'
         )
     }
     windows = {
         r["vertical"]: int(r["count"])
         for r in influxql.query(
-            url, db, 'SELECT count("count") FROM "long"."agg_1m" GROUP BY "vertical"'
+            settings.influx, 'SELECT count("count") FROM "long"."agg_1m" GROUP BY "vertical"'
         )
     }
     table = Table(
@@ -92,16 +90,19 @@ def _summary(
         )
     console.print(table)
     energy_wh = influxql.scalar(
-        url, db, 'SELECT sum("mean") / 60 FROM "long"."agg_1m" WHERE "metric" = \'cabinet_power_w\''
+        settings.influx,
+        'SELECT sum("mean") / 60 FROM "long"."agg_1m" WHERE "metric" = \'cabinet_power_w\'',
     )
     water_m3 = influxql.scalar(
-        url, db, 'SELECT sum("mean") / 60 FROM "long"."agg_1m" WHERE "metric" = \'flow_m3h\''
+        settings.influx,
+        'SELECT sum("mean") / 60 FROM "long"."agg_1m" WHERE "metric" = \'flow_m3h\'',
     )
     peak_flow = influxql.scalar(
-        url, db, 'SELECT max("max") FROM "long"."agg_1m" WHERE "metric" = \'traffic_flow_vehh\''
+        settings.influx,
+        'SELECT max("max") FROM "long"."agg_1m" WHERE "metric" = \'traffic_flow_vehh\'',
     )
     fill = influxql.scalar(
-        url, db, 'SELECT mean("last") FROM "long"."agg_1m" WHERE "metric" = \'fill_pct\''
+        settings.influx, 'SELECT mean("last") FROM "long"."agg_1m" WHERE "metric" = \'fill_pct\''
     )
     figures = Table("figure", "value", title="Territory over the simulated period")
     figures.add_row("public lighting energy (cabinet meters)", f"{energy_wh / 1000:,.2f} kWh")
@@ -201,6 +202,7 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
     console.print(
         "\n[bold]Where to look next[/]\n"
         f"  query:   influx -host 127.0.0.1 -port {influx.rsplit(':', 1)[1]} -database vigie "
+        f'-username vigie-reader -password "$(cat {settings.influx.read_password_file})" '
         "-execute 'SHOW MEASUREMENTS'\n"
         f"  logs:    {home / 'logs'}\n"
         "  servers: vigie stack status    (stop them with: vigie stack down)"

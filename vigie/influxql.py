@@ -1,17 +1,36 @@
-"""Synchronous InfluxQL queries over the v1 HTTP API, for summaries, checks and tests."""
+"""Synchronous InfluxQL queries over the v1 HTTP API, for summaries, checks and tests.
+
+They use the read credential when the settings name one (the dashboards' reader).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.parse
 import urllib.request
 from typing import Any
 
+from vigie.sections import InfluxSettings, read_secret
 
-def query(url: str, database: str, q: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+
+def _auth_header(influx: InfluxSettings) -> str | None:
+    user = influx.read_username or influx.username
+    path = influx.read_password_file if influx.read_username else influx.password_file
+    if not user:
+        return None
+    token = f"{user}:{read_secret(path) or ''}"
+    return "Basic " + base64.b64encode(token.encode()).decode()
+
+
+def query(influx: InfluxSettings, q: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
     """Rows of every series of the first statement, each as {column: value, **tags}."""
-    params = urllib.parse.urlencode({"db": database, "q": q, "epoch": "ms"})
-    with urllib.request.urlopen(f"{url.rstrip('/')}/query?{params}", timeout=timeout_s) as resp:
+    params = urllib.parse.urlencode({"db": influx.database, "q": q, "epoch": "ms"})
+    request = urllib.request.Request(f"{influx.url.rstrip('/')}/query?{params}")
+    header = _auth_header(influx)
+    if header:
+        request.add_header("Authorization", header)
+    with urllib.request.urlopen(request, timeout=timeout_s) as resp:
         body = json.load(resp)
     result = body["results"][0]
     if "error" in result:
@@ -25,9 +44,9 @@ def query(url: str, database: str, q: str, timeout_s: float = 10.0) -> list[dict
     return rows
 
 
-def scalar(url: str, database: str, q: str) -> float:
+def scalar(influx: InfluxSettings, q: str) -> float:
     """The single value of a one-row, one-field query (0 when there is no row)."""
-    rows = query(url, database, q)
+    rows = query(influx, q)
     if not rows:
         return 0.0
     value = next(v for k, v in rows[0].items() if k != "time")

@@ -42,8 +42,10 @@ class InfluxSettings(BaseModel):
     url: str = "http://127.0.0.1:8086"
     database: str = "vigie"  # v1 database; v2 bucket prefix
     org: str = "vigie"  # v2 only
-    username: str | None = None
+    username: str | None = None  # writes (stream workers)
     password_file: Path | None = None
+    read_username: str | None = None  # reads (dashboards, summaries, checks)
+    read_password_file: Path | None = None
     token_file: Path | None = None  # v2 only
     raw_retention: str = "7d"
     aggregate_retention: str = "INF"
@@ -55,6 +57,7 @@ class IngestSettings(BaseModel):
     max_clock_skew_s: float = 300.0
     max_age_s: float = 7 * 86400.0
     dedup_window: int = 4096
+    compression: Literal["gzip"] | None = None  # Kafka record batches; worth it over a WAN
     metrics_port: int = 0  # 0: no Prometheus endpoint
     metrics_host: str = "127.0.0.1"
 

@@ -8,6 +8,7 @@ durable buffer), offsets are not committed, and nothing is lost if the worker di
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import random
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ class InfluxV1Sink:
         database: str,
         retention: Retention | None = None,
         retry: RetryPolicy | None = None,
-        auth: aiohttp.BasicAuth | None = None,
+        auth: tuple[str, str] | None = None,
         max_lines: int = 20_000,
     ) -> None:
         self.url = url.rstrip("/")
@@ -65,8 +66,12 @@ class InfluxV1Sink:
         self.partial_writes = 0
 
     async def __aenter__(self) -> InfluxV1Sink:
+        headers = {}
+        if self.auth is not None:
+            token = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
         self._session = aiohttp.ClientSession(
-            auth=self.auth, timeout=aiohttp.ClientTimeout(total=30)
+            headers=headers, timeout=aiohttp.ClientTimeout(total=30)
         )
         await self.ensure_schema()
         return self
@@ -82,6 +87,8 @@ class InfluxV1Sink:
         method = self._session.post if post else self._session.get
         async with method(f"{self.url}/query", params=params) as resp:
             body = await resp.json(content_type=None)
+            if resp.status in (401, 403):
+                raise InfluxError(f"{influxql!r}: not authorized ({body.get('error', '')})")
         for result in body.get("results", []):
             if "error" in result:
                 raise InfluxError(f"{influxql!r}: {result['error']}")
@@ -90,9 +97,19 @@ class InfluxV1Sink:
         return body
 
     async def ensure_schema(self) -> None:
-        """Create the database and its retention policies (raw short, aggregates long)."""
+        """Create the database and its retention policies (raw short, aggregates long).
+
+        With authentication on, the writer is no administrator: an administrator prepared the
+        database (``vigie stack up`` does), and this step is skipped.
+        """
         db = self.database
-        await self._with_retry(lambda: self.query(f'CREATE DATABASE "{db}"', post=True))
+        try:
+            await self._with_retry(lambda: self.query(f'CREATE DATABASE "{db}"', post=True))
+        except InfluxError as exc:
+            if "admin" not in str(exc) and "authoriz" not in str(exc):
+                raise
+            log.info("database prepared by an administrator", extra={"database": db})
+            return
         for name, duration, default in (
             ("raw", self.retention.raw, " DEFAULT"),
             ("long", self.retention.aggregate, ""),

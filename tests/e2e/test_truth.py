@@ -25,7 +25,7 @@ def _poll(settings, query, ready, timeout_s=180):
     rows = []
     while time.monotonic() < deadline:
         try:
-            rows = influxql.query(settings.influx.url, settings.influx.database, query)
+            rows = influxql.query(settings.influx, query)
         except (OSError, RuntimeError):
             rows = []
         if ready(rows):
@@ -75,8 +75,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
             ),
         )
         stored = influxql.scalar(
-            settings.influx.url,
-            settings.influx.database,
+            settings.influx,
             'SELECT count("value") FROM "raw"."telemetry"',
         )
         comps.check_alive()

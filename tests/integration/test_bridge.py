@@ -208,6 +208,7 @@ def test_bridge_killed_mid_stream_loses_nothing(settings, isolated, tmp_path):
 
 def test_two_bridges_split_the_load_without_loss_or_double_counting(settings, isolated, tmp_path):
     comps = _components(settings, isolated, tmp_path)
+    comps.env["VIGIE_INGEST__COMPRESSION"] = "gzip"  # compressed record batches, too
     now = int(time.time() * 1000)
     emitted = _emitted(30, now - 30 * 60_000)
     try:

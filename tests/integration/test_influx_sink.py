@@ -1,21 +1,27 @@
 """Integration: the InfluxDB 1.x sink against the real InfluxDB started by the stack."""
 
 import asyncio
+import base64
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
 
 from streams.sinks.influx_v1 import InfluxV1Sink
 from vigie import influxql
+from vigie.sections import read_secret
 
 pytestmark = pytest.mark.integration
 
 
 def test_writes_are_idempotent_and_retention_policies_exist(settings):
     url, db = settings.influx.url, settings.influx.database
+    writer = (settings.influx.username, read_secret(settings.influx.password_file))
 
     async def go():
-        async with InfluxV1Sink(url, db) as sink:
+        async with InfluxV1Sink(url, db, auth=writer) as sink:
             line = "agg_1m,device=a,metric=power_w count=2i,sum=3.0 60000"
             await sink.write([line], "long")
             await sink.write([line.replace("sum=3.0", "sum=5.0")], "long")
@@ -25,9 +31,55 @@ def test_writes_are_idempotent_and_retention_policies_exist(settings):
             assert sink.partial_writes == 1  # beyond the 7-day raw retention: reported
 
     asyncio.run(go())
-    rows = influxql.query(url, db, 'SELECT "count", "sum" FROM "long"."agg_1m"')
+    rows = influxql.query(settings.influx, 'SELECT "count", "sum" FROM "long"."agg_1m"')
     assert rows == [{"time": 60000, "count": 2, "sum": 5.0}]
-    policies = {r["name"]: r for r in influxql.query(url, db, f'SHOW RETENTION POLICIES ON "{db}"')}
+    policies = {
+        r["name"]: r for r in influxql.query(settings.influx, f'SHOW RETENTION POLICIES ON "{db}"')
+    }
     assert policies["raw"]["default"] is True
     assert policies["raw"]["duration"] == "168h0m0s"
     assert policies["long"]["duration"] == "0s"
+
+
+def _status(
+    settings,
+    path: str,
+    params: dict,
+    user: str | None,
+    password_file=None,
+    body: bytes | None = None,
+) -> int:
+    url = f"{settings.influx.url}{path}?{urllib.parse.urlencode(params)}"
+    request = urllib.request.Request(url, data=body, method="POST" if body else "GET")
+    if user:
+        token = f"{user}:{read_secret(password_file)}"
+        request.add_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_influxdb_refuses_anonymous_and_the_reader_cannot_write(settings):
+    influx, db = settings.influx, settings.influx.database
+    line = b"probe,device=x value=1.0"
+    read = {"db": db, "q": 'SELECT * FROM "long"."agg_1m"'}
+    assert _status(settings, "/write", {"db": db}, None, body=line) == 401
+    assert _status(settings, "/query", read, None) == 401
+    assert (
+        _status(
+            settings,
+            "/write",
+            {"db": db},
+            influx.read_username,
+            influx.read_password_file,
+            body=line,
+        )
+        == 403
+    )
+    assert _status(settings, "/query", read, influx.read_username, influx.read_password_file) == 200
+    assert (
+        _status(settings, "/write", {"db": db}, influx.username, influx.password_file, body=line)
+        == 204
+    )

@@ -83,12 +83,17 @@ class Stack:
             self.services = {
                 "mosquitto": Mosquitto(port=free_port()),
                 "kafka": Tansu(port=free_port()),
-                "influxdb": InfluxDB1(port=free_port(), rpc_port=free_port()),
+                "influxdb": InfluxDB1(
+                    port=free_port(),
+                    rpc_port=free_port(),
+                    secrets_dir=str(self.root / "influxdb" / "secrets"),
+                ),
             }
         try:
             for name in self.services:
                 if not self.running(name):
                     self.start(name)
+            self.prepare_database("vigie")
         except BaseException:
             self.down()
             raise
@@ -126,6 +131,9 @@ class Stack:
                     f"{self.policy.ready_timeout_s:.0f} s; see {log}"
                 )
             time.sleep(self.policy.poll_s)
+        after_start = getattr(service, "after_start", None)
+        if after_start is not None:
+            after_start()
 
     def stop(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:
         """Stop one server we started, escalating to SIGKILL if it does not exit in time."""
@@ -145,6 +153,12 @@ class Stack:
         _reap(pid)
         self.processes.pop(name, None)
         self._save()
+
+    def prepare_database(self, database: str) -> None:
+        """Create an InfluxDB database with Vigie's retention policies and grants."""
+        influx = self.services.get("influxdb")
+        if isinstance(influx, InfluxDB1):
+            influx.prepare_database(database)
 
     def pid(self, name: str) -> int | None:
         """The pid of a running server of this stack."""

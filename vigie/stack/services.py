@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import urllib.request
@@ -44,8 +45,6 @@ def _which(name: str, *extra_dirs: str, hint: str) -> str:
 def _broker_user() -> str:
     """Mosquitto run by root drops to the ``mosquitto`` user, which cannot reach a private
     temporary folder; the local stack's broker then keeps the launching user's identity."""
-    import os
-
     return "user root\n" if os.geteuid() == 0 else ""
 
 
@@ -195,11 +194,20 @@ class Tansu:
 
 @dataclass
 class InfluxDB1:
-    """InfluxDB 1.x, from the Debian package ``influxdb`` (v1 HTTP API: /write, /query)."""
+    """InfluxDB 1.x, from the Debian package ``influxdb`` (v1 HTTP API: /write, /query).
+
+    With ``auth`` (the default) the launcher creates an administrator, a writer (the stream
+    workers) and a reader (dashboards, summaries); their passwords live in ``secrets_dir``
+    (mode 0600) and only the file names go into the recorded settings.
+    """
 
     port: int
     rpc_port: int
+    secrets_dir: str = ""
+    auth: bool = True
     name: str = "influxdb"
+
+    USERS = ("admin", "vigie-writer", "vigie-reader")
 
     def command(self, workdir: Path) -> list[str]:
         binary = _which(
@@ -213,7 +221,7 @@ class InfluxDB1:
             f'[data]\n  dir = "{workdir / "data"}"\n  wal-dir = "{workdir / "wal"}"\n'
             "  query-log-enabled = false\n"
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
-            "  max-body-size = 0\n"
+            f"  max-body-size = 0\n  auth-enabled = {str(self.auth).lower()}\n"
             "[monitor]\n  store-enabled = false\n"
             "[continuous_queries]\n  enabled = false\n"
         )
@@ -226,5 +234,77 @@ class InfluxDB1:
         except OSError:
             return False
 
+    def _secret(self, user: str) -> Path:
+        return Path(self.secrets_dir) / f"influx-{user}"
+
+    def _query(self, q: str, user: str | None = "admin") -> None:
+        import base64
+        import json
+        import urllib.error
+        import urllib.parse
+
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/query",
+            data=urllib.parse.urlencode({"q": q}).encode(),
+            method="POST",
+        )
+        if user and self.auth:
+            token = f"{user}:{self._secret(user).read_text().strip()}"
+            request.add_header(
+                "Authorization", "Basic " + base64.b64encode(token.encode()).decode()
+            )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                body = json.load(resp)
+        except urllib.error.HTTPError as exc:
+            raise StackError(
+                f"InfluxDB refused {q.split(' WITH ')[0]!r}: {exc.read().decode()[:200]}"
+            ) from exc
+        errors = [r["error"] for r in body.get("results", []) if "error" in r]
+        if errors:
+            raise StackError(f"InfluxDB: {errors[0]}")
+
+    def after_start(self) -> None:
+        """Create the users once (their passwords persist in secrets_dir)."""
+        if not self.auth or self._secret("admin").exists():
+            return
+        import secrets
+
+        Path(self.secrets_dir).mkdir(parents=True, exist_ok=True)
+        for user in self.USERS:
+            path = self._secret(user)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(18))
+        admin = self._secret("admin").read_text()
+        self._query(f"CREATE USER admin WITH PASSWORD '{admin}' WITH ALL PRIVILEGES", user=None)
+        for user in self.USERS[1:]:
+            self._query(f"CREATE USER \"{user}\" WITH PASSWORD '{self._secret(user).read_text()}'")
+
+    def prepare_database(self, database: str, raw_retention: str = "7d") -> None:
+        """Database, retention policies (raw short and default, long forever) and grants."""
+        self._query(f'CREATE DATABASE "{database}"')
+        for name, duration, default in (("raw", raw_retention, " DEFAULT"), ("long", "INF", "")):
+            try:
+                self._query(
+                    f'CREATE RETENTION POLICY "{name}" ON "{database}" DURATION '
+                    f"{duration} REPLICATION 1{default}"
+                )
+            except StackError:
+                self._query(
+                    f'ALTER RETENTION POLICY "{name}" ON "{database}" DURATION {duration}{default}'
+                )
+        if self.auth:
+            self._query(f'GRANT WRITE ON "{database}" TO "vigie-writer"')
+            self._query(f'GRANT READ ON "{database}" TO "vigie-reader"')
+
     def settings(self) -> dict[str, dict[str, object]]:
-        return {"influx": {"backend": "v1", "url": f"http://127.0.0.1:{self.port}"}}
+        out: dict[str, object] = {"backend": "v1", "url": f"http://127.0.0.1:{self.port}"}
+        if self.auth:
+            out |= {
+                "username": "vigie-writer",
+                "password_file": str(self._secret("vigie-writer")),
+                "read_username": "vigie-reader",
+                "read_password_file": str(self._secret("vigie-reader")),
+            }
+        return {"influx": out}
