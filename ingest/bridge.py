@@ -72,10 +72,7 @@ async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
     default murmur2 partitioner, and each batch is sent once: far less work per record than
     one ``send`` call each.
     """
-    from aiokafka.partitioner import DefaultPartitioner
-
     t0 = time.perf_counter()
-    partitioner = DefaultPartitioner()
     batches: dict[tuple[str, int], Any] = {}
     partitions_of: dict[str, list[int]] = {}
     pending = []
@@ -86,7 +83,7 @@ async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
         partitions = partitions_of.get(out.topic)
         if partitions is None:
             partitions = partitions_of[out.topic] = sorted(await producer.partitions_for(out.topic))
-        partition = partitioner(out.key, partitions, partitions)
+        partition = router.partition_of(out.key, partitions)
         batch = batches.get((out.topic, partition))
         if batch is None:
             batch = batches[(out.topic, partition)] = producer.create_batch()

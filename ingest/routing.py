@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from aiokafka.partitioner import DefaultPartitioner
 
 from ingest.dedup import SequenceTracker, SeqVerdict
 from ingest.stats import BridgeStats
@@ -16,6 +18,7 @@ from ingest.validation import Accepted, ValidationPolicy, validate
 from vigie.contracts import Asset, DeadLetter, KafkaTopics
 
 log = logging.getLogger("vigie.ingest")
+_PARTITIONER = DefaultPartitioner()
 
 Headers = list[tuple[str, bytes]]
 
@@ -51,6 +54,17 @@ class Router:
     tracker: SequenceTracker
     stats: BridgeStats
     instance: str = "0"
+    _partitions: dict[tuple[bytes, int], int] = field(default_factory=dict)
+
+    def partition_of(self, key: bytes, partitions: list[int]) -> int:
+        """Kafka's default (murmur2) partition of a key, remembered: keys repeat per device."""
+        cached = self._partitions.get((key, len(partitions)))
+        if cached is None:
+            if len(self._partitions) > 1_000_000:
+                self._partitions.clear()
+            cached = _PARTITIONER(key, partitions, partitions)
+            self._partitions[(key, len(partitions))] = cached
+        return cached
 
     def route(self, item: Inbound) -> Outbound | None:
         """The record this message becomes; None for a duplicate (acknowledged, not produced)."""
