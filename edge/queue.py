@@ -71,25 +71,7 @@ class BatchQueue:
 
     def put(self, seq: int, created_ms: int, vertical: str, payload: bytes) -> int:
         """Store a batch and advance the sequence; returns how many old batches were dropped."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO batches VALUES (?, ?, ?, ?)", (seq, created_ms, vertical, payload)
-                )
-                self._db.execute(
-                    "INSERT INTO meta VALUES ('next_seq', ?) ON CONFLICT(key) "
-                    "DO UPDATE SET value = excluded.value",
-                    (seq + 1,),
-                )
-                self._count += 1
-                dropped = self._enforce_bounds(created_ms)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                self._count = self._recount()
-                raise
-            return dropped
+        return self.put_many([(seq, created_ms, vertical, payload)])
 
     def put_many(self, items: list[tuple[int, int, str, bytes]]) -> int:
         """Store several batches in one transaction (seq, created_ms, vertical, payload)."""

@@ -7,34 +7,19 @@ durable buffer), offsets are not committed, and nothing is lost if the worker di
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
-import random
 from dataclasses import dataclass
 
 import aiohttp
+
+from streams.sinks.retry import RetryPolicy, retrying
 
 log = logging.getLogger("vigie.sink")
 
 
 class InfluxError(RuntimeError):
     """InfluxDB refused a request for a reason a retry will not fix."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential back-off with jitter; max_attempts 0 means retry forever."""
-
-    first_delay_s: float = 0.2
-    max_delay_s: float = 10.0
-    factor: float = 2.0
-    jitter: float = 0.2
-    max_attempts: int = 0
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.max_delay_s, self.first_delay_s * self.factor**attempt)
-        return base * (1 + random.uniform(-self.jitter, self.jitter))
 
 
 @dataclass(frozen=True)
@@ -152,22 +137,7 @@ class InfluxV1Sink:
             )
 
     async def _with_retry(self, call):  # type: ignore[no-untyped-def]
-        attempt = 0
-        while True:
-            try:
-                return await call()
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                if self.retry.max_attempts and attempt + 1 >= self.retry.max_attempts:
-                    raise
-                delay = self.retry.delay(attempt)
-                log.warning(
-                    "influxdb unavailable, retrying",
-                    extra={
-                        "url": self.url,
-                        "error": str(exc)[:200],
-                        "attempt": attempt + 1,
-                        "delay_s": round(delay, 2),
-                    },
-                )
-                await asyncio.sleep(delay)
-                attempt += 1
+        def transient(exc: BaseException) -> bool:
+            return isinstance(exc, TimeoutError | aiohttp.ClientError | OSError)
+
+        return await retrying(call, self.retry, transient, self.url)

@@ -13,7 +13,8 @@ import logging
 import re
 from typing import Any
 
-from streams.sinks.influx_v1 import Retention, RetryPolicy
+from streams.sinks.influx_v1 import Retention
+from streams.sinks.retry import RetryPolicy, retrying
 
 log = logging.getLogger("vigie.sink")
 
@@ -118,28 +119,9 @@ class InfluxV2Sink:
         from influxdb_client.rest import ApiException
         from urllib3.exceptions import HTTPError
 
-        attempt = 0
-        while True:
-            try:
-                await asyncio.to_thread(call)
-                return
-            except ApiException as exc:
-                if exc.status is not None and 400 <= exc.status < 500:
-                    raise
-                error: Exception = exc
-            except (HTTPError, OSError) as exc:
-                error = exc
-            if self.retry.max_attempts and attempt + 1 >= self.retry.max_attempts:
-                raise error
-            delay = self.retry.delay(attempt)
-            log.warning(
-                "influxdb unavailable, retrying",
-                extra={
-                    "url": self.url,
-                    "error": str(error)[:200],
-                    "attempt": attempt + 1,
-                    "delay_s": round(delay, 2),
-                },
-            )
-            await asyncio.sleep(delay)
-            attempt += 1
+        def transient(exc: BaseException) -> bool:
+            if isinstance(exc, ApiException):
+                return exc.status is None or exc.status >= 500
+            return isinstance(exc, HTTPError | OSError)
+
+        await retrying(lambda: asyncio.to_thread(call), self.retry, transient, self.url)
