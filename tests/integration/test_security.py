@@ -211,3 +211,70 @@ def test_no_secret_in_the_logs_of_the_secured_run(secured):
     logs = "".join(p.read_text(errors="ignore") for p in stack.root.rglob("*.log"))
     assert logs, "the broker logged its run"
     assert not [s for s in secrets if s in logs]
+
+
+def test_ingest_bridge_and_agent_over_tls_end_to_end(secured, stack, isolated, tmp_path):
+    """Agent (its device identity) -> TLS broker with ACL -> bridge (its service account)
+    -> Kafka: every batch arrives."""
+    import asyncio
+
+    from vigie.kafka import read_topic
+    from vigie.settings import Settings
+    from vigie.stack.components import Components
+
+    authority, _, port, ingest_pw = secured
+    registry = tmp_path / "territory.json"
+    T.save(registry)
+    env = {
+        **isolated,
+        "VIGIE_REGISTRY": str(registry),
+        "VIGIE_TERRITORY": T.id,
+        "VIGIE_MQTT__PREFIX": "vigie",
+        "VIGIE_MQTT__HOST": "127.0.0.1",
+        "VIGIE_MQTT__PORT": str(port),
+        "VIGIE_MQTT__USERNAME": str(ServiceAccount.INGEST),
+        "VIGIE_MQTT__PASSWORD_FILE": str(ingest_pw),
+        "VIGIE_MQTT__CA_FILE": str(authority.ca.cert),
+    }
+    settings = Settings(
+        **{
+            "mqtt": {
+                k.split("__")[1].lower(): v for k, v in env.items() if k.startswith("VIGIE_MQTT__")
+            }
+        },
+        kafka={
+            "bootstrap": stack.settings()["kafka"]["bootstrap"],
+            "topic_prefix": isolated["VIGIE_KAFKA__TOPIC_PREFIX"],
+        },
+    )
+    comps = Components(tmp_path, settings, env)
+    device_id = LAMPS[9]
+    bundle = authority.provision(device_id, "127.0.0.1", port)
+    time.sleep(0.3)
+    config = json.loads((bundle / "agent.json").read_text())
+    config["mqtt"] |= {
+        "password_file": str(bundle / "mqtt-password"),
+        "ca_file": str(bundle / "ca.crt"),
+    }
+    config |= {
+        "state_dir": str(tmp_path / "state"),
+        "sample_period_s": 0.02,
+        "batch_max_readings": 10,
+    }
+    try:
+        comps.start_ingest()
+        report = Agent(AgentConfig.model_validate(config)).run(threading.Event(), max_samples=20)
+        deadline = time.monotonic() + 30
+        seqs: list[int] = []
+        while time.monotonic() < deadline and len(seqs) < report.batches:
+            records = asyncio.run(
+                read_topic(
+                    settings.kafka, f"{settings.kafka.topic_prefix}.telemetry.lighting", timeout_s=5
+                )
+            )
+            seqs = sorted(json.loads(r.value)["seq"] for r in records)
+            time.sleep(0.5)
+        comps.check_alive()
+    finally:
+        comps.stop_all()
+    assert report.batches > 0 and seqs == list(range(report.batches))
