@@ -37,6 +37,10 @@ app.add_typer(streams_app, name="streams")
 app.add_typer(simulators_cli.simulate_app, name="simulate")
 app.command("replay")(simulators_cli.replay)
 app.command("record")(simulators_cli.record)
+dashboards_app = typer.Typer(
+    help="Grafana dashboards generated from their specification.", no_args_is_help=True
+)
+app.add_typer(dashboards_app, name="dashboards")
 devices_app = typer.Typer(
     help="Device identities: provision (per-device password over TLS), revoke, list.",
     no_args_is_help=True,
@@ -125,6 +129,20 @@ def edge_run(
     code = edge_main(["--config", str(config), "--log-level", log_level])
     if code:
         raise typer.Exit(code)
+
+
+@dashboards_app.command("build")
+def dashboards_build(
+    out: Path = typer.Option(
+        Path("dashboards/generated"), help="Folder Grafana's file provisioning reads."
+    ),
+) -> None:
+    """Write the hypervisor, vertical, energy and fleet dashboards as Grafana JSON."""
+    from dashboards.catalog import ALL
+    from dashboards.grafana import build
+
+    for path in build(ALL, out):
+        console.print(f"wrote {path}")
 
 
 def _authority():  # type: ignore[no-untyped-def]

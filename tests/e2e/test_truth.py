@@ -74,6 +74,16 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
                 sum(r["sum"] for r in rows) >= 0.97 * sum(truth.district_lighting_wh.values())
             ),
         )
+        # every dashboard panel's query returns data after this run
+        from dashboards.catalog import ALL
+        from dashboards.spec import render
+
+        empty = [
+            f"{d.title}: {p.title}"
+            for d in ALL
+            for p in d.panels
+            if not influxql.query(settings.influx, render(p.query, T.id, since="60d"))
+        ]
         stored = influxql.scalar(
             settings.influx,
             'SELECT count("value") FROM "raw"."telemetry"',
@@ -82,6 +92,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
     finally:
         comps.stop_all()
     assert stored == report.readings
+    assert not empty, f"panels without data: {empty}"
     got = {r["district"]: r["sum"] for r in attribution}
     for district, wh in truth.district_lighting_wh.items():
         assert got[district] == pytest.approx(wh, rel=0.02), district

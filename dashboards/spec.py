@@ -1,0 +1,47 @@
+"""Dashboards as code: panels with InfluxQL, units and thresholds, independent of Grafana.
+
+Queries are InfluxQL so that they run on InfluxDB 1.x, 2.x (v1 compatibility, DBRP mappings
+made by the sink) and 3.x. They use Grafana's ``$timeFilter`` and ``$__interval`` macros and
+the ``$territory`` variable; ``render`` substitutes them for other readers (tests, snapshots).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Viz(StrEnum):
+    TIMESERIES = "timeseries"
+    STAT = "stat"
+    TABLE = "table"
+    BARGAUGE = "bargauge"
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    query: str
+    unit: str = "none"
+    viz: Viz = Viz.TIMESERIES
+    thresholds: tuple[tuple[float, str], ...] = ()  # (from value, colour)
+    width: int = 12
+    height: int = 8
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    uid: str
+    title: str
+    panels: tuple[Panel, ...]
+    audience: str = "technical services"
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def render(query: str, territory: str, since: str = "30d", interval: str = "1h") -> str:
+    """A panel query as plain InfluxQL, Grafana's macros and variables replaced."""
+    return (
+        query.replace("$timeFilter", f"time > now() - {since}")
+        .replace("$__interval", interval)
+        .replace("$territory", territory)
+    )
