@@ -1,28 +1,74 @@
 """Vigie's dashboards: the hypervisor for elected officials, one per vertical for technical
-services, energy attribution, the edge fleet and data quality."""
+services, energy attribution, the edge fleet, data quality and the platform's own footprint."""
 
 from __future__ import annotations
 
 from dashboards.spec import Dashboard, Panel, Viz
 
 T = "\"territory\" = '$territory' AND $timeFilter"
+# drill-down: the district and device variables (regular expressions, '.*' for all)
+D = '"district" =~ /^$district$/ AND "device" =~ /^$device$/'
 LONG = '"long"'
+DAY = "time > now() - 24h"
+DAY_LAST_WEEK = "time > now() - 8d AND time <= now() - 7d"
+
+
+def _metered(vertical: str, window: str, scale: str = "") -> str:
+    return (
+        f'SELECT sum("metered"){scale} FROM {LONG}."energy_balance" WHERE '
+        f"\"territory\" = '$territory' AND {window} AND \"vertical\" = '{vertical}'"
+    )
+
 
 HYPERVISOR = Dashboard(
     "vigie-hypervisor",
     "Vigie - Hypervisor",
     (
         Panel(
+            "Lighting energy, last 24 h (kWh)",
+            _metered("lighting", DAY, " / 1000"),
+            "kwatth",
+            Viz.STAT,
+            width=6,
+            fr="Énergie éclairage, dernières 24 h (kWh)",
+        ),
+        Panel(
+            "Same 24 h last week (kWh)",
+            _metered("lighting", DAY_LAST_WEEK, " / 1000"),
+            "kwatth",
+            Viz.STAT,
+            width=6,
+            fr="Mêmes 24 h la semaine dernière (kWh)",
+        ),
+        Panel(
+            "Water distributed, last 24 h (m3)",
+            _metered("water", DAY),
+            "m3",
+            Viz.STAT,
+            width=6,
+            fr="Eau distribuée, dernières 24 h (m3)",
+        ),
+        Panel(
+            "Same 24 h last week (m3)",
+            _metered("water", DAY_LAST_WEEK),
+            "m3",
+            Viz.STAT,
+            width=6,
+            fr="Mêmes 24 h la semaine dernière (m3)",
+        ),
+        Panel(
             "Public lighting energy (kWh per hour)",
             f'SELECT sum("metered") / 1000 FROM {LONG}."energy_balance" WHERE {T} AND '
             "\"vertical\" = 'lighting' GROUP BY time(1h) fill(none)",
             "kwatth",
+            fr="Énergie de l'éclairage public (kWh par heure)",
         ),
         Panel(
             "Water distributed (m3 per hour)",
             f'SELECT sum("metered") FROM {LONG}."energy_balance" WHERE {T} AND '
             "\"vertical\" = 'water' GROUP BY time(1h) fill(none)",
             "m3",
+            fr="Eau distribuée (m3 par heure)",
         ),
         Panel(
             "Open alerts by kind",
@@ -30,6 +76,16 @@ HYPERVISOR = Dashboard(
             f'WHERE {T} GROUP BY "kind", "device") GROUP BY "kind"',
             viz=Viz.BARGAUGE,
             thresholds=((0, "green"), (1, "red")),
+            fr="Alertes ouvertes par type",
+        ),
+        Panel(
+            "Assets (colour: alerts raised)",
+            f'SELECT last("lat") AS "lat", last("lon") AS "lon", last("alerts") AS "alerts" '
+            f'FROM {LONG}."fleet" WHERE {T} GROUP BY "device", "vertical"',
+            viz=Viz.GEOMAP,
+            thresholds=((0, "green"), (1, "red")),
+            height=12,
+            fr="Équipements (couleur : alertes levées)",
         ),
         Panel(
             "Mean bin filling level (%)",
@@ -37,15 +93,18 @@ HYPERVISOR = Dashboard(
             "GROUP BY time($__interval) fill(none)",
             "percent",
             thresholds=((0, "green"), (60, "orange"), (80, "red")),
+            fr="Remplissage moyen des conteneurs (%)",
         ),
         Panel(
             "Road traffic (veh/h, mean of counters)",
             f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND '
             "\"metric\" = 'traffic_flow_vehh' GROUP BY time($__interval) fill(none)",
+            fr="Trafic routier (véh/h, moyenne des compteurs)",
         ),
     ),
     audience="elected officials",
     tags=("hypervisor",),
+    fr="Vigie - Hyperviseur",
 )
 
 LIGHTING = Dashboard(
@@ -54,24 +113,37 @@ LIGHTING = Dashboard(
     (
         Panel(
             "Burning hours per district",
-            f'SELECT sum("burning_h") FROM {LONG}."energy_attribution" WHERE {T} '
-            'GROUP BY time(1h), "district" fill(none)',
+            f'SELECT sum("burning_h") FROM {LONG}."energy_attribution" WHERE {T} AND '
+            '"district" =~ /^$district$/ GROUP BY time(1h), "district" fill(none)',
             "h",
+            fr="Heures d'allumage par quartier",
         ),
         Panel(
             "Dimming savings (kWh): full power minus attributed",
             f'SELECT (sum("full_power_wh") - sum("attributed_wh")) / 1000 FROM '
-            f'{LONG}."energy_attribution" WHERE {T} GROUP BY time(1h) fill(none)',
+            f'{LONG}."energy_attribution" WHERE {T} AND "district" =~ /^$district$/ '
+            "GROUP BY time(1h) fill(none)",
             "kwatth",
+            fr="Économies d'abaissement (kWh) : pleine puissance moins attribué",
         ),
         Panel(
             "Cabinet power (W)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND '
+            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
             '"metric" = \'cabinet_power_w\' GROUP BY time($__interval), "device" fill(none)',
             "watt",
+            fr="Puissance des armoires (W)",
+        ),
+        Panel(
+            "Lamp power (W)",
+            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            '"metric" = \'power_w\' GROUP BY time($__interval), "device" fill(none)',
+            "watt",
+            fr="Puissance des points lumineux (W)",
         ),
     ),
     tags=("lighting",),
+    fr="Vigie - Éclairage public",
+    drill_down=True,
 )
 
 ENERGY = Dashboard(
@@ -83,21 +155,25 @@ ENERGY = Dashboard(
             f'SELECT sum("attributed_wh") / 1000 FROM {LONG}."energy_attribution" WHERE {T} '
             'GROUP BY time(1h), "district" fill(none)',
             "kwatth",
+            fr="Énergie attribuée par quartier (kWh)",
         ),
         Panel(
             "Unexplained energy per cabinet (Wh)",
             f'SELECT sum("unexplained") FROM {LONG}."energy_balance" WHERE {T} AND '
             '"vertical" = \'lighting\' GROUP BY time(1h), "device" fill(none)',
             "watth",
+            fr="Énergie inexpliquée par armoire (Wh)",
         ),
         Panel(
             "Meter / model ratio",
             f'SELECT mean("ratio") FROM {LONG}."energy_balance" WHERE {T} AND "ratio" > 0 '
             'GROUP BY time(1h), "device" fill(none)',
             thresholds=((0, "green"), (1.08, "red")),
+            fr="Rapport compteur / modèle",
         ),
     ),
     tags=("energy",),
+    fr="Vigie - Attribution de l'énergie",
 )
 
 WATER = Dashboard(
@@ -109,21 +185,26 @@ WATER = Dashboard(
             f'SELECT last("min_flow_m3h") FROM {LONG}."water_night" WHERE {T} '
             'GROUP BY time(1d), "dma" fill(none)',
             "m3",
+            fr="Débit minimum de nuit par secteur (m3/h)",
         ),
         Panel(
             "Leak index (night minimum / usual)",
             f'SELECT last("leak_index") FROM {LONG}."water_night" WHERE {T} AND '
             '"leak_index" > 0 GROUP BY time(1d), "dma" fill(none)',
             thresholds=((0, "green"), (1.25, "red")),
+            fr="Indice de fuite (minimum de nuit / habituel)",
         ),
         Panel(
             "Network pressure (bar)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND "metric" = '
+            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND "metric" = '
             "'pressure_bar' GROUP BY time($__interval), \"device\" fill(none)",
             "pressurebar",
+            fr="Pression du réseau (bar)",
         ),
     ),
     tags=("water",),
+    fr="Vigie - Eau",
+    drill_down=True,
 )
 
 WASTE = Dashboard(
@@ -132,19 +213,30 @@ WASTE = Dashboard(
     (
         Panel(
             "Bins by filling level",
-            f'SELECT last("fill_pct") FROM {LONG}."waste_fill" WHERE {T} GROUP BY "device"',
+            f'SELECT last("fill_pct") FROM {LONG}."waste_fill" WHERE {T} AND {D} GROUP BY "device"',
             "percent",
             Viz.TABLE,
+            fr="Conteneurs par niveau de remplissage",
         ),
         Panel(
             "Hours to full (next to fill)",
-            f'SELECT last("hours_to_full") FROM '
-            f'{LONG}."waste_fill" WHERE {T} AND "hours_to_full" >= 0 GROUP BY "device"',
+            f'SELECT last("hours_to_full") FROM {LONG}."waste_fill" WHERE {T} AND {D} AND '
+            '"hours_to_full" >= 0 GROUP BY "device"',
             "h",
             Viz.TABLE,
+            fr="Heures avant remplissage",
+        ),
+        Panel(
+            "Filling level (%)",
+            f'SELECT mean("last") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            '"metric" = \'fill_pct\' GROUP BY time($__interval), "device" fill(none)',
+            "percent",
+            fr="Niveau de remplissage (%)",
         ),
     ),
     tags=("waste",),
+    fr="Vigie - Déchets",
+    drill_down=True,
 )
 
 MOBILITY = Dashboard(
@@ -153,23 +245,28 @@ MOBILITY = Dashboard(
     (
         Panel(
             "Flow per counter (veh/h)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND '
+            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
             '"metric" = \'traffic_flow_vehh\' GROUP BY time($__interval), "device" fill(none)',
+            fr="Débit par compteur (véh/h)",
         ),
         Panel(
             "Mean speed (km/h)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND "metric" = \'speed_kmh\' '
-            "GROUP BY time($__interval) fill(none)",
+            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            "\"metric\" = 'speed_kmh' GROUP BY time($__interval) fill(none)",
             "velocitykmh",
+            fr="Vitesse moyenne (km/h)",
         ),
         Panel(
             "Traffic state (0 fluid .. 3 blocked)",
-            f'SELECT max("state") FROM {LONG}."road_state" WHERE {T} '
+            f'SELECT max("state") FROM {LONG}."road_state" WHERE {T} AND {D} '
             'GROUP BY time($__interval), "device" fill(none)',
             thresholds=((0, "green"), (1, "yellow"), (2, "orange"), (3, "red")),
+            fr="État du trafic (0 fluide .. 3 bloqué)",
         ),
     ),
     tags=("mobility",),
+    fr="Vigie - Mobilité",
+    drill_down=True,
 )
 
 FLEET = Dashboard(
@@ -179,23 +276,111 @@ FLEET = Dashboard(
         Panel(
             "Devices reporting",
             f'SELECT count(distinct("last_seq")) FROM (SELECT '
-            f'last("last_seq") AS "last_seq" FROM {LONG}."fleet" WHERE {T} GROUP BY "device")',
+            f'last("last_seq") AS "last_seq" FROM {LONG}."fleet" WHERE {T} AND {D} '
+            'GROUP BY "device")',
             viz=Viz.STAT,
+            fr="Équipements qui émettent",
         ),
         Panel(
-            "Missing sequence numbers per device",
-            f'SELECT last("missing_seq") FROM {LONG}."fleet" WHERE {T} GROUP BY "device"',
+            "Last seen and missing sequence numbers per device",
+            f'SELECT last("last_reading_ms") AS "last_reading_ms", last("missing_seq") AS '
+            f'"missing_seq" FROM {LONG}."fleet" WHERE {T} AND {D} GROUP BY "device"',
             viz=Viz.TABLE,
+            fr="Dernière mesure et numéros de séquence manquants par équipement",
+        ),
+        Panel(
+            "Edge queue depth (batches)",
+            f'SELECT max("max") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            '"metric" = \'queue_depth\' GROUP BY time($__interval), "device" fill(none)',
+            fr="File d'attente des boîtiers (lots)",
         ),
         Panel(
             "Worker lag reading -> storage (ms, p99)",
             f'SELECT max("lag_p99_ms") FROM {LONG}."platform" WHERE {T} '
             "GROUP BY time($__interval) fill(none)",
             "ms",
+            fr="Délai mesure -> stockage (ms, p99)",
         ),
     ),
     audience="edge engineers",
     tags=("fleet",),
+    fr="Vigie - Parc de boîtiers",
+    drill_down=True,
 )
 
-ALL: tuple[Dashboard, ...] = (HYPERVISOR, LIGHTING, ENERGY, WATER, WASTE, MOBILITY, FLEET)
+QUALITY = Dashboard(
+    "vigie-quality",
+    "Vigie - Data quality",
+    (
+        Panel(
+            "Rejected payloads by reason",
+            f'SELECT sum("count") FROM {LONG}."dead_letters" WHERE {T} '
+            'GROUP BY time($__interval), "reason" fill(none)',
+            fr="Messages rejetés par motif",
+        ),
+        Panel(
+            "Rejected payloads by vertical",
+            f'SELECT sum("count") FROM {LONG}."dead_letters" WHERE {T} GROUP BY "vertical"',
+            viz=Viz.BARGAUGE,
+            fr="Messages rejetés par domaine",
+        ),
+        Panel(
+            "Late readings (after their window closed)",
+            f'SELECT last("late") FROM {LONG}."fleet" WHERE {T} AND "late" > 0 GROUP BY "device"',
+            viz=Viz.TABLE,
+            fr="Mesures arrivées en retard (fenêtre close)",
+        ),
+        Panel(
+            "Missing sequence numbers (all devices)",
+            f'SELECT sum("missing_seq") FROM (SELECT last("missing_seq") AS "missing_seq" '
+            f'FROM {LONG}."fleet" WHERE {T} GROUP BY "device")',
+            viz=Viz.STAT,
+            thresholds=((0, "green"), (1, "orange")),
+            fr="Numéros de séquence manquants (tous équipements)",
+        ),
+    ),
+    tags=("quality",),
+    fr="Vigie - Qualité des données",
+)
+
+FOOTPRINT = Dashboard(
+    "vigie-footprint",
+    "Vigie - Platform footprint",
+    (
+        Panel(
+            "Readings stored per component",
+            f'SELECT sum("readings") FROM {LONG}."platform" WHERE {T} '
+            'GROUP BY time($__interval), "component" fill(none)',
+            fr="Mesures stockées par composant",
+        ),
+        Panel(
+            "CPU time (s) per component",
+            f'SELECT max("cpu_s") FROM {LONG}."platform" WHERE {T} '
+            'GROUP BY time($__interval), "component" fill(none)',
+            "s",
+            fr="Temps processeur (s) par composant",
+        ),
+        Panel(
+            "Resident memory (kB) per component",
+            f'SELECT max("rss_kb") FROM {LONG}."platform" WHERE {T} '
+            'GROUP BY time($__interval), "component" fill(none)',
+            "kbytes",
+            fr="Mémoire résidente (ko) par composant",
+        ),
+    ),
+    audience="elected officials and technical services",
+    tags=("footprint",),
+    fr="Vigie - Empreinte de la plateforme",
+)
+
+ALL: tuple[Dashboard, ...] = (
+    HYPERVISOR,
+    LIGHTING,
+    ENERGY,
+    WATER,
+    WASTE,
+    MOBILITY,
+    FLEET,
+    QUALITY,
+    FOOTPRINT,
+)

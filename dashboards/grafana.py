@@ -1,4 +1,9 @@
-"""Grafana dashboard JSON from the specification, and the file provisioning that loads it."""
+"""Grafana dashboard JSON from the specification, built with grafana-foundation-sdk.
+
+The SDK's types are generated from Grafana's own dashboard schema, so the models it encodes
+are the ones Grafana reads; it has no InfluxDB query type, so ``InfluxQuery`` supplies the
+target Grafana's InfluxDB data source expects for a raw InfluxQL query.
+"""
 
 from __future__ import annotations
 
@@ -6,67 +11,157 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dashboards.spec import Dashboard, Panel
+from grafana_foundation_sdk.builders import bargauge, geomap, stat, table, timeseries
+from grafana_foundation_sdk.builders import common as gcommon
+from grafana_foundation_sdk.builders import dashboard as gdash
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as mcommon
+from grafana_foundation_sdk.models import dashboard as model
 
-DATASOURCE = {"type": "influxdb", "uid": "vigie-influxdb"}
+from dashboards.spec import Dashboard, Panel, Viz
+
+DATASOURCE_UID = "vigie-influxdb"
+DATASOURCE = model.DataSourceRef(type_val="influxdb", uid=DATASOURCE_UID)
+_TAGS = 'SHOW TAG VALUES FROM "long"."agg_1m" WITH KEY = "{key}"'
 
 
-def _panel(panel: Panel, pid: int, x: int, y: int) -> dict[str, Any]:
+class InfluxQLTarget(cogvariants.Dataquery):
+    """A raw InfluxQL query of Grafana's InfluxDB data source."""
+
+    def __init__(self, query: str, ref_id: str = "A", result_format: str = "time_series"):
+        self.query = query
+        self.ref_id = ref_id
+        self.result_format = result_format
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "refId": self.ref_id,
+            "datasource": DATASOURCE.to_json(),
+            "rawQuery": True,
+            "query": self.query,
+            "resultFormat": self.result_format,
+        }
+
+
+class InfluxQuery(cogbuilder.Builder[InfluxQLTarget]):
+    def __init__(self, query: str, result_format: str = "time_series") -> None:
+        self._target = InfluxQLTarget(query, result_format=result_format)
+
+    def build(self) -> InfluxQLTarget:
+        return self._target
+
+
+def _thresholds(panel: Panel) -> gdash.ThresholdsConfig:
     steps = [
-        {"value": None if i == 0 else v, "color": c}
+        model.Threshold(value=None if i == 0 else v, color=c)
         for i, (v, c) in enumerate(panel.thresholds or ((0, "green"),))
     ]
-    return {
-        "id": pid,
-        "type": str(panel.viz),
-        "title": panel.title,
-        "datasource": DATASOURCE,
-        "gridPos": {"x": x, "y": y, "w": panel.width, "h": panel.height},
-        "fieldConfig": {
-            "defaults": {"unit": panel.unit, "thresholds": {"mode": "absolute", "steps": steps}},
-            "overrides": [],
-        },
-        "targets": [
-            {
-                "refId": "A",
-                "datasource": DATASOURCE,
-                "rawQuery": True,
-                "query": panel.query,
-                "resultFormat": "time_series",
-            }
-        ],
-        "options": {},
-    }
+    return gdash.ThresholdsConfig().mode(model.ThresholdsMode.ABSOLUTE).steps(steps)
+
+
+def _geomap(panel: Panel) -> geomap.Panel:
+    """Assets as markers coloured by the panel's thresholds: the query returns one row per
+    device with ``lat``, ``lon`` and a state value."""
+    markers = (
+        gcommon.MapLayerOptions()
+        .type("markers")
+        .name("Assets")
+        .location(
+            gcommon.FrameGeometrySource()
+            .mode(mcommon.FrameGeometrySourceMode.COORDS)
+            .latitude("lat")
+            .longitude("lon")
+        )
+        .config({"style": {"color": {"field": "alerts"}, "size": {"fixed": 6}}})
+        .tooltip(True)
+    )
+    return (
+        geomap.Panel()
+        .view(geomap.MapViewConfig().id("fit").zoom(13))
+        .controls(geomap.ControlsOptions().show_zoom(True).show_scale(True))
+        .basemap(gcommon.MapLayerOptions().type("osm-standard").name("Map"))
+        .layers([markers])
+    )
+
+
+_BUILDERS = {
+    Viz.TIMESERIES: timeseries.Panel,
+    Viz.STAT: stat.Panel,
+    Viz.TABLE: table.Panel,
+    Viz.BARGAUGE: bargauge.Panel,
+}
+
+
+def _panel(panel: Panel, pid: int) -> cogbuilder.Builder[model.Panel]:
+    builder: Any = _geomap(panel) if panel.viz is Viz.GEOMAP else _BUILDERS[panel.viz]()
+    tabular = panel.viz in (Viz.TABLE, Viz.GEOMAP)
+    return (
+        builder.id(pid)
+        .title(panel.title)
+        .datasource(DATASOURCE)
+        .with_target(InfluxQuery(panel.query, "table" if tabular else "time_series"))
+        .unit(panel.unit)
+        .thresholds(_thresholds(panel))
+        .span(panel.width)
+        .height(panel.height)
+    )
+
+
+def _variable(name: str, query: str, label: str) -> gdash.QueryVariable:
+    variable = (
+        gdash.QueryVariable(name)
+        .label(label)
+        .datasource(DATASOURCE)
+        .query(query)
+        .refresh(model.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(model.VariableSort.ALPHABETICAL_ASC)
+    )
+    if name != "territory":
+        variable = variable.multi(True).include_all(True).all_value(".*")
+    return variable
+
+
+def dashboard_builder(dash: Dashboard) -> gdash.Dashboard:
+    builder = (
+        gdash.Dashboard(dash.title)
+        .uid(dash.uid)
+        .tags(["vigie", *dash.tags])
+        .description(f"For {dash.audience}.")
+        .timezone("browser")
+        .time("now-24h", "now")
+        .refresh("1m")
+        .readonly()
+        .with_variable(_variable("territory", _TAGS.format(key="territory"), "Territory"))
+    )
+    if dash.drill_down:
+        builder = builder.with_variable(
+            _variable(
+                "district",
+                _TAGS.format(key="district") + " WHERE \"territory\" = '$territory'",
+                "District",
+            )
+        ).with_variable(
+            _variable(
+                "device",
+                _TAGS.format(key="device")
+                + ' WHERE "territory" = \'$territory\' AND "district" =~ /^$district$/',
+                "Device",
+            )
+        )
+    for pid, panel in enumerate(dash.panels, start=1):
+        builder = builder.with_panel(_panel(panel, pid))
+    return builder
 
 
 def dashboard_json(dash: Dashboard) -> dict[str, Any]:
-    """The Grafana dashboard model (schemaVersion 39) of one specification."""
-    panels, x, y = [], 0, 0
-    for pid, panel in enumerate(dash.panels, start=1):
-        if x + panel.width > 24:
-            x, y = 0, y + panel.height
-        panels.append(_panel(panel, pid, x, y))
-        x += panel.width
-    territory_var = {
-        "name": "territory",
-        "type": "query",
-        "datasource": DATASOURCE,
-        "query": 'SHOW TAG VALUES FROM "long"."agg_1m" WITH KEY = "territory"',
-        "refresh": 1,
-    }
-    return {
-        "uid": dash.uid,
-        "title": dash.title,
-        "tags": ["vigie", *dash.tags],
-        "timezone": "browser",
-        "schemaVersion": 39,
-        "editable": False,
-        "time": {"from": "now-24h", "to": "now"},
-        "refresh": "1m",
-        "templating": {"list": [territory_var]},
-        "panels": panels,
-        "description": f"For {dash.audience}.",
-    }
+    """The Grafana dashboard model of one specification, as JSON data."""
+    data: dict[str, Any] = json.loads(JSONEncoder().encode(dashboard_builder(dash).build()))
+    for panel in data["panels"]:
+        if panel.get("options") is None:
+            panel["options"] = {}  # the panel's own defaults
+    return data
 
 
 def build(dashboards: tuple[Dashboard, ...], out: Path) -> list[Path]:

@@ -1,8 +1,10 @@
 """Dashboards as code: panels with InfluxQL, units and thresholds, independent of Grafana.
 
 Queries are InfluxQL so that they run on InfluxDB 1.x, 2.x (v1 compatibility, DBRP mappings
-made by the sink) and 3.x. They use Grafana's ``$timeFilter`` and ``$__interval`` macros and
-the ``$territory`` variable; ``render`` substitutes them for other readers (tests, snapshots).
+made by the sink) and 3.x. They use Grafana's ``$timeFilter`` and ``$__interval`` macros, the
+``$territory`` variable and, on the technical dashboards, the ``$district`` and ``$device``
+drill-down variables (regular expressions: Grafana writes a multiple choice as ``(a|b)``);
+``render`` substitutes them for other readers (tests, the static snapshot).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ class Viz(StrEnum):
     STAT = "stat"
     TABLE = "table"
     BARGAUGE = "bargauge"
+    GEOMAP = "geomap"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Panel:
     thresholds: tuple[tuple[float, str], ...] = ()  # (from value, colour)
     width: int = 12
     height: int = 8
+    fr: str = ""  # the title in French (the snapshot is bilingual)
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,26 @@ class Dashboard:
     panels: tuple[Panel, ...]
     audience: str = "technical services"
     tags: tuple[str, ...] = field(default_factory=tuple)
+    fr: str = ""
+    drill_down: bool = False  # $district and $device variables
 
 
-def render(query: str, territory: str, since: str = "30d", interval: str = "1h") -> str:
+VARIABLES = ("territory", "district", "device")
+
+
+def render(
+    query: str,
+    territory: str,
+    since: str = "30d",
+    interval: str = "1h",
+    district: str = ".*",
+    device: str = ".*",
+) -> str:
     """A panel query as plain InfluxQL, Grafana's macros and variables replaced."""
     return (
         query.replace("$timeFilter", f"time > now() - {since}")
         .replace("$__interval", interval)
         .replace("$territory", territory)
+        .replace("$district", district)
+        .replace("$device", device)
     )

@@ -3,7 +3,7 @@
 #   ./scripts/vigie.sh demo    the simulated territory through the real stack
 #   ./scripts/vigie.sh test    the whole test suite (unit, integration, end-to-end)
 #   ./scripts/vigie.sh setup   only install
-# System packages (mosquitto, influxdb) are installed with apt when missing (root or sudo);
+# System packages (mosquitto, influxdb; for the tests a headless Chromium) are installed with apt when missing (root or sudo);
 # Python packages go into .venv beside this repository.
 set -euo pipefail
 
@@ -16,6 +16,11 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 install_system_packages() {
     local missing=()
+    # the tests look at the static bulletin as a browser shows it
+    if [ "$task" = test ] && ! command -v chromium-headless-shell >/dev/null 2>&1 \
+        && ! command -v chromium >/dev/null 2>&1; then
+        missing+=(chromium-headless-shell)
+    fi
     command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
     command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
     command -v python3 >/dev/null 2>&1 || missing+=(python3)

@@ -26,6 +26,13 @@ class SimulationPlan:
     period_s: float = 60.0
     batch: BatchPolicy = field(default_factory=lambda: BatchPolicy(50, 300_000))
     seed: int = 1
+    health_period_s: float = 3600.0  # each device's own health readings; 0: none
+    first_seq: int = 0  # the devices' sequence numbers start here (to follow an earlier run)
+
+    @property
+    def health_every(self) -> int:
+        """Health readings every this many ticks (0: never)."""
+        return max(1, int(self.health_period_s // self.period_s)) if self.health_period_s else 0
 
     @property
     def ticks(self) -> int:
@@ -63,9 +70,10 @@ class Simulation:
     def __iter__(self) -> Iterator[Emitted]:
         plan, model, faults, rec = self.plan, self.model, self.model.faults, self.recorder
         rng = random.Random(plan.seed * 7919 + 1)
-        batchers = {a.id: Batcher(a.id, plan.batch) for a in self.assets}
+        batchers = {a.id: Batcher(a.id, plan.batch, plan.first_seq) for a in self.assets}
         stuck_value: dict[tuple[str, str], float] = {}
         skew = self.scenario.clock_skew_ms
+        health = _Health(plan.seed, [a.id for a in self.assets])
         period_ms = int(plan.period_s * 1000)
         now = plan.start_ms
         for tick in range(plan.ticks):
@@ -90,6 +98,12 @@ class Simulation:
                     batch = batcher.add(now + skew.get(asset.id, 0), metric, value, now)
                     if batch is not None:
                         yield from self._emit(now, asset.vertical, batch, rng)
+                if plan.health_every and tick % plan.health_every == 0:
+                    for metric, value in health.sample(asset.id):
+                        rec.truth.readings_sent += 1
+                        batch = batcher.add(now + skew.get(asset.id, 0), metric, value, now)
+                        if batch is not None:
+                            yield from self._emit(now, asset.vertical, batch, rng)
         for asset in self.assets:
             batch = batchers[asset.id].flush(now)
             if batch is not None:
@@ -115,6 +129,18 @@ class Simulation:
             rec.cabinet(asset.id, readings[0][1], model.faults.tapping_w(asset.id, now), dt)
         elif asset.kind is AssetKind.WATER_METER and asset.dma:
             rec.water(asset.dma, readings[0][1], model.faults.leak_m3h(asset.dma, now), dt)
+
+
+class _Health:
+    """A device's own health as its agent reports it: queue depth and radio signal."""
+
+    def __init__(self, seed: int, devices: list[str]) -> None:
+        self.rng = random.Random(seed * 104_729 + 3)
+        self.signal = {d: self.rng.uniform(-95.0, -60.0) for d in devices}
+
+    def sample(self, device: str) -> list[tuple[str, float]]:
+        rssi = min(-40.0, max(-120.0, self.signal[device] + self.rng.gauss(0.0, 2.0)))
+        return [("queue_depth", 0.0), ("rssi_dbm", round(rssi, 1))]
 
 
 def run(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Sequence
 
 import faust
+from faust.types import TP, EventT
 
+from streams.offsets import Admission, OffsetGuard
 from streams.processor import TelemetryProcessor
 from vigie.contracts import KafkaTopics, Territory
 from vigie.kafka import ensure_topics
@@ -51,12 +55,48 @@ def create_app(settings: Settings) -> faust.App:
 
     processor = TelemetryProcessor(settings, table, registry, emit)
 
+    guard = OffsetGuard()
+
+    async def admit(events: Sequence[EventT]) -> list[EventT]:
+        """The events that follow on from what this worker saw; seeks back over a gap."""
+        kept = []
+        for event in events:
+            tp, offset = event.message.tp, event.message.offset
+            if tp not in guard.parts:
+                # the offset faust sought to when the partition was assigned (no public getter)
+                guard.start(tp, getattr(app.consumer, "_committed_offset", {}).get(tp))
+            verdict = guard.admit(tp, offset, time.monotonic())
+            if verdict is Admission.ACCEPT:
+                kept.append(event)
+            elif verdict is Admission.SEEK:
+                target = guard.seek_target(tp)
+                log.warning(
+                    "offsets jumped, fetching the missing messages again",
+                    extra={"partition": str(tp), "expected": target, "received": offset},
+                )
+                await app.consumer.seek_wait({tp: target})
+        return kept
+
+    @app.on_partitions_revoked.connect
+    async def forget(_app: faust.App, revoked: set[TP], **_kw: object) -> None:
+        guard.forget(revoked)
+
     @app.agent(source)
     async def telemetry(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(
+        # acknowledged by hand: only what was processed, after it was written
+        async for events in stream.noack_take(
             settings.streams.take_max, within=settings.streams.take_within_s
         ):
-            await processor.handle(events)
+            kept = await admit(events)  # type: ignore[arg-type]
+            if kept:
+                await processor.handle(kept)
+            for event in kept:
+                await stream.ack(event)
+
+    @app.agent(app.topic(topics.deadletter, key_type=bytes, value_type=bytes))
+    async def quality(stream: faust.StreamT) -> None:
+        async for values in stream.take(500, within=1.0):
+            await processor.dead_letters(values)
 
     @app.on_before_shutdown.connect
     async def close_sink(_app: faust.App, **_kw: object) -> None:
@@ -65,6 +105,14 @@ def create_app(settings: Settings) -> faust.App:
     @app.timer(interval=2.0)
     async def idle() -> None:
         await processor.on_idle(settings.streams.idle_close_s)
+
+    @app.timer(interval=1.0)
+    async def reseek() -> None:
+        # a seek can be undone by messages fetched before it (faust drops offsets below the
+        # last it delivered): ask again until the missing offset comes
+        for tp, target in guard.stalled(time.monotonic(), after_s=2.0).items():
+            log.warning("offset still missing, seeking again", extra={"partition": str(tp)})
+            await app.consumer.seek_wait({tp: target})
 
     @app.timer(interval=30.0)
     async def silences() -> None:
@@ -79,10 +127,14 @@ def create_app(settings: Settings) -> faust.App:
                 "duplicates": processor.duplicates,
                 "late": processor.late,
                 "alerts": processor.alerts,
+                "rejected": processor.rejected,
+                "offset_gaps": guard.gaps,
+                "offsets_lost": guard.lost,
             },
         )
 
     app.processor = processor  # type: ignore[attr-defined]
+    app.offset_guard = guard  # type: ignore[attr-defined]
     return app
 
 

@@ -17,14 +17,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from streams.groups import GroupPolicy, GroupState
 from streams.kpis import KpiPolicy
 from streams.pipeline import BulkOutput, Pipeline, Policies
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
 from streams.sinks.influx_v2 import InfluxV2Sink
+from streams.sinks.lineprotocol import dead_letter_lines
 from streams.windowing import DeviceState, WindowPolicy
-from vigie.contracts import TELEMETRY_BATCH, Asset, TelemetryBatch
+from vigie.contracts import TELEMETRY_BATCH, Asset, DeadLetter, TelemetryBatch
 from vigie.sections import read_secret
 from vigie.settings import Settings
 
@@ -60,7 +62,7 @@ class TelemetryProcessor:
         self.pipeline = Pipeline(settings.territory, registry, policies_from(settings))
         self.emit_alert = emit_alert
         self.sink: InfluxV1Sink | InfluxV2Sink | None = None
-        self.readings = self.duplicates = self.late = self.alerts = 0
+        self.readings = self.duplicates = self.late = self.alerts = self.rejected = 0
         self.last_event = time.monotonic()
         self._lock = asyncio.Lock()
 
@@ -131,6 +133,22 @@ class TelemetryProcessor:
             f"cpu_s={usage.ru_utime + usage.ru_stime},rss_kb={usage.ru_maxrss}i {now_ms}"
         )
         await self.sink.write([line], "long")
+
+    async def dead_letters(self, values: Sequence[bytes]) -> None:
+        """Count rejected payloads by reason and vertical for the data-quality dashboard."""
+        letters = []
+        for raw in values:
+            try:
+                letters.append(DeadLetter.model_validate_json(raw))
+            except ValidationError as exc:
+                log.error("unreadable dead letter", extra={"error": str(exc)[:200]})
+        lines = dead_letter_lines(letters, self.settings.territory, self.settings.mqtt.prefix)
+        if lines:
+            if self.sink is None:
+                await self.open()
+            assert self.sink is not None
+            await self.sink.write(lines, "long")
+        self.rejected += len(letters)
 
     async def on_idle(self, idle_after_s: float) -> None:
         """When no data came for idle_after_s: close open group windows, look for silences."""

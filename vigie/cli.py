@@ -145,6 +145,68 @@ def dashboards_build(
         console.print(f"wrote {path}")
 
 
+@dashboards_app.command("snapshot")
+def dashboards_snapshot(
+    out: Path = typer.Option(Path("vigie-bulletin.html"), help="The HTML file to write."),
+    since: str = typer.Option("7d", help="Period covered, back from now (e.g. 24h, 7d, 4w)."),
+    all_dashboards: bool = typer.Option(
+        False, "--all", help="Every dashboard, not only the hypervisor."
+    ),
+) -> None:
+    """Write the hypervisor (or every dashboard) as one static HTML page, French and English,
+    from the same queries as Grafana: it opens from a file, with no server."""
+    from dashboards.bulletin import write_snapshot
+    from dashboards.catalog import ALL, HYPERVISOR
+
+    settings = Settings()
+    try:
+        path = write_snapshot(
+            settings.influx,
+            ALL if all_dashboards else (HYPERVISOR,),
+            settings.territory,
+            since,
+            out,
+        )
+    except ValueError as exc:
+        raise fail(Exit.USAGE, str(exc)) from None
+    except OSError as exc:
+        raise fail(
+            Exit.CONNECT,
+            f"InfluxDB at {settings.influx.url} did not answer ({exc}): is the stack up "
+            "(vigie stack status)?",
+        ) from None
+    console.print(f"wrote {path}")
+
+
+@dashboards_app.command("provision")
+def dashboards_provision(
+    datasource_url: str = typer.Option(
+        None, help="InfluxDB's address as Grafana reaches it (default: VIGIE_INFLUX__URL)."
+    ),
+) -> None:
+    """Upsert the dashboards, their folder, the InfluxDB data source and a read-only team
+    for elected officials through Grafana's HTTP API (VIGIE_GRAFANA__URL, __TOKEN_FILE)."""
+    from dashboards.catalog import ALL
+    from dashboards.provision import ProvisionError, connect, datasource_body, provision
+
+    settings = Settings()
+    try:
+        api = connect(settings.grafana)
+        report = provision(
+            api,
+            ALL,
+            datasource_body(settings.influx, datasource_url),
+            settings.grafana.folder,
+            settings.grafana.viewer_team,
+        )
+    except ProvisionError as exc:
+        raise fail(Exit.CONNECT, str(exc)) from None
+    for item in report.created:
+        console.print(f"[green]created[/] {item}")
+    for item in report.updated:
+        console.print(f"updated {item}")
+
+
 def _authority():  # type: ignore[no-untyped-def]
     from simulators.cli import load_registry
     from vigie.security.identities import DeviceAuthority

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -27,11 +28,16 @@ class EventFormatter(logging.Formatter):
 
 
 def setup(level: str = "INFO") -> None:
-    """Send events to stderr, one per line."""
+    """Send events to stderr, one per line.
+
+    The Kafka and faust libraries stay at WARNING unless ``VIGIE_LIBRARY_LOG_LEVEL`` says
+    otherwise (INFO shows rebalances, assignments and offset commits).
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(EventFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    libraries = os.environ.get("VIGIE_LIBRARY_LOG_LEVEL", "").upper()
     for noisy in ("aiokafka", "faust", "mode", "kafka"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(noisy).setLevel(libraries or max(logging.WARNING, root.level))

@@ -51,6 +51,17 @@ class InfluxSettings(BaseModel):
     aggregate_retention: str = "INF"
 
 
+class GrafanaSettings(BaseModel):
+    """Where ``vigie dashboards provision`` reaches Grafana's HTTP API, and as whom."""
+
+    url: str = "http://127.0.0.1:3000"
+    token_file: Path | None = None  # a service account token (preferred)
+    user: str = "admin"
+    password_file: Path | None = None
+    folder: str = "Vigie"
+    viewer_team: str = "Elected officials"
+
+
 class IngestSettings(BaseModel):
     share_group: str = "vigie-ingest"
     max_payload_bytes: int = 256 * 1024

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from vigie.sections import (
+    GrafanaSettings,
     InfluxSettings,
     IngestSettings,
     KafkaSettings,
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     streams: StreamsSettings = Field(default_factory=StreamsSettings)
+    grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
 
     @classmethod
     def settings_customise_sources(

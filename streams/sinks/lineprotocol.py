@@ -14,7 +14,7 @@ from streams.alerts import Alert
 from streams.groups import Balance, NightVerdict
 from streams.kpis import BinLevel
 from streams.windowing import DeviceState, WindowRow
-from vigie.contracts import Asset, TelemetryBatch
+from vigie.contracts import Asset, DeadLetter, DeviceTopic, TelemetryBatch, TopicError
 
 RAW = "telemetry"
 AGGREGATE = "agg_1m"
@@ -93,15 +93,39 @@ def fleet_lines(
     tags: TagIndex,
     now_ms: int,
 ) -> list[str]:
-    """Per device: last sequence number, missing sequence numbers, late readings, last seen."""
+    """Per device: last sequence number, missing sequence numbers, late readings, last seen,
+    alerts currently raised, and its position (for the map) when the registry knows it."""
     lines = []
     for d in devices:
         st = states[d]
         last_seq = st.seq.high if st.seq is not None else -1
+        asset = tags.registry.get(d)
+        where = f",lat={_f(asset.lat)},lon={_f(asset.lon)}" if asset else ""
         lines.append(
             f"{FLEET},{tags.tags(d, verticals[d])} last_seq={last_seq}i,"
-            f"missing_seq={st.missing}i,late={st.late}i,last_reading_ms={st.watermark_ms}i "
-            f"{now_ms}"
+            f"missing_seq={st.missing}i,late={st.late}i,last_reading_ms={st.watermark_ms}i,"
+            f"alerts={len(st.alerts)}i{where} {now_ms}"
+        )
+    return lines
+
+
+DEAD_LETTERS = "dead_letters"
+
+
+def dead_letter_lines(letters: Iterable[DeadLetter], territory: str, prefix: str) -> list[str]:
+    """One point per rejected payload, at its reception time, tagged with the reason and the
+    vertical its topic names (``unknown`` when the topic itself was the problem)."""
+    lines = []
+    for letter in letters:
+        where, vertical = territory, "unknown"
+        try:
+            topic = DeviceTopic.parse(letter.mqtt_topic, prefix)
+            where, vertical = topic.territory, str(topic.vertical)
+        except TopicError:
+            pass
+        lines.append(
+            f"{DEAD_LETTERS},territory={where},vertical={vertical},reason={letter.reason} "
+            f"count=1i,bytes={len(letter.payload_b64) * 3 // 4}i {letter.received_at_ms}"
         )
     return lines
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
+import numpy as np
 import pytest
 
+from dashboards.spec import Viz
+from simulators.faults import standard_faults
 from simulators.publish import publish
-from simulators.simulation import Simulation, SimulationPlan
+from simulators.simulation import Emitted, Simulation, SimulationPlan
+from tests import browser
 from tests.unit.test_pipeline import HOURS, START, T, _leaky_scenario
 from vigie import influxql
-from vigie.contracts import AssetKind
+from vigie.contracts import AssetKind, TelemetryBatch
 from vigie.stack.components import Components
 
 pytestmark = pytest.mark.e2e
@@ -45,18 +49,56 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
         "VIGIE_REGISTRY": str(registry),
         "VIGIE_TERRITORY": T.id,
         "VIGIE_STREAMS__IDLE_CLOSE_S": "3",
+        # readings from a week ago are accepted (their raw points fall out of the 7-day raw
+        # retention, their aggregates stay), and the week-long pause is no silence
+        "VIGIE_INGEST__MAX_AGE_S": str(9 * 86400),
+        "VIGIE_STREAMS__SILENT_AFTER_S": str(30 * 86400),
     }
     comps = Components(tmp_path, settings, env)
     scenario = shift_scenario(_leaky_scenario(), start - START)  # same faults, this run's times
-    sim = Simulation(T, SimulationPlan(start, HOURS * 3600, period_s=300), scenario=scenario)
+    sim = Simulation(
+        T, SimulationPlan(start, HOURS * 3600, period_s=300, first_seq=1000), scenario=scenario
+    )
+    # an hour around midday a week earlier (sent first, so that nothing is late), for the
+    # week comparison; midday keeps it out of the water night window
+    hour, week = 3_600_000, 7 * 86_400_000
+    then = now - week - 86_400_000
+    then += hour - then % hour
+    while not (10 <= then // hour % 24 <= 14 and then + hour <= now - week):
+        then += hour
+    week_ago = Simulation(T, SimulationPlan(then, 3600, 300))
+    faults = standard_faults(T, now, settings.mqtt.prefix)
     try:
         comps.start_streams()
         comps.start_ingest()
-        report = publish(sim, settings.mqtt, T.id, start_ms=start, show_progress=False)
+        earlier = publish(
+            week_ago, settings.mqtt, T.id, start_ms=week_ago.plan.start_ms, show_progress=False
+        )
+        report = publish(
+            sim, settings.mqtt, T.id, start_ms=start, show_progress=False, faults=faults
+        )
+        assert earlier.readings > 0
+        # and one batch that comes an hour after its window closed: counted as late
+        lamp = next(a for a in T.assets if a.kind is AssetKind.LAMP)
+        late = TelemetryBatch(
+            device_id=lamp.id,
+            seq=900_000,
+            sent_at_ms=now,
+            readings=[{"ts_ms": start + 3_600_000 + 1, "metric": "power_w", "value": 1.0}],
+        )
+        late_report = publish(
+            [Emitted(now, lamp.vertical, late)],
+            settings.mqtt,
+            T.id,
+            start_ms=now,
+            show_progress=False,
+            client_id="late-pub",
+        )
+        report.readings += late_report.readings
         truth = sim.truth
         _poll(
             settings,
-            'SELECT count("value") FROM "raw"."telemetry"',
+            f'SELECT count("value") FROM "raw"."telemetry" WHERE time >= {start}ms',
             lambda rows: bool(rows) and rows[0]["count"] >= report.readings,
         )
         expected_alerts = len(scenario.lamp_failures) + len(scenario.leaks) + len(scenario.tappings)
@@ -69,7 +111,8 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
         )
         attribution = _poll(
             settings,
-            'SELECT sum("attributed_wh") FROM "long"."energy_attribution" GROUP BY "district"',
+            f'SELECT sum("attributed_wh") FROM "long"."energy_attribution" WHERE time >= {start}ms '
+            'GROUP BY "district"',
             lambda rows: (
                 sum(r["sum"] for r in rows) >= 0.97 * sum(truth.district_lighting_wh.values())
             ),
@@ -84,15 +127,28 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
             for p in d.panels
             if not influxql.query(settings.influx, render(p.query, T.id, since="60d"))
         ]
+        # the static bulletin from the same queries, as a browser shows it from its file
+        from dashboards.bulletin import write_snapshot
+
+        page = write_snapshot(settings.influx, ALL, T.id, "60d", tmp_path / "bulletin.html")
+        dom, shot = browser.load(page, tmp_path / "bulletin.png")
         stored = influxql.scalar(
             settings.influx,
-            'SELECT count("value") FROM "raw"."telemetry"',
+            f'SELECT count("value") FROM "raw"."telemetry" WHERE time >= {start}ms',
         )
         comps.check_alive()
     finally:
         comps.stop_all()
     assert stored == report.readings
     assert not empty, f"panels without data: {empty}"
+    panels = sum(len(d.panels) for d in ALL)
+    assert dom.count('class="panel"') == panels and "no data" not in dom
+    assert dom.count("<svg") >= sum(
+        p.viz in (Viz.TIMESERIES, Viz.BARGAUGE, Viz.GEOMAP) for d in ALL for p in d.panels
+    )
+    assert "Hyperviseur" in dom and "Hypervisor" in dom  # French and English
+    colours = np.unique((shot[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 50, "the screenshot shows charts, not a blank page"
     got = {r["district"]: r["sum"] for r in attribution}
     for district, wh in truth.district_lighting_wh.items():
         assert got[district] == pytest.approx(wh, rel=0.02), district
