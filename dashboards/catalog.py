@@ -88,6 +88,14 @@ HYPERVISOR = Dashboard(
             fr="Équipements (couleur : alertes levées)",
         ),
         Panel(
+            "Net balance: savings enabled against the platform's footprint (kWh per day)",
+            f'SELECT last("savings_wh") / 1000 AS "savings", last("footprint_wh") / 1000 AS '
+            f'"footprint" FROM {LONG}."balance" WHERE {T} GROUP BY time(1d) fill(none)',
+            "kwatth",
+            Viz.BARGAUGE,
+            fr="Bilan net : économies permises contre empreinte de la plateforme (kWh par jour)",
+        ),
+        Panel(
             "Mean bin filling level (%)",
             f'SELECT mean("last") FROM {LONG}."agg_1m" WHERE {T} AND "metric" = \'fill_pct\' '
             "GROUP BY time($__interval) fill(none)",
@@ -348,14 +356,35 @@ FOOTPRINT = Dashboard(
     "Vigie - Platform footprint",
     (
         Panel(
-            "Readings stored per component",
-            f'SELECT sum("readings") FROM {LONG}."platform" WHERE {T} '
-            'GROUP BY time($__interval), "component" fill(none)',
-            fr="Mesures stockées par composant",
+            "Footprint by part (Wh)",
+            f'SELECT sum("wh") FROM {LONG}."footprint" WHERE {T} GROUP BY "part"',
+            "watth",
+            Viz.BARGAUGE,
+            fr="Empreinte par poste (Wh)",
+        ),
+        Panel(
+            "Savings enabled by vertical (Wh)",
+            f'SELECT sum("wh") FROM {LONG}."savings" WHERE {T} GROUP BY "vertical"',
+            "watth",
+            Viz.BARGAUGE,
+            fr="Économies permises par domaine (Wh)",
+        ),
+        Panel(
+            "Messages received per component and vertical",
+            f'SELECT sum("messages_in") FROM {LONG}."platform" WHERE {T} AND "vertical" != \'\' '
+            'GROUP BY time($__interval), "component", "vertical" fill(none)',
+            fr="Messages reçus par composant et domaine",
+        ),
+        Panel(
+            "Bytes in and out per component",
+            f'SELECT sum("bytes_in") AS "in", sum("bytes_out") AS "out" FROM {LONG}."platform" '
+            f'WHERE {T} AND "vertical" = \'\' GROUP BY time($__interval), "component" fill(none)',
+            "bytes",
+            fr="Octets reçus et émis par composant",
         ),
         Panel(
             "CPU time (s) per component",
-            f'SELECT max("cpu_s") FROM {LONG}."platform" WHERE {T} '
+            f'SELECT sum("cpu_s") FROM {LONG}."platform" WHERE {T} '
             'GROUP BY time($__interval), "component" fill(none)',
             "s",
             fr="Temps processeur (s) par composant",

@@ -26,10 +26,12 @@ from ingest.routing import Inbound, Router
 from ingest.stats import BridgeStats, StatsCollector
 from ingest.validation import ValidationPolicy
 from vigie.contracts import KafkaTopics, Territory
+from vigie.contracts.platform import PlatformReport, deltas
 from vigie.contracts.topics import shared, telemetry_filter
 from vigie.kafka import ensure_topics
 from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
 from vigie.settings import Settings
+from vigie.usage import ProcessUsage
 
 log = logging.getLogger("vigie.ingest")
 
@@ -87,6 +89,8 @@ async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
         batch = batches.get((out.topic, partition))
         if batch is None:
             batch = batches[(out.topic, partition)] = producer.create_batch()
+        router.stats.messages_out += 1
+        router.stats.bytes_out += len(out.key) + len(out.value)
         if batch.append(timestamp=None, key=out.key, value=out.value, headers=out.headers) is None:
             pending.append(await producer.send_batch(batch, out.topic, partition=partition))
             batch = batches[(out.topic, partition)] = producer.create_batch()
@@ -186,7 +190,7 @@ class Bridge:
             await producer.stop()
             raise
         client.loop_start()
-        stats_task = asyncio.create_task(self._report_stats())
+        stats_task = asyncio.create_task(self._report_stats(producer))
         try:
             await self._pump(producer, client)
         finally:
@@ -226,7 +230,34 @@ class Bridge:
         start_http_server(port, addr=host, registry=registry)
         log.info("prometheus metrics", extra={"url": f"http://{host}:{port}/metrics"})
 
-    async def _report_stats(self) -> None:
+    async def _report_stats(self, producer: Any) -> None:
+        """Log the counters, and send the platform topic what this bridge moved and used."""
+        usage, before = ProcessUsage(), self.stats.traffic()
+        topic = KafkaTopics(self.settings.kafka.topic_prefix).platform
         while True:
             await asyncio.sleep(self.policy.stats_every_s)
             log.info("bridge stats", extra=self.stats.as_fields())
+            now = self.stats.traffic()
+            cpu_s, wall_s, rss_kb = usage.sample()
+            flat = {k: v for k, v in now.items() if isinstance(v, int)}
+            by_vertical: dict[str, dict[str, int]] = {}
+            grown = deltas(now["by_vertical"], before["by_vertical"])  # type: ignore[arg-type]
+            for key, n in grown.items():
+                vertical, counter = key.split("|")
+                by_vertical.setdefault(vertical, {})[counter] = n
+            report = PlatformReport(
+                component="ingest",
+                instance=self.instance,
+                territory=self.settings.territory,
+                at_ms=int(time.time() * 1000),
+                interval_s=wall_s,
+                cpu_s=cpu_s,
+                rss_kb=rss_kb,
+                counters=deltas(flat, {k: v for k, v in before.items() if isinstance(v, int)}),
+                by_vertical=by_vertical,
+            )
+            before = now
+            try:
+                await producer.send_and_wait(topic, report.model_dump_json().encode())
+            except Exception as exc:  # the bridge's own figures never stop the bridge
+                log.warning("platform report not sent", extra={"error": str(exc)})

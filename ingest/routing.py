@@ -69,6 +69,7 @@ class Router:
     def route(self, item: Inbound) -> Outbound | None:
         """The record this message becomes; None for a duplicate (acknowledged, not produced)."""
         self.stats.received += 1
+        self.stats.bytes_in += len(item.payload)
         verdict = validate(
             item.topic, item.payload, item.received_at_ms, self.policy, self.registry
         )
@@ -99,6 +100,10 @@ class Router:
         self.stats.stale += seen is SeqVerdict.STALE
         self.stats.accepted += 1
         self.stats.readings += len(batch.readings)
+        vertical = str(verdict.topic.vertical)
+        self.stats.by_vertical[(vertical, "messages_in")] += 1
+        self.stats.by_vertical[(vertical, "bytes_in")] += len(item.payload)
+        self.stats.by_vertical[(vertical, "readings")] += len(batch.readings)
         headers = [
             ("territory", verdict.topic.territory.encode()),
             ("received_at_ms", str(item.received_at_ms).encode()),

@@ -20,6 +20,21 @@ class BridgeStats:
     produce_seconds: float = 0.0
     produced_bulks: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    # traffic, for the platform's own footprint: MQTT in, Kafka out, per vertical
+    bytes_in: int = 0
+    messages_out: int = 0
+    bytes_out: int = 0
+    by_vertical: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def traffic(self) -> dict[str, object]:
+        """The traffic counters (cumulative), for the platform topic."""
+        return {
+            "messages_in": self.received,
+            "bytes_in": self.bytes_in,
+            "messages_out": self.messages_out,
+            "bytes_out": self.bytes_out,
+            "by_vertical": {f"{v}|{k}": n for (v, k), n in sorted(self.by_vertical.items())},
+        }
 
     def as_fields(self) -> dict[str, object]:
         return {

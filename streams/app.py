@@ -9,10 +9,12 @@ from collections.abc import Sequence
 
 import faust
 from faust.types import TP, EventT
+from pydantic import ValidationError
 
 from streams.offsets import Admission, OffsetGuard
 from streams.processor import TelemetryProcessor
 from vigie.contracts import KafkaTopics, Territory
+from vigie.contracts.platform import PlatformReport
 from vigie.kafka import ensure_topics
 from vigie.settings import Settings
 
@@ -118,8 +120,19 @@ def create_app(settings: Settings) -> faust.App:
     async def silences() -> None:
         await processor.check_silences()
 
+    @app.agent(app.topic(topics.platform, key_type=bytes, value_type=bytes))
+    async def platform(stream: faust.StreamT) -> None:
+        async for value in stream:
+            try:
+                report = PlatformReport.model_validate_json(value)
+            except ValidationError as exc:
+                log.error("unreadable platform report", extra={"error": str(exc)[:200]})
+                continue
+            await processor.platform_report(report)
+
     @app.timer(interval=10.0)
     async def report() -> None:
+        await processor.report_self()
         log.info(
             "streams stats",
             extra={

@@ -83,6 +83,7 @@ class Balance:
     ratio: float
     attributed_wh: dict[str, float]  # member -> Wh
     on_ms: dict[str, int]
+    model_wh: dict[str, float]  # member -> Wh from its own readings (no line losses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ def close_windows(
             float(out.ratio[0]),
             dict(zip(members, out.asset_wh.tolist(), strict=True)),
             {m: int(win["members"][m][1]) for m in members},
+            dict(zip(members, model.tolist(), strict=True)),
         )
         balances.append(b)
         if win["meter"] > 0 and model.sum() > 0:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import resource
+import os
+import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,11 +26,13 @@ from streams.kpis import KpiPolicy
 from streams.pipeline import BulkOutput, Pipeline, Policies
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
 from streams.sinks.influx_v2 import InfluxV2Sink
-from streams.sinks.lineprotocol import dead_letter_lines
+from streams.sinks.lineprotocol import dead_letter_lines, platform_lines
 from streams.windowing import DeviceState, WindowPolicy
 from vigie.contracts import TELEMETRY_BATCH, Asset, DeadLetter, TelemetryBatch
+from vigie.contracts.platform import PlatformReport
 from vigie.sections import read_secret
 from vigie.settings import Settings
+from vigie.usage import ProcessUsage
 
 log = logging.getLogger("vigie.streams")
 
@@ -63,6 +67,10 @@ class TelemetryProcessor:
         self.emit_alert = emit_alert
         self.sink: InfluxV1Sink | InfluxV2Sink | None = None
         self.readings = self.duplicates = self.late = self.alerts = self.rejected = 0
+        self.instance = f"{socket.gethostname()}-{os.getpid()}"
+        self.usage = ProcessUsage()
+        self.traffic: Counter[str] = Counter()
+        self.by_vertical: Counter[tuple[str, str]] = Counter()
         self.last_event = time.monotonic()
         self._lock = asyncio.Lock()
 
@@ -113,6 +121,7 @@ class TelemetryProcessor:
             )
             await self._commit(out, devices, groups)
             await self._self_metrics(batches, out)
+            self._count_traffic(events, verticals, out)
             self.readings += out.readings
             self.duplicates += out.duplicates
             self.late += out.late
@@ -120,19 +129,61 @@ class TelemetryProcessor:
                 log.warning("late readings", extra={"count": out.late})
 
     async def _self_metrics(self, batches: list[TelemetryBatch], out: BulkOutput) -> None:
-        """The platform's own numbers: readings, CPU time, memory, lag from reading to storage."""
+        """The lag from reading to storage, per bulk (traffic and CPU go in ``report_self``)."""
         if not out.readings or self.sink is None:
             return
         now_ms = int(time.time() * 1000)
         lag = now_ms - np.fromiter((r["ts_ms"] for b in batches for r in b.readings), np.int64)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
         line = (
-            f"platform,territory={self.settings.territory},component=streams "
-            f"readings={out.readings}i,lag_p50_ms={float(np.percentile(lag, 50))},"
-            f"lag_p99_ms={float(np.percentile(lag, 99))},lag_max_ms={int(lag.max())}i,"
-            f"cpu_s={usage.ru_utime + usage.ru_stime},rss_kb={usage.ru_maxrss}i {now_ms}"
+            f"platform,territory={self.settings.territory},component=streams,"
+            f"instance={self.instance} lag_p50_ms={float(np.percentile(lag, 50))},"
+            f"lag_p99_ms={float(np.percentile(lag, 99))},lag_max_ms={int(lag.max())}i {now_ms}"
         )
         await self.sink.write([line], "long")
+        self.traffic["lines_out"] += 1
+
+    def _count_traffic(
+        self, events: Sequence[Any], verticals: Mapping[str, str], out: BulkOutput
+    ) -> None:
+        self.traffic["messages_in"] += len(events)
+        for event in events:
+            size = len(event.value)
+            self.traffic["bytes_in"] += size
+            vertical = event.message.topic.rsplit(".", 1)[1]
+            self.by_vertical[(vertical, "messages_in")] += 1
+            self.by_vertical[(vertical, "bytes_in")] += size
+        self.traffic["readings"] += out.readings
+        written = len(out.raw) + len(out.long)
+        self.traffic["lines_out"] += written
+        self.traffic["bytes_out"] += sum(map(len, out.raw)) + sum(map(len, out.long))
+
+    async def report_self(self) -> None:
+        """What this worker moved and used since the last report, into the platform measurement."""
+        cpu_s, wall_s, rss_kb = self.usage.sample()
+        by_vertical: dict[str, dict[str, int]] = {}
+        for (vertical, counter), n in self.by_vertical.items():
+            by_vertical.setdefault(vertical, {})[counter] = n
+        report = PlatformReport(
+            component="streams",
+            instance=self.instance,
+            territory=self.settings.territory,
+            at_ms=int(time.time() * 1000),
+            interval_s=wall_s,
+            cpu_s=cpu_s,
+            rss_kb=rss_kb,
+            counters=dict(self.traffic),
+            by_vertical=by_vertical,
+        )
+        self.traffic.clear()
+        self.by_vertical.clear()
+        await self.platform_report(report)
+
+    async def platform_report(self, report: PlatformReport) -> None:
+        """Write a process's report on itself (this worker's, or an ingest bridge's)."""
+        if self.sink is None:
+            await self.open()
+        assert self.sink is not None
+        await self.sink.write(platform_lines(report), "long")
 
     async def dead_letters(self, values: Sequence[bytes]) -> None:
         """Count rejected payloads by reason and vertical for the data-quality dashboard."""

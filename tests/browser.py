@@ -22,16 +22,30 @@ def chromium() -> str:
     pytest.fail("no headless Chromium: apt-get install chromium-headless-shell")
 
 
-def load(page: Path, shot: Path, size: tuple[int, int] = (1400, 2400)) -> tuple[str, np.ndarray]:
-    """The DOM after loading ``page`` from its file, and a screenshot as an RGB(A) array."""
+def load(
+    page: Path, shot: Path, size: tuple[int, int] = (1400, 2400)
+) -> tuple[str, np.ndarray, list[str]]:
+    """The DOM after loading ``page`` from its file, a screenshot as an RGB(A) array, and the
+    messages the page wrote to the browser console (Chromium logs them as CONSOLE lines)."""
     url = page.resolve().as_uri()
-    dom = subprocess.run(
-        [chromium(), *FLAGS, "--dump-dom", url], capture_output=True, text=True, timeout=120
-    ).stdout
+    run = subprocess.run(
+        [chromium(), *FLAGS, "--enable-logging=stderr", "--v=0", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    console = [line for line in run.stderr.splitlines() if "CONSOLE" in line]
     subprocess.run(
         [chromium(), *FLAGS, f"--screenshot={shot}", f"--window-size={size[0]},{size[1]}", url],
         capture_output=True,
         timeout=120,
         check=True,
     )
-    return dom, image.imread(shot)
+    return run.stdout, image.imread(shot), console
+
+
+def artefact(name: str) -> Path:
+    """Where a test keeps what a person may want to look at afterwards (test-artefacts/)."""
+    folder = Path(__file__).resolve().parent.parent / "test-artefacts"
+    folder.mkdir(exist_ok=True)
+    return folder / name

@@ -37,6 +37,10 @@ app.add_typer(streams_app, name="streams")
 app.add_typer(simulators_cli.simulate_app, name="simulate")
 app.command("replay")(simulators_cli.replay)
 app.command("record")(simulators_cli.record)
+footprint_app = typer.Typer(
+    help="The platform's own footprint against the savings it enables.", no_args_is_help=True
+)
+app.add_typer(footprint_app, name="footprint")
 dashboards_app = typer.Typer(
     help="Grafana dashboards generated from their specification.", no_args_is_help=True
 )
@@ -143,6 +147,54 @@ def dashboards_build(
 
     for path in build(ALL, out):
         console.print(f"wrote {path}")
+
+
+@footprint_app.command("factors")
+def footprint_factors() -> None:
+    """Every factor of the estimate, its value and its source (change them in the settings)."""
+    table = Table("factor", "value", "source")
+    for row in Settings().footprint.table():
+        table.add_row(*row)
+    console.print(table)
+
+
+@footprint_app.command("report")
+def footprint_report(
+    day: str = typer.Option(None, help="UTC day, YYYY-MM-DD (default: today)."),
+    days: int = typer.Option(1, help="How many days, ending with DAY."),
+) -> None:
+    """Compute each day's footprint, savings and net balance from InfluxDB and store them for
+    the hypervisor's balance panel and the bulletin (same points when run again)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from vigie.sobriety.report import compute, write
+
+    settings = Settings()
+    try:
+        last = date.fromisoformat(day) if day else datetime.now(UTC).date()
+    except ValueError:
+        raise fail(Exit.USAGE, f"--day {day!r}: expected YYYY-MM-DD") from None
+    table = Table("day", "boards", "messages", "CPU s", "footprint Wh", "savings Wh", "net Wh")
+    for n in range(days - 1, -1, -1):
+        d = last - timedelta(days=n)
+        day_ms = int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
+        try:
+            balance = compute(settings.influx, settings.territory, day_ms, settings.footprint)
+            write(settings.influx, balance)
+        except OSError as exc:
+            raise fail(
+                Exit.CONNECT, f"InfluxDB at {settings.influx.url} did not answer ({exc})"
+            ) from None
+        table.add_row(
+            d.isoformat(),
+            str(balance.devices),
+            f"{balance.messages:,}",
+            f"{balance.cpu_s:,.0f}",
+            f"{balance.footprint.total_wh:,.0f}",
+            f"{sum(balance.savings_wh.values()):,.0f}",
+            f"{balance.net_wh:+,.0f}",
+        )
+    console.print(table)
 
 
 @dashboards_app.command("snapshot")

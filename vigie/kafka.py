@@ -22,6 +22,7 @@ async def ensure_topics(settings: KafkaSettings, attempts: int = 20) -> list[str
         topics.aggregates,
         topics.alerts,
         topics.status,
+        topics.platform,
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
     for attempt in range(attempts):

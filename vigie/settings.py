@@ -29,6 +29,7 @@ from vigie.sections import (
     MqttSettings,
     StreamsSettings,
 )
+from vigie.sobriety.factors import FootprintFactors
 
 
 def vigie_home() -> Path:
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     streams: StreamsSettings = Field(default_factory=StreamsSettings)
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
+    footprint: FootprintFactors = Field(default_factory=FootprintFactors)
 
     @classmethod
     def settings_customise_sources(

@@ -15,6 +15,7 @@ from streams.groups import Balance, NightVerdict
 from streams.kpis import BinLevel
 from streams.windowing import DeviceState, WindowRow
 from vigie.contracts import Asset, DeadLetter, DeviceTopic, TelemetryBatch, TopicError
+from vigie.contracts.platform import PlatformReport
 
 RAW = "telemetry"
 AGGREGATE = "agg_1m"
@@ -166,7 +167,8 @@ def balance_lines(
 def attribution_lines(
     balances: Iterable[Balance], meter_device: Mapping[str, str], tags: TagIndex
 ) -> list[str]:
-    """Per meter, hour and member district: attributed energy, burning hours, full power."""
+    """Per meter, hour and member district: attributed energy (with the line losses), the
+    lamps' own energy from their readings, burning hours, and the same hours at full power."""
     out = []
     for b in balances:
         per_district: dict[str, list[float]] = {}
@@ -175,17 +177,19 @@ def attribution_lines(
             if asset is None:
                 continue
             on_h = b.on_ms[member] / 3_600_000
-            acc = per_district.setdefault(asset.district, [0.0, 0.0, 0.0, 0])
+            acc = per_district.setdefault(asset.district, [0.0, 0.0, 0.0, 0.0, 0])
             acc[0] += wh
             acc[1] += on_h
             acc[2] += (asset.nominal_power_w or 0.0) * on_h
-            acc[3] += 1
+            acc[3] += b.model_wh.get(member, 0.0)
+            acc[4] += 1
         meter = meter_device[b.group]
-        for district, (wh, on_h, full_wh, n) in sorted(per_district.items()):
+        for district, (wh, on_h, full_wh, model_wh, n) in sorted(per_district.items()):
             out.append(
                 f"{ATTRIBUTION},territory={tags.territory},vertical=lighting,district={district},"
                 f"meter={meter} attributed_wh={_f(wh)},burning_h={_f(on_h)},"
-                f"full_power_wh={_f(full_wh)},lamps={int(n)}i {b.start_ms}"
+                f"full_power_wh={_f(full_wh)},lamps_wh={_f(model_wh)},lamps={int(n)}i "
+                f"{b.start_ms}"
             )
     return out
 
@@ -229,3 +233,24 @@ def alert_lines(alerts: Iterable[Alert], tags: TagIndex) -> list[str]:
             f"{a.at_ms}"
         )
     return out
+
+
+PLATFORM = "platform"
+
+
+def platform_lines(report: PlatformReport) -> list[str]:
+    """A process's report on itself: one line for the process, one per vertical it served."""
+    base = (
+        f"{PLATFORM},territory={report.territory},component={report.component},"
+        f"instance={report.instance}"
+    )
+    counters = "".join(f",{k}={v}i" for k, v in sorted(report.counters.items()))
+    lines = [
+        f"{base} cpu_s={_f(report.cpu_s)},rss_kb={report.rss_kb}i,"
+        f"interval_s={_f(report.interval_s)}{counters} {report.at_ms}"
+    ]
+    for vertical, values in sorted(report.by_vertical.items()):
+        if values:
+            fields = ",".join(f"{k}={v}i" for k, v in sorted(values.items()))
+            lines.append(f"{base},vertical={vertical} {fields} {report.at_ms}")
+    return lines

@@ -117,6 +117,21 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
                 sum(r["sum"] for r in rows) >= 0.97 * sum(truth.district_lighting_wh.values())
             ),
         )
+        # the day balances: footprint against savings, from what the platform stored
+        time.sleep(11)  # at least one report from each process on itself
+        from vigie.sobriety.report import compute, write
+
+        balances = []
+        for day_ms in range(then - then % 86_400_000, now + 1, 86_400_000):
+            balance = compute(settings.influx, T.id, day_ms, settings.footprint)
+            write(settings.influx, balance)
+            if day_ms + 86_400_000 > start:
+                balances.append(balance)
+        leak_alerts = influxql.query(
+            settings.influx,
+            'SELECT "open", "device" FROM "long"."alerts" WHERE "kind" = \'suspected_leak\' '
+            'AND "open" = 1',
+        )
         # every dashboard panel's query returns data after this run
         from dashboards.catalog import ALL
         from dashboards.spec import render
@@ -131,7 +146,13 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
         from dashboards.bulletin import write_snapshot
 
         page = write_snapshot(settings.influx, ALL, T.id, "60d", tmp_path / "bulletin.html")
-        dom, shot = browser.load(page, tmp_path / "bulletin.png")
+        dom, shot, console = browser.load(page, browser.artefact("bulletin.png"))
+        shapes = [
+            f"{d.title}: {p.title}"
+            for d in ALL
+            for p in d.panels
+            if not _shaped(p, influxql.query(settings.influx, render(p.query, T.id, since="60d")))
+        ]
         stored = influxql.scalar(
             settings.influx,
             f'SELECT count("value") FROM "raw"."telemetry" WHERE time >= {start}ms',
@@ -147,8 +168,29 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
         p.viz in (Viz.TIMESERIES, Viz.BARGAUGE, Viz.GEOMAP) for d in ALL for p in d.panels
     )
     assert "Hyperviseur" in dom and "Hypervisor" in dom  # French and English
+    assert console == [], f"browser console: {console}"
+    assert not shapes, f"panels whose rows do not fit their visualisation: {shapes}"
     colours = np.unique((shot[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) > 50, "the screenshot shows charts, not a blank page"
+    # savings against the ground truth: lighting dimming, and water saved by early leak finds
+    dimming_truth = sum(
+        truth.lamp_full_power_wh[lamp] - truth.lamp_wh[lamp] for lamp in truth.lamp_wh
+    )
+    dimming = sum(b.savings_wh.get("lighting", 0.0) for b in balances)
+    assert dimming == pytest.approx(dimming_truth, rel=0.05)
+    found = {r["device"]: r["time"] for r in leak_alerts}
+    meters = {a.dma: a.id for a in T.assets if a.kind is AssetKind.WATER_METER}
+    baseline_h = settings.footprint.leak_baseline_days * 24
+    water_truth = sum(
+        x.flow_m3h * (baseline_h - (found[meters[x.dma]] - x.start_ms) / 3_600_000)
+        for x in scenario.leaks
+    )
+    water = sum(b.water_saved_m3 for b in balances)
+    assert water == pytest.approx(water_truth, rel=0.05)
+    # the platform ran today (its own reports are stamped with the wall clock)
+    today = balances[-1]
+    assert today.devices == len(T.assets) and today.messages > 0 and today.cpu_s > 0
+    assert today.footprint.servers_wh > 0 and today.footprint.network_wh > 0
     got = {r["district"]: r["sum"] for r in attribution}
     for district, wh in truth.district_lighting_wh.items():
         assert got[district] == pytest.approx(wh, rel=0.02), district
@@ -159,6 +201,18 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
     expected |= {("attribution_remainder", x.cabinet_id) for x in scenario.tappings}
     faults = {"lamp_failure", "suspected_leak", "attribution_remainder", "device_silent"}
     assert {r for r in raised if r[0] in faults} == expected
+
+
+def _shaped(panel, rows) -> bool:
+    """Rows a panel's visualisation can show: times for charts, coordinates for the map."""
+    if panel.viz is Viz.GEOMAP:
+        return all(-90 <= r["lat"] <= 90 and -180 <= r["lon"] <= 180 for r in rows)
+    values = [v for r in rows for k, v in r.items() if k != "time" and not isinstance(v, str)]
+    if not values or not all(v is None or isinstance(v, int | float) for v in values):
+        return False
+    if panel.viz is Viz.TIMESERIES:
+        return all(isinstance(r.get("time"), int) for r in rows)
+    return True
 
 
 def shift_scenario(scenario, shift_ms: int):

@@ -100,3 +100,8 @@ class KafkaTopics:
     @property
     def status(self) -> str:
         return f"{self.prefix}.status"
+
+    @property
+    def platform(self) -> str:
+        """The platform's own measurements (traffic, CPU, memory per component)."""
+        return f"{self.prefix}.platform"

@@ -1,0 +1,1 @@
+"""Digital sobriety: the platform's own footprint against the savings it enables."""

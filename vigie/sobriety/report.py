@@ -1,0 +1,161 @@
+"""One day's balance from what InfluxDB holds: the platform's footprint against its savings.
+
+Reads the platform's own measurements (``platform``, ``fleet``) and the stream processors'
+results (``energy_attribution``, ``alerts``, ``water_night``, ``waste_fill``); writes
+``footprint``, ``savings`` and ``balance`` points at the day's start, so the hypervisor and the
+bulletin show them. Running it twice for a day writes the same points.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from vigie import influxql
+from vigie.sections import InfluxSettings
+from vigie.sobriety.balance import Footprint, dimming_savings_wh, footprint, leak_savings_m3
+from vigie.sobriety.factors import FootprintFactors
+
+DAY_MS = 86_400_000
+FULL_BIN_PCT = 80.0
+FIXED_ROUND_DAYS = 2.0  # unsourced: a fixed round visits each bin every two days
+
+
+@dataclass
+class DayBalance:
+    territory: str
+    day_ms: int
+    devices: int
+    messages: int
+    cpu_s: float
+    footprint: Footprint
+    savings_wh: dict[str, float] = field(default_factory=dict)  # per vertical
+    water_saved_m3: float = 0.0
+    pickups_avoided: float = 0.0
+
+    @property
+    def net_wh(self) -> float:
+        return sum(self.savings_wh.values()) - self.footprint.total_wh
+
+    def lines(self) -> list[str]:
+        t, at, f = self.territory, self.day_ms, self.footprint
+        out = [
+            f"footprint,territory={t},part={part} wh={wh!r} {at}"
+            for part, wh in (
+                ("edge", f.edge_wh),
+                ("network", f.network_wh),
+                ("servers", f.servers_wh),
+            )
+        ]
+        out += [
+            f"savings,territory={t},vertical={v} wh={wh!r} {at}"
+            for v, wh in sorted(self.savings_wh.items())
+        ]
+        out.append(
+            f"balance,territory={t} footprint_wh={f.total_wh!r},"
+            f"savings_wh={sum(self.savings_wh.values())!r},net_wh={self.net_wh!r},"
+            f"devices={self.devices}i,messages={self.messages}i,cpu_s={self.cpu_s!r},"
+            f"water_saved_m3={self.water_saved_m3!r},pickups_avoided={self.pickups_avoided!r} {at}"
+        )
+        return out
+
+
+def _rows(influx: InfluxSettings, q: str) -> list[dict[str, Any]]:
+    return influxql.query(influx, q)
+
+
+def _sum(influx: InfluxSettings, q: str) -> float:
+    return float(influxql.scalar(influx, q) or 0.0)
+
+
+def compute(
+    influx: InfluxSettings, territory: str, day_ms: int, factors: FootprintFactors
+) -> DayBalance:
+    """The balance of the day starting at ``day_ms`` (UTC midnight)."""
+    span = f"\"territory\" = '{territory}' AND time >= {day_ms}ms AND time < {day_ms + DAY_MS}ms"
+    long = '"long"'
+    devices = len(
+        _rows(influx, f'SELECT last("last_seq") FROM {long}."fleet" WHERE {span} GROUP BY "device"')
+    )
+    messages = int(
+        _sum(
+            influx,
+            f'SELECT sum("messages_in") FROM {long}."platform" WHERE {span} AND '
+            "\"component\" = 'ingest' AND \"vertical\" = ''",
+        )
+    )
+    cpu_s = _sum(
+        influx, f'SELECT sum("cpu_s") FROM {long}."platform" WHERE {span} AND "vertical" = \'\''
+    )
+    result = DayBalance(
+        territory, day_ms, devices, messages, cpu_s, footprint(devices, messages, cpu_s, factors)
+    )
+    lighting = _rows(
+        influx,
+        f'SELECT sum("full_power_wh") AS "full", sum("lamps_wh") AS "lamps" FROM '
+        f'{long}."energy_attribution" WHERE {span}',
+    )
+    if lighting:
+        result.savings_wh["lighting"] = dimming_savings_wh(
+            lighting[0]["full"] or 0.0, lighting[0]["lamps"] or 0.0
+        )
+    result.water_saved_m3 = _water_saved_m3(influx, territory, span, factors)
+    result.savings_wh["water"] = result.water_saved_m3 * factors.water_wh_per_m3
+    result.pickups_avoided = _pickups_avoided(influx, span)
+    result.savings_wh["waste"] = result.pickups_avoided * factors.pickup_wh
+    return result
+
+
+def _water_saved_m3(
+    influx: InfluxSettings, territory: str, span: str, factors: FootprintFactors
+) -> float:
+    """Each leak raised that day: its excess night flow over the time sensors saved. The leak
+    began after the last clean night (it is flagged on the first night it shows), so it had run
+    half a day on average when found."""
+    leaks = _rows(
+        influx,
+        f'SELECT "open", "device" FROM "long"."alerts" WHERE {span} AND '
+        '"kind" = \'suspected_leak\' AND "open" = 1',
+    )
+    saved = 0.0
+    for leak in leaks:
+        night = _rows(
+            influx,
+            f'SELECT "min_flow_m3h", "baseline_m3h" FROM "long"."water_night" WHERE '
+            f"\"territory\" = '{territory}' AND \"device\" = '{leak['device']}' AND "
+            f"time = {leak['time']}ms",
+        )
+        if night and night[0]["baseline_m3h"] >= 0:
+            excess = night[0]["min_flow_m3h"] - night[0]["baseline_m3h"]
+            saved += leak_savings_m3(excess, 12.0, factors)
+    return saved
+
+
+def _pickups_avoided(influx: InfluxSettings, span: str) -> float:
+    """Bin stops a fixed round would have made, minus the bins that were nearly full."""
+    bins = _rows(
+        influx,
+        f'SELECT max("fill_pct") AS "fill" FROM "long"."waste_fill" WHERE {span} GROUP BY "device"',
+    )
+    needed = sum(1 for b in bins if (b["fill"] or 0) >= FULL_BIN_PCT)
+    return max(0.0, len(bins) / FIXED_ROUND_DAYS - needed)
+
+
+def write(influx: InfluxSettings, balance: DayBalance) -> None:
+    """Store the day's points (the writer's credential; same points on a second run)."""
+    import base64
+
+    from vigie.sections import read_secret
+
+    params = f"db={influx.database}&rp=long&precision=ms"
+    request = urllib.request.Request(
+        f"{influx.url.rstrip('/')}/write?{params}",
+        data="\n".join(balance.lines()).encode(),
+        method="POST",
+    )
+    if influx.username:
+        token = f"{influx.username}:{read_secret(influx.password_file) or ''}"
+        request.add_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
+    with urllib.request.urlopen(request, timeout=10):
+        pass
