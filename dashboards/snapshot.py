@@ -119,10 +119,19 @@ def _timeseries(panel: Panel, rows: Rows) -> str:
 
 
 def _bars(panel: Panel, rows: Rows) -> str:
-    series = {k: v[-1][1] for k, v in _series(rows).items()}
-    names = sorted(series)[:20]
+    """One bar per group (tags), or per field when the query selects several."""
+    fields = [k for k, v in rows[0].items() if k != "time" and not isinstance(v, str)]
+    if len(fields) > 1:
+        series = {f: sum(float(r.get(f) or 0) for r in rows) for f in fields}
+        colours = [f"C{i}" for i in range(len(fields))]
+        names = fields
+    else:
+        series = {k: v[-1][1] for k, v in _series(rows).items()}
+        names = sorted(series)[:20]
+        colours = [_colour(panel, series[n]) for n in names]
     fig, ax = plt.subplots(figsize=(panel.width / 2, 0.35 * len(names) + 0.8))
-    ax.barh(names, [series[n] for n in names], color=[_colour(panel, series[n]) for n in names])
+    ax.barh(names, [series[n] for n in names], color=colours)
+    ax.set_xlabel(unit_label(panel.unit), fontsize=8)
     ax.tick_params(labelsize=7)
     return _svg(fig)
 

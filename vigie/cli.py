@@ -41,6 +41,10 @@ footprint_app = typer.Typer(
     help="The platform's own footprint against the savings it enables.", no_args_is_help=True
 )
 app.add_typer(footprint_app, name="footprint")
+opendata_app = typer.Typer(
+    help="Aggregated, privacy-safe open data sets with their metadata.", no_args_is_help=True
+)
+app.add_typer(opendata_app, name="opendata")
 dashboards_app = typer.Typer(
     help="Grafana dashboards generated from their specification.", no_args_is_help=True
 )
@@ -147,6 +151,60 @@ def dashboards_build(
 
     for path in build(ALL, out):
         console.print(f"wrote {path}")
+
+
+@opendata_app.command("export")
+def opendata_export(
+    from_: str = typer.Option(..., "--from", help="First UTC day, YYYY-MM-DD."),
+    to: str = typer.Option(..., "--to", help="Last UTC day, YYYY-MM-DD (included)."),
+    vertical: list[str] = typer.Option(
+        None, help="lighting, water, waste or mobility (repeat; default: all)."
+    ),
+    out: Path = typer.Option(Path("opendata"), help="Folder to write."),
+    grain: str = typer.Option("1h", help="Time grain: 1h, 3h or 1d."),
+    min_count: int = typer.Option(
+        10, help="Mobility counts below this are suppressed (privacy threshold)."
+    ),
+) -> None:
+    """Export aggregated data sets (CSV, JSON) and their data package: by district and
+    period, no device identifiers, small mobility counts suppressed."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from vigie.opendata.datasets import DATASETS
+    from vigie.opendata.export import export
+
+    settings = Settings()
+    try:
+        first, last = date.fromisoformat(from_), date.fromisoformat(to)
+    except ValueError:
+        raise fail(Exit.USAGE, "--from and --to: expected YYYY-MM-DD") from None
+    chosen = [d for d in DATASETS if not vertical or d.vertical in vertical]
+    if not chosen:
+        raise fail(Exit.USAGE, f"--vertical {vertical}: none of lighting, water, waste, mobility")
+
+    def ms(d: date) -> int:
+        return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
+
+    try:
+        counts = export(
+            settings.influx,
+            chosen,
+            settings.territory,
+            ms(first),
+            ms(last + timedelta(days=1)),
+            out,
+            grain,
+            min_count,
+        )
+    except ValueError as exc:
+        raise fail(Exit.USAGE, str(exc)) from None
+    except OSError as exc:
+        raise fail(
+            Exit.CONNECT, f"InfluxDB at {settings.influx.url} did not answer ({exc})"
+        ) from None
+    for name, n in counts.items():
+        console.print(f"{out / name}.csv, .json: {n} rows")
+    console.print(f"{out / 'datapackage.json'}: metadata")
 
 
 @footprint_app.command("factors")

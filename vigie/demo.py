@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -122,6 +123,28 @@ def _summary(
     )
 
 
+def _balance_and_bulletin(settings: Settings, territory: str, home: Path, hours: float) -> Path:
+    """Today's footprint against savings, and the hypervisor as a static page."""
+    from dashboards.bulletin import write_snapshot
+    from dashboards.catalog import HYPERVISOR
+    from vigie.sobriety.report import DAY_MS, compute, write
+
+    now = int(time.time() * 1000)
+    total_wh, savings_wh = 0.0, 0.0
+    first = now - int(hours * 3_600_000)
+    for day_ms in range(first - first % DAY_MS, now + 1, DAY_MS):
+        balance = compute(settings.influx, territory, day_ms, settings.footprint)
+        write(settings.influx, balance)
+        total_wh += balance.footprint.total_wh
+        savings_wh += sum(balance.savings_wh.values())
+    console.print(
+        f"[bold]Balance[/] savings enabled {savings_wh / 1000:,.1f} kWh against the platform's "
+        f"own footprint {total_wh / 1000:,.2f} kWh (vigie footprint report)"
+    )
+    since = f"{max(1, int(hours) + 1)}h"
+    return write_snapshot(settings.influx, (HYPERVISOR,), territory, since, home / "bulletin.html")
+
+
 def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
     """Fresh stack, generated territory, bridge and worker, simulation, summary."""
     home = vigie_home()
@@ -194,6 +217,7 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
                 f"only {stored:,} of {report.readings:,} readings reached InfluxDB; "
                 f"see the logs in {home / 'logs'}"
             )
+        bulletin = _balance_and_bulletin(settings, territory.id, home, hours)
     except StackError as exc:
         raise DemoError(str(exc)) from exc
     finally:
@@ -201,6 +225,7 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
     influx = settings.influx.url
     console.print(
         "\n[bold]Where to look next[/]\n"
+        f"  bulletin: {bulletin}   (open it in a browser: no server needed)\n"
         f"  query:   influx -host 127.0.0.1 -port {influx.rsplit(':', 1)[1]} -database vigie "
         f'-username vigie-reader -password "$(cat {settings.influx.read_password_file})" '
         "-execute 'SHOW MEASUREMENTS'\n"

@@ -1,0 +1,97 @@
+"""Integration: the open data export from a real InfluxDB, privacy and metadata checked."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+
+import pytest
+
+from streams.sinks.influx_v1 import InfluxV1Sink
+from vigie.opendata.datasets import DATASETS
+from vigie.opendata.export import export
+from vigie.sections import read_secret
+
+pytestmark = pytest.mark.integration
+DAY = 1_767_225_600_000  # 2026-01-01T00:00Z
+H = 3_600_000
+
+
+def _lines() -> list[str]:
+    tags = "territory=od,vertical={v},district={d},device={dev}"
+    out = []
+    for hour in range(3):
+        t = DAY + hour * H
+        for minute in range(0, 60, 10):
+            at = t + minute * 60_000
+            # busy road in the centre (two counters), a quiet lane in the hamlet (one)
+            for dev, d, flow in (("ctr-0001", "centre", 400.0), ("ctr-0002", "centre", 200.0)):
+                out.append(
+                    f"agg_1m,{tags.format(v='mobility', d=d, dev=dev)},metric=traffic_flow_vehh "
+                    f"count=1i,sum={flow},min={flow},max={flow},mean={flow},last={flow} {at}"
+                )
+            quiet = 3.0 if hour else 30.0  # 3 vehicles an hour: must not be published
+            out.append(
+                f"agg_1m,{tags.format(v='mobility', d='hamlet', dev='ctr-0003')},"
+                f"metric=traffic_flow_vehh count=1i,sum={quiet},min={quiet},max={quiet},"
+                f"mean={quiet},last={quiet} {at}"
+            )
+            out.append(
+                f"agg_1m,{tags.format(v='waste', d='centre', dev='bin-0001')},metric=fill_pct "
+                f"count=1i,sum=40.0,min=40.0,max=45.0,mean=42.0,last=44.0 {at}"
+            )
+        out.append(
+            "energy_attribution,territory=od,vertical=lighting,district=centre,meter=cab-0001 "
+            f"attributed_wh=1200.0,burning_h=20.0,full_power_wh=2000.0,lamps_wh=1100.0,"
+            f"lamps=20i {t}"
+        )
+    out.append(
+        "water_night,territory=od,vertical=water,district=centre,device=wm-0001,dma=dma-1 "
+        f"min_flow_m3h=2.5,baseline_m3h=2.0,leak_index=1.25 {DAY + 5 * H}"
+    )
+    return out
+
+
+def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(settings, tmp_path):
+    writer = (settings.influx.username, read_secret(settings.influx.password_file))
+
+    async def write() -> None:
+        async with InfluxV1Sink(settings.influx.url, settings.influx.database, auth=writer) as s:
+            await s.write(_lines(), "long")
+
+    asyncio.run(write())
+    counts = export(settings.influx, DATASETS, "od", DAY, DAY + 86_400_000, tmp_path, "1h", 10)
+    assert all(counts[d.name] > 0 for d in DATASETS), counts
+
+    everything = "".join(p.read_text() for p in tmp_path.iterdir())
+    for identifier in ("ctr-000", "bin-0001", "cab-0001", "wm-0001"):
+        assert identifier not in everything  # no device identifier in any file
+    with (tmp_path / "mobility-counts.csv").open() as f:
+        cells = list(csv.DictReader(f))
+    centre = [c for c in cells if c["district"] == "centre"]
+    assert [int(c["vehicles"]) for c in centre] == [600, 600, 600]
+    hamlet = {c["time"]: c for c in cells if c["district"] == "hamlet"}
+    assert hamlet["2026-01-01T00:00:00Z"]["vehicles"] == "30"
+    for t in ("2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"):
+        assert hamlet[t]["vehicles"] == "" and hamlet[t]["suppressed"] == "True"
+    published = [int(c["vehicles"]) for c in cells if c["vehicles"]]
+    assert min(published) >= 10  # no cell below the threshold
+
+    package = json.loads((tmp_path / "datapackage.json").read_text())
+    assert package["licenses"][0]["name"] == "etalab-2.0"
+    for resource in package["resources"]:
+        with (tmp_path / resource["path"]).open() as f:
+            header = next(csv.reader(f))
+        described = [field["name"] for field in resource["schema"]["fields"]]
+        assert header == described
+        assert all("unit" in f and f["description"] for f in resource["schema"]["fields"])
+        assert resource["update_frequency"]
+    energy = json.loads((tmp_path / "lighting-energy.json").read_text())
+    assert energy[0] == {
+        "time": "2026-01-01T00:00:00Z",
+        "district": "centre",
+        "energy_kwh": 1.2,
+        "full_power_kwh": 2.0,
+        "burning_hours": 20.0,
+    }

@@ -1,0 +1,1 @@
+"""Open data: aggregated, privacy-safe exports with their metadata."""

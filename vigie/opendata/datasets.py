@@ -1,0 +1,201 @@
+"""The open data sets Vigie publishes: what each holds, its fields and units. Pure.
+
+Every set is aggregated to a district and an hour (or a night): no device identifier leaves
+the platform, and mobility counts below a threshold are suppressed so that no cell can single
+out a person's trips. The metadata follows the Frictionless Data Package form used by
+schema.data.gouv.fr (fields with type, unit and description; licence; update frequency).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+LICENCE = {
+    "name": "etalab-2.0",
+    "title": "Licence Ouverte / Open Licence version 2.0",
+    "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # Table Schema type: datetime, string, number, integer, boolean
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    vertical: str
+    title: str
+    description: str
+    query: str  # InfluxQL; $territory, $from, $to, $grain
+    fields: tuple[Field, ...]
+    frequency: str = "daily"
+    counts: str | None = None  # the field whose small values are suppressed
+
+
+TIME = Field("time", "datetime", "", "start of the period (UTC, ISO 8601)")
+DISTRICT = Field("district", "string", "", "district of the territory")
+SPAN = "\"territory\" = '$territory' AND time >= $from AND time < $to"
+
+DATASETS: tuple[Dataset, ...] = (
+    Dataset(
+        "lighting-energy",
+        "lighting",
+        "Public lighting energy per district and hour",
+        "Energy drawn by the public lighting of each district (line losses included), its "
+        "burning hours, and the energy the same hours would have taken at full power.",
+        'SELECT sum("attributed_wh") / 1000 AS "energy_kwh", sum("full_power_wh") / 1000 AS '
+        '"full_power_kwh", sum("burning_h") AS "burning_hours" FROM "long"."energy_attribution" '
+        f'WHERE {SPAN} GROUP BY time($grain), "district" fill(none)',
+        (
+            TIME,
+            DISTRICT,
+            Field("energy_kwh", "number", "kWh", "energy drawn by the district's lamps"),
+            Field("full_power_kwh", "number", "kWh", "the same burning hours at full power"),
+            Field("burning_hours", "number", "h", "lamp-hours of lighting"),
+        ),
+    ),
+    Dataset(
+        "water-night-flow",
+        "water",
+        "Night minimum flow per metered area",
+        "The minimum flow of each district metered area between 02:00 and 05:00, its usual "
+        "value over the previous clean nights, and their ratio (leak index).",
+        'SELECT last("min_flow_m3h") AS "min_flow_m3h", last("baseline_m3h") AS "usual_m3h", '
+        'last("leak_index") AS "leak_index" FROM "long"."water_night" '
+        f'WHERE {SPAN} GROUP BY time(1d), "district", "dma" fill(none)',
+        (
+            TIME,
+            DISTRICT,
+            Field("dma", "string", "", "district metered area"),
+            Field("min_flow_m3h", "number", "m3/h", "night minimum flow"),
+            Field("usual_m3h", "number", "m3/h", "usual night minimum (-1: not known yet)"),
+            Field("leak_index", "number", "", "night minimum / usual (-1: not known yet)"),
+        ),
+    ),
+    Dataset(
+        "waste-filling",
+        "waste",
+        "Waste container filling per district and hour",
+        "Mean and highest filling level of the district's containers.",
+        'SELECT mean("last") AS "mean_fill_pct", max("max") AS "max_fill_pct" FROM '
+        f'"long"."agg_1m" WHERE {SPAN} AND "metric" = \'fill_pct\' '
+        'GROUP BY time($grain), "district" fill(none)',
+        (
+            TIME,
+            DISTRICT,
+            Field("mean_fill_pct", "number", "%", "mean filling level"),
+            Field("max_fill_pct", "number", "%", "highest filling level"),
+        ),
+    ),
+    Dataset(
+        "mobility-counts",
+        "mobility",
+        "Road traffic counts per district and hour",
+        "Vehicles counted by the district's road counters over each period (sum over counters "
+        "of their mean hourly flow times the period). Counts below the suppression threshold "
+        "are left empty and flagged, so that no cell singles anyone out.",
+        'SELECT mean("mean") AS "flow_vehh" FROM "long"."agg_1m" WHERE '
+        f"{SPAN} AND \"metric\" = 'traffic_flow_vehh' "
+        'GROUP BY time($grain), "district", "device" fill(none)',
+        (
+            TIME,
+            DISTRICT,
+            Field("vehicles", "integer", "veh", "vehicles counted (empty when suppressed)"),
+            Field("counters", "integer", "", "road counters in the district"),
+            Field("suppressed", "boolean", "", "true when the count was below the threshold"),
+        ),
+        frequency="hourly",
+        counts="vehicles",
+    ),
+)
+
+
+def mobility_cells(rows: Iterable[Mapping[str, Any]], grain_h: float) -> list[dict[str, Any]]:
+    """Per-counter mean flows summed into district cells; the device column is dropped."""
+    cells: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for row in rows:
+        if row.get("flow_vehh") is not None:
+            cells[(row["time"], row["district"])].append(float(row["flow_vehh"]))
+    return [
+        {
+            "time": t,
+            "district": d,
+            "vehicles": round(sum(flows) * grain_h),
+            "counters": len(flows),
+        }
+        for (t, d), flows in sorted(cells.items())
+    ]
+
+
+def suppress(rows: list[dict[str, Any]], field: str, threshold: int) -> list[dict[str, Any]]:
+    """Rows with ``field`` below ``threshold`` keep their place but lose the value."""
+    out = []
+    for row in rows:
+        small = row.get(field) is not None and row[field] < threshold
+        out.append({**row, field: None if small else row[field], "suppressed": small})
+    return out
+
+
+def tidy(dataset: Dataset, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Only the data set's own fields, in its order; NaN as empty."""
+    names = [f.name for f in dataset.fields]
+    out = []
+    for row in rows:
+        clean = {}
+        for name in names:
+            value = row.get(name)
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            clean[name] = value
+        out.append(clean)
+    return out
+
+
+def metadata(
+    datasets: Iterable[Dataset], territory: str, period: tuple[str, str], threshold: int
+) -> dict[str, Any]:
+    """A Frictionless Data Package describing the exported files."""
+    return {
+        "profile": "tabular-data-package",
+        "name": f"vigie-{territory}",
+        "title": f"Vigie - open data of {territory}",
+        "description": (
+            f"Aggregated sensor data of {territory} from {period[0]} to {period[1]}, by district "
+            "and period; no device identifiers; mobility counts below "
+            f"{threshold} suppressed."
+        ),
+        "licenses": [LICENCE],
+        "temporal": {"start": period[0], "end": period[1]},
+        "resources": [
+            {
+                "name": d.name,
+                "path": f"{d.name}.csv",
+                "title": d.title,
+                "description": d.description,
+                "format": "csv",
+                "encoding": "utf-8",
+                "update_frequency": d.frequency,
+                "schema": {
+                    "fields": [
+                        {
+                            "name": f.name,
+                            "type": f.type,
+                            "unit": f.unit,
+                            "description": f.description,
+                        }
+                        for f in d.fields
+                    ]
+                },
+            }
+            for d in datasets
+        ],
+    }
