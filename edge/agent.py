@@ -74,6 +74,7 @@ class Agent:
         due = [now for _ in self.drivers]
         last = [now for _ in self.drivers]
         next_health = now
+        own = health.SelfMeasure()
         try:
             while not stop.is_set() and (max_samples is None or samples < max_samples):
                 if self.session.error is not None:
@@ -86,13 +87,15 @@ class Agent:
                         last[i], due[i] = now, due[i] + period
                         samples += 1
                 if now >= next_health:
+                    stats = self.session.stats
                     self._add(
                         health.readings(
                             self.config.state_dir,
                             len(self.queue),
                             self.queue.dropped,
-                            self.session.stats.connected,
-                        ),
+                            stats.connected,
+                        )
+                        + own.readings(stats.sent, stats.sent_bytes),
                         now,
                     )
                     next_health = now + self.config.health_period_s

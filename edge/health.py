@@ -1,8 +1,11 @@
-"""The board's health as readings: temperature, memory, disk, queue, link. Linux only, stdlib."""
+"""The board's health as readings: temperature, memory, disk, queue, link, and the agent's own
+traffic and CPU time since the previous report. Linux only, stdlib."""
 
 from __future__ import annotations
 
+import resource
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
@@ -24,6 +27,30 @@ def mem_used_pct() -> float | None:
     except (OSError, KeyError, ValueError):
         return None
     return 100 * (total - available) / total
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class SelfMeasure:
+    """Messages, bytes and CPU seconds since the previous report (for the footprint)."""
+
+    messages: int = 0
+    bytes: int = 0
+    cpu_s: float = field(default_factory=_cpu_s)
+
+    def readings(self, messages: int, sent_bytes: int) -> list[tuple[str, float]]:
+        cpu = _cpu_s()
+        out = [
+            ("tx_messages", float(messages - self.messages)),
+            ("tx_bytes", float(sent_bytes - self.bytes)),
+            ("cpu_s", round(max(0.0, cpu - self.cpu_s), 4)),
+        ]
+        self.messages, self.bytes, self.cpu_s = messages, sent_bytes, cpu
+        return out
 
 
 def readings(

@@ -46,6 +46,7 @@ class SessionStats:
     connections: int = 0
     sent: int = 0
     acked: int = 0
+    sent_bytes: int = 0  # telemetry payload bytes handed to the broker
 
 
 @dataclass
@@ -204,3 +205,4 @@ class Session:
             inflight[info.mid] = item.seq
             state["last_seq"] = item.seq
             self.stats.sent += 1
+            self.stats.sent_bytes += len(item.payload)

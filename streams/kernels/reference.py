@@ -89,3 +89,29 @@ def meter_deltas_reference(
         if g not in last or t >= last[g][0]:
             last[g] = (t, v)
     return out
+
+
+def hopping_reference(
+    group: Sequence[int],
+    ts_ms: Sequence[int],
+    values: Sequence[float],
+    window_ms: int,
+    hop_ms: int,
+) -> dict[tuple[int, int], tuple[int, float, float, float, int, float]]:
+    """Each reading added to every window [s, s + window_ms) it falls in, s a multiple of hop."""
+    out: dict[tuple[int, int], list[float]] = {}
+    for g, t, v in zip(group, ts_ms, values, strict=True):
+        first = int(t) - int(t) % hop_ms
+        for j in range(window_ms // hop_ms):
+            acc = out.setdefault(
+                (int(g), first - j * hop_ms), [0, 0.0, math.nan, math.nan, -(2**63), math.nan]
+            )
+            if math.isnan(v):
+                continue
+            acc[0] += 1
+            acc[1] += v
+            acc[2] = v if acc[0] == 1 else min(acc[2], v)
+            acc[3] = v if acc[0] == 1 else max(acc[3], v)
+            if t >= acc[4]:
+                acc[4], acc[5] = t, v
+    return {k: (int(a[0]), a[1], a[2], a[3], int(a[4]), a[5]) for k, a in out.items()}

@@ -177,3 +177,33 @@ def tumbling(group: I64, ts_ms: I64, values: F64, window_ms: int) -> WindowAggre
             out // span, wmin + (out % span) * window_ms, cnt, sm, mn, mx, lts, last
         )
     return WindowAggregates(keys[out, 0], keys[out, 1], cnt, sm, mn, mx, lts, last)
+
+
+def hopping(group: I64, ts_ms: I64, values: F64, window_ms: int, hop_ms: int) -> WindowAggregates:
+    """Aggregate values per (group, hopping window): windows of ``window_ms`` starting every
+    ``hop_ms`` (a divisor of ``window_ms``), so each reading counts in window_ms / hop_ms of
+    them. Built from tumbling aggregates at the hop, each folded into the windows it belongs
+    to: the readings are read once, whatever the overlap."""
+    if hop_ms <= 0 or window_ms <= 0 or window_ms % hop_ms:
+        raise ValueError("hop_ms must be positive and divide window_ms")
+    k = window_ms // hop_ms
+    b = tumbling(group, ts_ms, values, hop_ms)
+    if k == 1 or b.group.size == 0:
+        return b
+    shift = np.repeat(np.arange(k, dtype=np.int64) * hop_ms, b.group.size)
+    g = np.tile(b.group, k)
+    start = np.tile(b.window_start_ms, k) - shift
+    keys, code = np.unique(np.stack([g, start], axis=1), axis=0, return_inverse=True)
+    code = np.ascontiguousarray(code.ravel(), np.int64)
+    order = np.argsort(code, kind="mergesort")
+    out, cnt, sm, mn, mx, lts, last = _merge_rows(
+        order,
+        code,
+        np.tile(b.count, k),
+        np.tile(b.sum, k),
+        np.tile(b.min, k),
+        np.tile(b.max, k),
+        np.tile(b.last_ts_ms, k),
+        np.tile(b.last, k),
+    )
+    return WindowAggregates(keys[out, 0], keys[out, 1], cnt, sm, mn, mx, lts, last)

@@ -37,3 +37,17 @@ def test_pulse_counter_index_and_flow():
     ]
     meter.add(10)
     assert meter.read(0, 60.0)[0][1] == pytest.approx(0.6)
+
+
+def test_the_agent_reports_its_own_traffic_and_cpu_since_the_last_report():
+    from edge.health import SelfMeasure
+    from vigie.contracts.metrics import METRICS
+
+    own = SelfMeasure()
+    first = dict(own.readings(messages=10, sent_bytes=6_000))
+    assert first["tx_messages"] == 10 and first["tx_bytes"] == 6_000 and first["cpu_s"] >= 0
+    sum(i * i for i in range(200_000))  # some CPU work
+    second = dict(own.readings(messages=15, sent_bytes=9_500))
+    assert second["tx_messages"] == 5 and second["tx_bytes"] == 3_500
+    assert second["cpu_s"] > 0
+    assert all(name in METRICS for name in second)  # valid readings for the registry

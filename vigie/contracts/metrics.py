@@ -203,6 +203,10 @@ _HEALTH: tuple[MetricSpec, ...] = (
     MetricSpec(
         "rssi_dbm", "dBm", None, MetricKind.GAUGE, -150.0, 0.0, "Radio signal", "Device.rssi"
     ),
+    # the agent's own footprint, each over the interval since its previous health report
+    MetricSpec("tx_messages", "messages", None, MetricKind.GAUGE, 0.0, 1e9, "MQTT messages sent"),
+    MetricSpec("tx_bytes", "B", None, MetricKind.GAUGE, 0.0, 1e12, "MQTT payload bytes sent"),
+    MetricSpec("cpu_s", "s", None, MetricKind.GAUGE, 0.0, 1e6, "CPU time used by the agent"),
 )
 _SPECS = _SPECS + _HEALTH
 
