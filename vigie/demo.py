@@ -19,9 +19,12 @@ from simulators.territory import generate
 from vigie import influxql
 from vigie.contracts import DeadLetter, KafkaTopics
 from vigie.kafka import read_topic
+from vigie.security.acl import ServiceAccount
+from vigie.security.identities import DeviceAuthority
 from vigie.settings import Settings, vigie_home
 from vigie.stack import Stack, StackError
 from vigie.stack.components import Components
+from vigie.stack.services import free_port
 
 console = Console()
 
@@ -151,14 +154,28 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
     stack = Stack(home)
     stack.down()
     shutil.rmtree(stack.root, ignore_errors=True)
+    territory = generate(population, seed)
+    # the broker as production runs it: TLS only, no anonymous access, an ACL giving the
+    # bridge and the simulator (publishing for every device) only what their roles need
+    authority = DeviceAuthority(
+        stack.root / "security",
+        territory,
+        broker_pid=lambda: stack.pid("mosquitto"),
+        with_simulator=True,
+    )
+    ingest_password = authority.service_account(ServiceAccount.INGEST)
+    simulator_password = authority.service_account(ServiceAccount.SIMULATOR)
     console.print(f"[bold]Starting the local stack[/] in {stack.root} ...")
     try:
-        state = stack.up()
+        state = stack.up(mosquitto=authority.broker_service(free_port()))
     except StackError as exc:
         raise DemoError(str(exc)) from exc
     for name, info in state["services"].items():
         console.print(f"  {name:<10} 127.0.0.1:{info['port']}")
-    territory = generate(population, seed)
+    console.print(
+        "  MQTT: TLS only (territory CA), no anonymous access, per-role accounts and ACL "
+        f"({authority.acl_file})"
+    )
     registry = home / "territory.json"
     territory.save(registry)
     console.print(
@@ -170,6 +187,8 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
         "VIGIE_REGISTRY": str(registry),
         "VIGIE_TERRITORY": territory.id,
         "VIGIE_HOME": str(home),
+        "VIGIE_MQTT__USERNAME": str(ServiceAccount.INGEST),
+        "VIGIE_MQTT__PASSWORD_FILE": str(ingest_password),
     }
     os.environ.update(env)
     settings = Settings()
@@ -188,9 +207,12 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
             f"[bold]Simulating[/] the last {hours:g} h at {speed:g}x "
             f"({len(emitted):,} batches, {len(faults)} malformed payloads injected)"
         )
+        simulator = settings.mqtt.model_copy(
+            update={"username": str(ServiceAccount.SIMULATOR), "password_file": simulator_password}
+        )
         report = publish(
             emitted,
-            settings.mqtt,
+            simulator,
             territory.id,
             start_ms=plan.start_ms,
             speed=speed,

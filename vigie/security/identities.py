@@ -18,10 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vigie.contracts import Territory
 from vigie.pki import Issued, create_ca, issue
 from vigie.security.acl import AclPolicy, ServiceAccount, acl_text
+
+if TYPE_CHECKING:
+    from vigie.stack.services import SecureMosquitto
 
 
 class IdentityError(RuntimeError):
@@ -52,6 +56,7 @@ class DeviceAuthority:
         prefix: str = "vigie",
         broker_hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
         broker_pid: Callable[[], int | None] = lambda: None,
+        with_simulator: bool = False,
     ) -> None:
         self.folder = folder
         self.broker_pid = broker_pid
@@ -69,7 +74,7 @@ class DeviceAuthority:
         self.register = folder / "identities.json"
         if not self.password_file.exists():
             _write_secret(self.password_file, "")
-        self.acl_file.write_text(acl_text(AclPolicy(prefix, territory.id)))
+        self.acl_file.write_text(acl_text(AclPolicy(prefix, territory.id, with_simulator)))
 
     # -- register ------------------------------------------------------------------------
 
@@ -99,6 +104,19 @@ class DeviceAuthority:
         pid = self.broker_pid()
         if pid is not None:
             os.kill(pid, signal.SIGHUP)  # Mosquitto re-reads its password and ACL files
+
+    def broker_service(self, port: int) -> SecureMosquitto:
+        """The TLS broker that enforces these identities (password file and ACL)."""
+        from vigie.stack.services import SecureMosquitto
+
+        return SecureMosquitto(
+            port,
+            str(self.ca.cert),
+            str(self.broker.cert),
+            str(self.broker.key),
+            str(self.password_file),
+            str(self.acl_file),
+        )
 
     def service_account(self, account: ServiceAccount) -> Path:
         """Create (or renew) a service account's password; returns its password file."""

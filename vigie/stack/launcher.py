@@ -76,12 +76,13 @@ class Stack:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def up(self) -> dict[str, Any]:
-        """Start every server not already running and wait until each answers."""
+    def up(self, mosquitto: Service | None = None) -> dict[str, Any]:
+        """Start every server not already running and wait until each answers; ``mosquitto``
+        replaces the plain local broker (the demo passes the TLS broker with its ACL)."""
         self._load()
         if not self.services:
             self.services = {
-                "mosquitto": Mosquitto(port=free_port()),
+                "mosquitto": mosquitto or Mosquitto(port=free_port()),
                 "kafka": Tansu(port=free_port()),
                 "influxdb": InfluxDB1(
                     port=free_port(),
