@@ -16,6 +16,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from ingest.routing import Inbound, Router
 from ingest.stats import BridgeStats, StatsCollector
 from ingest.validation import ValidationPolicy
 from vigie.contracts import KafkaTopics, Territory
-from vigie.contracts.platform import PlatformReport, deltas
+from vigie.contracts.platform import PlatformReport
 from vigie.contracts.topics import shared, telemetry_filter
 from vigie.kafka import ensure_topics
 from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
@@ -232,31 +233,22 @@ class Bridge:
 
     async def _report_stats(self, producer: Any) -> None:
         """Log the counters, and send the platform topic what this bridge moved and used."""
-        usage, before = ProcessUsage(), self.stats.traffic()
+        usage = ProcessUsage()
+        before, before_vertical = self.stats.traffic(), Counter(self.stats.by_vertical)
         topic = KafkaTopics(self.settings.kafka.topic_prefix).platform
         while True:
             await asyncio.sleep(self.policy.stats_every_s)
             log.info("bridge stats", extra=self.stats.as_fields())
-            now = self.stats.traffic()
-            cpu_s, wall_s, rss_kb = usage.sample()
-            flat = {k: v for k, v in now.items() if isinstance(v, int)}
-            by_vertical: dict[str, dict[str, int]] = {}
-            grown = deltas(now["by_vertical"], before["by_vertical"])  # type: ignore[arg-type]
-            for key, n in grown.items():
-                vertical, counter = key.split("|")
-                by_vertical.setdefault(vertical, {})[counter] = n
-            report = PlatformReport(
-                component="ingest",
-                instance=self.instance,
-                territory=self.settings.territory,
-                at_ms=int(time.time() * 1000),
-                interval_s=wall_s,
-                cpu_s=cpu_s,
-                rss_kb=rss_kb,
-                counters=deltas(flat, {k: v for k, v in before.items() if isinstance(v, int)}),
-                by_vertical=by_vertical,
+            now, now_vertical = self.stats.traffic(), Counter(self.stats.by_vertical)
+            report = PlatformReport.of(
+                "ingest",
+                self.instance,
+                self.settings.territory,
+                usage.sample(),
+                now - before,
+                now_vertical - before_vertical,
             )
-            before = now
+            before, before_vertical = now, now_vertical
             try:
                 await producer.send_and_wait(topic, report.model_dump_json().encode())
             except Exception as exc:  # the bridge's own figures never stop the bridge

@@ -26,15 +26,14 @@ class BridgeStats:
     bytes_out: int = 0
     by_vertical: Counter[tuple[str, str]] = field(default_factory=Counter)
 
-    def traffic(self) -> dict[str, object]:
+    def traffic(self) -> Counter[str]:
         """The traffic counters (cumulative), for the platform topic."""
-        return {
-            "messages_in": self.received,
-            "bytes_in": self.bytes_in,
-            "messages_out": self.messages_out,
-            "bytes_out": self.bytes_out,
-            "by_vertical": {f"{v}|{k}": n for (v, k), n in sorted(self.by_vertical.items())},
-        }
+        return Counter(
+            messages_in=self.received,
+            bytes_in=self.bytes_in,
+            messages_out=self.messages_out,
+            bytes_out=self.bytes_out,
+        )
 
     def as_fields(self) -> dict[str, object]:
         return {

@@ -159,20 +159,13 @@ class TelemetryProcessor:
 
     async def report_self(self) -> None:
         """What this worker moved and used since the last report, into the platform measurement."""
-        cpu_s, wall_s, rss_kb = self.usage.sample()
-        by_vertical: dict[str, dict[str, int]] = {}
-        for (vertical, counter), n in self.by_vertical.items():
-            by_vertical.setdefault(vertical, {})[counter] = n
-        report = PlatformReport(
-            component="streams",
-            instance=self.instance,
-            territory=self.settings.territory,
-            at_ms=int(time.time() * 1000),
-            interval_s=wall_s,
-            cpu_s=cpu_s,
-            rss_kb=rss_kb,
-            counters=dict(self.traffic),
-            by_vertical=by_vertical,
+        report = PlatformReport.of(
+            "streams",
+            self.instance,
+            self.settings.territory,
+            self.usage.sample(),
+            self.traffic,
+            self.by_vertical,
         )
         self.traffic.clear()
         self.by_vertical.clear()

@@ -153,6 +153,14 @@ def dashboards_build(
         console.print(f"wrote {path}")
 
 
+def _influx_unreachable(settings: Settings, exc: OSError) -> typer.Exit:
+    return fail(
+        Exit.CONNECT,
+        f"InfluxDB at {settings.influx.url} did not answer ({exc}): is the stack up "
+        "(vigie stack status)?",
+    )
+
+
 @opendata_app.command("export")
 def opendata_export(
     from_: str = typer.Option(..., "--from", help="First UTC day, YYYY-MM-DD."),
@@ -199,9 +207,7 @@ def opendata_export(
     except ValueError as exc:
         raise fail(Exit.USAGE, str(exc)) from None
     except OSError as exc:
-        raise fail(
-            Exit.CONNECT, f"InfluxDB at {settings.influx.url} did not answer ({exc})"
-        ) from None
+        raise _influx_unreachable(settings, exc) from None
     for name, n in counts.items():
         console.print(f"{out / name}.csv, .json: {n} rows")
     console.print(f"{out / 'datapackage.json'}: metadata")
@@ -240,9 +246,7 @@ def footprint_report(
             balance = compute(settings.influx, settings.territory, day_ms, settings.footprint)
             write(settings.influx, balance)
         except OSError as exc:
-            raise fail(
-                Exit.CONNECT, f"InfluxDB at {settings.influx.url} did not answer ({exc})"
-            ) from None
+            raise _influx_unreachable(settings, exc) from None
         table.add_row(
             d.isoformat(),
             str(balance.devices),
@@ -280,11 +284,7 @@ def dashboards_snapshot(
     except ValueError as exc:
         raise fail(Exit.USAGE, str(exc)) from None
     except OSError as exc:
-        raise fail(
-            Exit.CONNECT,
-            f"InfluxDB at {settings.influx.url} did not answer ({exc}): is the stack up "
-            "(vigie stack status)?",
-        ) from None
+        raise _influx_unreachable(settings, exc) from None
     console.print(f"wrote {path}")
 
 

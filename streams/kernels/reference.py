@@ -12,16 +12,26 @@ def tumbling_reference(
     """{(group, window_start): (count, sum, min, max, last_ts, last)}; NaN values skipped."""
     out: dict[tuple[int, int], list[float]] = {}
     for g, t, v in zip(group, ts_ms, values, strict=True):
-        key = (int(g), int(t) - int(t) % window_ms)
-        acc = out.setdefault(key, [0, 0.0, math.nan, math.nan, -(2**63), math.nan])
-        if math.isnan(v):
-            continue
-        acc[0] += 1
-        acc[1] += v
-        acc[2] = v if acc[0] == 1 else min(acc[2], v)
-        acc[3] = v if acc[0] == 1 else max(acc[3], v)
-        if t >= acc[4]:
-            acc[4], acc[5] = t, v
+        _fold(out, (int(g), int(t) - int(t) % window_ms), int(t), v)
+    return _rows(out)
+
+
+def _fold(out: dict[tuple[int, int], list[float]], key: tuple[int, int], t: int, v: float) -> None:
+    """Add one reading to a window's [count, sum, min, max, last_ts, last]; NaN: a gap."""
+    acc = out.setdefault(key, [0, 0.0, math.nan, math.nan, -(2**63), math.nan])
+    if math.isnan(v):
+        return
+    acc[0] += 1
+    acc[1] += v
+    acc[2] = v if acc[0] == 1 else min(acc[2], v)
+    acc[3] = v if acc[0] == 1 else max(acc[3], v)
+    if t >= acc[4]:
+        acc[4], acc[5] = t, v
+
+
+def _rows(
+    out: dict[tuple[int, int], list[float]],
+) -> dict[tuple[int, int], tuple[int, float, float, float, int, float]]:
     return {k: (int(a[0]), a[1], a[2], a[3], int(a[4]), a[5]) for k, a in out.items()}
 
 
@@ -103,15 +113,5 @@ def hopping_reference(
     for g, t, v in zip(group, ts_ms, values, strict=True):
         first = int(t) - int(t) % hop_ms
         for j in range(window_ms // hop_ms):
-            acc = out.setdefault(
-                (int(g), first - j * hop_ms), [0, 0.0, math.nan, math.nan, -(2**63), math.nan]
-            )
-            if math.isnan(v):
-                continue
-            acc[0] += 1
-            acc[1] += v
-            acc[2] = v if acc[0] == 1 else min(acc[2], v)
-            acc[3] = v if acc[0] == 1 else max(acc[3], v)
-            if t >= acc[4]:
-                acc[4], acc[5] = t, v
-    return {k: (int(a[0]), a[1], a[2], a[3], int(a[4]), a[5]) for k, a in out.items()}
+            _fold(out, (int(g), first - j * hop_ms), int(t), v)
+    return _rows(out)

@@ -21,7 +21,7 @@ from vigie.sections import MqttSettings
 from vigie.security.acl import ServiceAccount
 from vigie.security.identities import DeviceAuthority, IdentityError
 from vigie.stack import Stack
-from vigie.stack.services import SecureMosquitto, free_port
+from vigie.stack.services import free_port
 
 pytestmark = pytest.mark.integration
 T = generate(200, seed=3, territory_id="sec")
@@ -36,14 +36,7 @@ def secured(tmp_path_factory):
         home / "security", T, broker_pid=lambda: holder["stack"].pid("mosquitto")
     )
     port = free_port()
-    broker = SecureMosquitto(
-        port,
-        str(authority.ca.cert),
-        str(authority.broker.cert),
-        str(authority.broker.key),
-        str(authority.password_file),
-        str(authority.acl_file),
-    )
+    broker = authority.broker_service(port)
     stack = holder["stack"] = Stack(home, services={"mosquitto": broker})
     stack.up()
     ingest_pw = authority.service_account(ServiceAccount.INGEST)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -20,7 +23,29 @@ class PlatformReport(BaseModel):
     counters: dict[str, int] = Field(default_factory=dict)  # messages_in, bytes_in, ...
     by_vertical: dict[str, dict[str, int]] = Field(default_factory=dict)
 
-
-def deltas(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
-    """Per-key increase of cumulative counters since the previous report."""
-    return {k: v - before.get(k, 0) for k, v in now.items()}
+    @classmethod
+    def of(
+        cls,
+        component: str,
+        instance: str,
+        territory: str,
+        usage: tuple[float, float, int],
+        counters: Mapping[str, int],
+        per_vertical: Mapping[tuple[str, str], int],
+    ) -> PlatformReport:
+        """A report from (CPU s, wall s, RSS kB), counters and (vertical, counter) counts."""
+        cpu_s, wall_s, rss_kb = usage
+        by_vertical: dict[str, dict[str, int]] = {}
+        for (vertical, counter), n in per_vertical.items():
+            by_vertical.setdefault(vertical, {})[counter] = n
+        return cls(
+            component=component,
+            instance=instance,
+            territory=territory,
+            at_ms=int(time.time() * 1000),
+            interval_s=wall_s,
+            cpu_s=cpu_s,
+            rss_kb=rss_kb,
+            counters=dict(counters),
+            by_vertical=by_vertical,
+        )
