@@ -29,14 +29,23 @@ class Attribution(NamedTuple):
 @numba.njit(cache=True, nogil=True)
 def _attribute(meter_of, model, metered, max_ratio, nominal_losses):  # type: ignore[no-untyped-def]
     m = metered.shape[0]
+    n = meter_of.shape[0]
     modelled = np.zeros(m, np.float64)
-    for a in range(meter_of.shape[0]):
-        k = meter_of[a]
+    if n:  # assets come grouped by meter: sum each run in a register
+        k, acc = meter_of[0], 0.0
+        for a in range(n):
+            if meter_of[a] != k:
+                modelled[k] += acc
+                k, acc = meter_of[a], 0.0
+                if k < 0 or k >= m:
+                    raise ValueError("meter_of must index metered_wh")
+            acc += model[a]
         if k < 0 or k >= m:
             raise ValueError("meter_of must index metered_wh")
-        modelled[k] += model[a]
+        modelled[k] += acc
     ratio = np.empty(m, np.float64)
     scale = np.empty(m, np.float64)
+    unexplained = np.empty(m, np.float64)
     for k in range(m):
         if modelled[k] > 0:
             ratio[k] = metered[k] / modelled[k]
@@ -44,12 +53,11 @@ def _attribute(meter_of, model, metered, max_ratio, nominal_losses):  # type: ig
         else:
             ratio[k] = np.nan
             scale[k] = 0.0
-    shares = np.empty(meter_of.shape[0], np.float64)
-    explained = np.zeros(m, np.float64)
-    for a in range(meter_of.shape[0]):
+        unexplained[k] = metered[k] - scale[k] * modelled[k]
+    shares = np.empty(n, np.float64)
+    for a in range(n):
         shares[a] = model[a] * scale[meter_of[a]]
-        explained[meter_of[a]] += shares[a]
-    return shares, metered - explained, ratio
+    return shares, unexplained, ratio
 
 
 def attribute(

@@ -35,111 +35,155 @@ class WindowAggregates(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True)
-def _extent(group: I64, ts_ms: I64, window_ms: int) -> tuple[int, int, int, int]:
-    gmin, gmax = np.iinfo(np.int64).max, np.iinfo(np.int64).min
-    wmin, wmax = np.iinfo(np.int64).max, np.iinfo(np.int64).min
-    for i in range(ts_ms.shape[0]):
-        s = ts_ms[i] - ts_ms[i] % window_ms
-        wmin, wmax = min(wmin, s), max(wmax, s)
-        gmin, gmax = min(gmin, group[i]), max(gmax, group[i])
-    return gmin, gmax, wmin, wmax
+def _range(group: I64) -> tuple[int, int]:
+    lo, hi = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    for i in range(group.shape[0]):
+        lo, hi = min(lo, group[i]), max(hi, group[i])
+    return lo, hi
 
 
 @numba.njit(cache=True, nogil=True)
-def _dense_codes(group: I64, ts_ms: I64, window_ms: int, wmin: int, span: int) -> I64:
-    codes = np.empty(ts_ms.shape[0], np.int64)
-    for i in range(ts_ms.shape[0]):
-        t = ts_ms[i]
-        codes[i] = group[i] * span + (t - t % window_ms - wmin) // window_ms
-    return codes
+def _fold_runs(group, ts_ms, values, window_ms, origin, n_groups):  # type: ignore[no-untyped-def]
+    """One sequential pass: consecutive readings of one (group, window) fold into one row.
 
-
-@numba.njit(cache=True, nogil=True)
-def _runs(code, ts_ms, values, n_codes):  # type: ignore[no-untyped-def]
-    """One sequential pass: consecutive readings of one key fold into one row.
-
-    Streams deliver a device's readings together, so runs are the natural unit. Returns the
-    rows and whether a key appears in two separate runs (then a merge is due).
+    Streams deliver a device's readings together and in time order, so runs are the natural
+    unit and a run's statistics stay in registers until it ends. A run that resumes its
+    group's latest window (the next batch of a device) folds back into that window's row;
+    a run in an earlier window (late or unordered data) gets its own row, and
+    ``_fold_unordered`` folds such rows at the end. Window index: (t - origin) // window_ms.
     """
     n = ts_ms.shape[0]
-    seen = np.zeros((n_codes + 63) // 64, np.uint64)
-    code_out = np.empty(n, np.int64)
-    cnt = np.empty(n, np.int64)
-    sm = np.empty(n, np.float64)
-    mn = np.empty(n, np.float64)
-    mx = np.empty(n, np.float64)
-    lts = np.empty(n, np.int64)
-    last = np.empty(n, np.float64)
-    split = False
+    latest_w = np.full(n_groups, np.iinfo(np.int64).min, np.int64)
+    latest_row = np.empty(n_groups, np.int64)
+    g_o = np.empty(n, np.int64)
+    w_o = np.empty(n, np.int64)
+    n_o = np.empty(n, np.int64)
+    s_o = np.empty(n, np.float64)
+    lo_o = np.empty(n, np.float64)
+    hi_o = np.empty(n, np.float64)
+    t_o = np.empty(n, np.int64)
+    l_o = np.empty(n, np.float64)
+    unordered = False
+    m = 0
     j = -1
-    prev = -1
+    g_prev, w_prev = -1, -1
+    cnt, sm, lo, hi, lts, last = 0, 0.0, np.inf, -np.inf, np.iinfo(np.int64).min, np.nan
     for i in range(n):
-        c = code[i]
-        if c != prev:
-            word, bit = c >> 6, np.uint64(1) << np.uint64(c & 63)
-            if seen[word] & bit:
-                split = True
-            seen[word] |= bit
-            j += 1
-            code_out[j] = c
-            cnt[j] = 0
-            sm[j] = 0.0
-            mn[j] = np.nan
-            mx[j] = np.nan
-            lts[j] = np.iinfo(np.int64).min
-            last[j] = np.nan
-            prev = c
+        t = ts_ms[i]
+        g = group[i]
+        w = (t - origin) // window_ms
+        if g != g_prev or w != w_prev:
+            if j >= 0:
+                n_o[j], s_o[j], lo_o[j], hi_o[j], t_o[j], l_o[j] = cnt, sm, lo, hi, lts, last
+            if w == latest_w[g]:  # the group's latest window goes on
+                j = latest_row[g]
+                cnt, sm, lo, hi, lts, last = n_o[j], s_o[j], lo_o[j], hi_o[j], t_o[j], l_o[j]
+            else:
+                if w > latest_w[g]:
+                    latest_w[g], latest_row[g] = w, m
+                else:
+                    unordered = True
+                j = m
+                m += 1
+                g_o[j], w_o[j] = g, w
+                cnt, sm, lo, hi = 0, 0.0, np.inf, -np.inf
+                lts, last = np.iinfo(np.int64).min, np.nan
+            g_prev, w_prev = g, w
         v = values[i]
-        if np.isnan(v):
-            continue
-        if cnt[j] == 0:
-            mn[j] = v
-            mx[j] = v
-        else:
-            if v < mn[j]:
-                mn[j] = v
-            if v > mx[j]:
-                mx[j] = v
-        cnt[j] += 1
-        sm[j] += v
-        if ts_ms[i] >= lts[j]:
-            lts[j] = ts_ms[i]
-            last[j] = v
-    m = j + 1
-    return code_out[:m], cnt[:m], sm[:m], mn[:m], mx[:m], lts[:m], last[:m], split
+        if v == v:  # NaN: a gap
+            cnt += 1
+            sm += v
+            lo = min(lo, v)
+            hi = max(hi, v)
+            if t >= lts:
+                lts, last = t, v
+    if j >= 0:
+        n_o[j], s_o[j], lo_o[j], hi_o[j], t_o[j], l_o[j] = cnt, sm, lo, hi, lts, last
+    if unordered:
+        m = _fold_unordered(m, g_o, w_o, n_o, s_o, lo_o, hi_o, t_o, l_o)
+    for k in range(m):
+        w_o[k] = origin + w_o[k] * window_ms
+        if n_o[k] == 0:
+            lo_o[k], hi_o[k] = np.nan, np.nan
+    return g_o[:m], w_o[:m], n_o[:m], s_o[:m], lo_o[:m], hi_o[:m], t_o[:m], l_o[:m]
 
 
 @numba.njit(cache=True, nogil=True)
-def _merge_rows(order, code, cnt, sm, mn, mx, lts, last):  # type: ignore[no-untyped-def]
-    """Fold rows of equal code (given in code order) into one."""
-    m = order.shape[0]
-    k = 0
-    for q in range(m):
-        if q == 0 or code[order[q]] != code[order[q - 1]]:
-            k += 1
-    c_o = np.empty(k, np.int64)
-    n_o = np.zeros(k, np.int64)
-    s_o = np.zeros(k, np.float64)
-    lo_o = np.full(k, np.nan)
-    hi_o = np.full(k, np.nan)
-    t_o = np.full(k, np.iinfo(np.int64).min, np.int64)
-    l_o = np.full(k, np.nan)
-    j = -1
+def _fold_unordered(m, g_o, w_o, n_o, s_o, lo_o, hi_o, t_o, l_o):  # type: ignore[no-untyped-def]
+    """Fold rows of equal (group, window) into the first of them; compact; the new length."""
+    order = np.argsort(w_o[:m], kind="mergesort")  # stable: input order within a key
+    order = order[np.argsort(g_o[:m][order], kind="mergesort")]
+    dead = np.zeros(m, np.bool_)
+    head = -1
     for q in range(m):
         r = order[q]
-        if q == 0 or code[r] != code[order[q - 1]]:
-            j += 1
-            c_o[j] = code[r]
-        if cnt[r] == 0:
+        if q == 0 or g_o[r] != g_o[head] or w_o[r] != w_o[head]:
+            head = r
             continue
-        lo_o[j] = mn[r] if n_o[j] == 0 else min(lo_o[j], mn[r])
-        hi_o[j] = mx[r] if n_o[j] == 0 else max(hi_o[j], mx[r])
-        n_o[j] += cnt[r]
-        s_o[j] += sm[r]
-        if lts[r] >= t_o[j]:
-            t_o[j] = lts[r]
-            l_o[j] = last[r]
-    return c_o, n_o, s_o, lo_o, hi_o, t_o, l_o
+        dead[r] = True
+        if n_o[r] == 0:
+            continue
+        n_o[head] += n_o[r]
+        s_o[head] += s_o[r]
+        lo_o[head] = min(lo_o[head], lo_o[r])
+        hi_o[head] = max(hi_o[head], hi_o[r])
+        if t_o[r] >= t_o[head]:
+            t_o[head], l_o[head] = t_o[r], l_o[r]
+    j = 0
+    for r in range(m):
+        if not dead[r]:
+            g_o[j], w_o[j], n_o[j], s_o[j] = g_o[r], w_o[r], n_o[r], s_o[r]
+            lo_o[j], hi_o[j], t_o[j], l_o[j] = lo_o[r], hi_o[r], t_o[r], l_o[r]
+            j += 1
+    return j
+
+
+@numba.njit(cache=True, nogil=True)
+def _hop_fold(order, group, w, cnt, sm, lo, hi, lts, last, k):  # type: ignore[no-untyped-def]
+    """Fold hop buckets (visited in ``order``: by group, then window) into the windows of k
+    consecutive buckets that contain any of them. Returns the windows (start in hops), or
+    ``None`` when a group's buckets are not in increasing order (then sort them first)."""
+    m = order.shape[0]
+    for q in range(1, m):
+        a, b = order[q - 1], order[q]
+        if group[a] == group[b] and w[a] >= w[b]:
+            return None
+    cap = m * k
+    g_o = np.empty(cap, np.int64)
+    s_o = np.empty(cap, np.int64)
+    n_o = np.empty(cap, np.int64)
+    sm_o = np.empty(cap, np.float64)
+    lo_o = np.empty(cap, np.float64)
+    hi_o = np.empty(cap, np.float64)
+    t_o = np.empty(cap, np.int64)
+    l_o = np.empty(cap, np.float64)
+    j = 0
+    last_start = np.iinfo(np.int64).min
+    for q in range(m):
+        r0 = order[q]
+        if q == 0 or group[r0] != group[order[q - 1]]:
+            last_start = np.iinfo(np.int64).min
+        for back in range(k - 1, -1, -1):
+            s = w[r0] - back
+            if s <= last_start:  # already made from an earlier bucket
+                continue
+            last_start = s
+            c, total, a, b = 0, 0.0, np.inf, -np.inf
+            t_last, v_last = np.iinfo(np.int64).min, np.nan
+            p = q
+            while p < m and group[order[p]] == group[r0] and w[order[p]] < s + k:
+                r = order[p]
+                if cnt[r]:
+                    c += cnt[r]
+                    total += sm[r]
+                    a, b = min(a, lo[r]), max(b, hi[r])
+                    if lts[r] >= t_last:
+                        t_last, v_last = lts[r], last[r]
+                p += 1
+            g_o[j], s_o[j], n_o[j], sm_o[j], t_o[j], l_o[j] = group[r0], s, c, total, t_last, v_last
+            lo_o[j], hi_o[j] = (a, b) if c else (np.nan, np.nan)
+            j += 1
+    return g_o[:j], s_o[:j], n_o[:j], sm_o[:j], lo_o[:j], hi_o[:j], t_o[:j], l_o[:j]
 
 
 def tumbling(group: I64, ts_ms: I64, values: F64, window_ms: int) -> WindowAggregates:
@@ -156,27 +200,16 @@ def tumbling(group: I64, ts_ms: I64, values: F64, window_ms: int) -> WindowAggre
         return WindowAggregates(
             empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_i, empty_f
         )
-    gmin, gmax, wmin, wmax = _extent(group, ts_ms, window_ms)
-    span = (wmax - wmin) // window_ms + 1
-    n_codes = (gmax + 1) * span
-    if gmin >= 0 and n_codes <= 64 * group.size + (1 << 24):
-        # dense keys (the usual case: device index x window), decoded arithmetically
-        code = _dense_codes(group, ts_ms, window_ms, wmin, span)
-        keys = None
-    else:  # sparse keys: number the distinct (group, window) pairs
-        starts = ts_ms - ts_ms % window_ms
-        keys, code = np.unique(np.stack([group, starts], axis=1), axis=0, return_inverse=True)
-        code = np.ascontiguousarray(code.ravel(), np.int64)
-        n_codes = len(keys)
-    out, cnt, sm, mn, mx, lts, last, split = _runs(code, ts_ms, values, n_codes)
-    if split:  # a key in several runs: fold them (then sorted by key)
-        order = np.argsort(out, kind="mergesort")
-        out, cnt, sm, mn, mx, lts, last = _merge_rows(order, out, cnt, sm, mn, mx, lts, last)
-    if keys is None:
-        return WindowAggregates(
-            out // span, wmin + (out % span) * window_ms, cnt, sm, mn, mx, lts, last
-        )
-    return WindowAggregates(keys[out, 0], keys[out, 1], cnt, sm, mn, mx, lts, last)
+    gmin, gmax = _range(group)
+    if gmin >= 0 and gmax < 4 * group.size + (1 << 20):
+        # dense groups (the usual case: device indexes)
+        return WindowAggregates(*_fold_runs(group, ts_ms, values, window_ms, 0, gmax + 1))
+    # sparse groups: number the distinct groups first
+    keys, code = np.unique(group, return_inverse=True)
+    out = _fold_runs(
+        np.ascontiguousarray(code.ravel(), np.int64), ts_ms, values, window_ms, 0, len(keys)
+    )
+    return WindowAggregates(keys[out[0]], *out[1:])
 
 
 def hopping(group: I64, ts_ms: I64, values: F64, window_ms: int, hop_ms: int) -> WindowAggregates:
@@ -190,20 +223,10 @@ def hopping(group: I64, ts_ms: I64, values: F64, window_ms: int, hop_ms: int) ->
     b = tumbling(group, ts_ms, values, hop_ms)
     if k == 1 or b.group.size == 0:
         return b
-    shift = np.repeat(np.arange(k, dtype=np.int64) * hop_ms, b.group.size)
-    g = np.tile(b.group, k)
-    start = np.tile(b.window_start_ms, k) - shift
-    keys, code = np.unique(np.stack([g, start], axis=1), axis=0, return_inverse=True)
-    code = np.ascontiguousarray(code.ravel(), np.int64)
-    order = np.argsort(code, kind="mergesort")
-    out, cnt, sm, mn, mx, lts, last = _merge_rows(
-        order,
-        code,
-        np.tile(b.count, k),
-        np.tile(b.sum, k),
-        np.tile(b.min, k),
-        np.tile(b.max, k),
-        np.tile(b.last_ts_ms, k),
-        np.tile(b.last, k),
-    )
-    return WindowAggregates(keys[out, 0], keys[out, 1], cnt, sm, mn, mx, lts, last)
+    w = b.window_start_ms // hop_ms
+    buckets = (b.group, w, b.count, b.sum, b.min, b.max, b.last_ts_ms, b.last)
+    out = _hop_fold(np.argsort(b.group, kind="stable"), *buckets, k)
+    if out is None:  # late or unordered readings: sort the buckets by time within groups
+        out = _hop_fold(np.lexsort((w, b.group)), *buckets, k)
+    g, start, *stats = out
+    return WindowAggregates(g, start * hop_ms, *stats)
