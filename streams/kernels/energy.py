@@ -39,61 +39,98 @@ def _floor(t: int, w: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _integrate(order, group, ts, value, carry_ts, carry_v, window_ms, max_gap_ms, threshold):  # type: ignore[no-untyped-def]
-    n = order.shape[0]
-    cts = carry_ts.copy()
-    cv = carry_v.copy()
-    # pass 1: count segments
-    segs = 0
-    last_t = cts.copy()
+def _in_time_order(group, ts, n_groups):  # type: ignore[no-untyped-def]
+    """Whether each group's readings come in time order (as a stream delivers them)."""
+    last = np.full(n_groups, np.iinfo(np.int64).min, np.int64)
+    for i in range(group.shape[0]):
+        if ts[i] < last[group[i]]:
+            return False
+        last[group[i]] = ts[i]
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_windows(order, group, ts, carry_ts, window_ms, max_gap_ms):  # type: ignore[no-untyped-def]
+    """An upper bound on the (group, window) rows ``_integrate`` makes: the windows the
+    intervals between consecutive readings touch (the same walk, values not read)."""
+    n = group.shape[0]
+    by_order = order.shape[0] == n
+    last_t = carry_ts.copy()
+    wend = np.full(last_t.shape[0], np.iinfo(np.int64).min, np.int64)
+    rows = 0
     for k in range(n):
-        i = order[k]
+        i = order[k] if by_order else k
         g = group[i]
-        t0 = last_t[g]
-        t1 = ts[i]
-        if t0 >= 0 and 0 < t1 - t0 <= max_gap_ms:
-            segs += (_floor(t1 - 1, window_ms) - _floor(t0, window_ms)) // window_ms + 1
+        t0, t1 = last_t[g], ts[i]
+        if t0 >= 0 and 0 < t1 - t0 <= max_gap_ms and t1 > wend[g]:
+            first = wend[g] if t0 <= wend[g] else _floor(t0, window_ms)
+            final = first if t1 <= first + window_ms else _floor(t1 - 1, window_ms)
+            rows += (final - first) // window_ms + 1
+            wend[g] = final + window_ms
         if t1 >= last_t[g]:
             last_t[g] = t1
-    g_out = np.empty(segs, np.int64)
-    w_out = np.empty(segs, np.int64)
-    e_out = np.empty(segs, np.float64)
-    on_out = np.empty(segs, np.int64)
-    j = 0
+    return rows
+
+
+@numba.njit(cache=True, nogil=True)
+def _integrate(order, group, ts, value, carry_ts, carry_v, window_ms, max_gap_ms, threshold):  # type: ignore[no-untyped-def]
+    n = group.shape[0]
+    by_order = order.shape[0] == n  # else input order, each group's readings in time order
+    cts = carry_ts.copy()
+    cv = carry_v.copy()
+    rows = _count_windows(order, group, ts, carry_ts, window_ms, max_gap_ms)
+    # each group's window ends at wend[g] and is row row_of[g]; the kernels walk each group
+    # in time order, so a time past wend[g] opens the next row, and most readings divide
+    # nothing
+    g_out = np.empty(rows, np.int64)
+    w_out = np.empty(rows, np.int64)
+    e_out = np.zeros(rows, np.float64)
+    on_out = np.zeros(rows, np.int64)
+    wend = np.full(cts.shape[0], np.iinfo(np.int64).min, np.int64)
+    row_of = np.empty(cts.shape[0], np.int64)
+    per_ms_to_h = 1.0 / 3_600_000.0
+    m = 0
     for k in range(n):
-        i = order[k]
+        i = order[k] if by_order else k
         g = group[i]
         t0, v0 = cts[g], cv[g]
         t1, v1 = ts[i], value[i]
         if t0 >= 0 and 0 < t1 - t0 <= max_gap_ms and not np.isnan(v0) and not np.isnan(v1):
-            a = t0
+            a, va = t0, v0
             while a < t1:
-                b = min(_floor(a, window_ms) + window_ms, t1)
-                va = v0 + (v1 - v0) * (a - t0) / (t1 - t0)
-                vb = v0 + (v1 - v0) * (b - t0) / (t1 - t0)
-                g_out[j] = g
-                w_out[j] = _floor(a, window_ms)
-                e_out[j] = (va + vb) / 2 * (b - a) / 3_600_000.0
-                on_out[j] = (b - a) if (va + vb) / 2 > threshold else 0
-                j += 1
-                a = b
+                if a >= wend[g]:  # a new window (rows of a group come in time order)
+                    start = a if a == wend[g] else _floor(a, window_ms)
+                    wend[g], row_of[g] = start + window_ms, m
+                    g_out[m], w_out[m] = g, start
+                    m += 1
+                r = row_of[g]
+                b = min(wend[g], t1)
+                vb = v1 if b == t1 else v0 + (v1 - v0) * (b - t0) / (t1 - t0)
+                mean = (va + vb) * 0.5
+                e_out[r] += mean * (b - a) * per_ms_to_h
+                if mean > threshold:
+                    on_out[r] += b - a
+                a, va = b, vb
         if t1 >= cts[g] and not np.isnan(v1):
             cts[g] = t1
             cv[g] = v1
-    return g_out[:j], w_out[:j], e_out[:j], on_out[:j], cts, cv
+    return g_out[:m], w_out[:m], e_out[:m], on_out[:m], cts, cv
 
 
 @numba.njit(cache=True, nogil=True)
 def _deltas(order, group, ts, value, carry_ts, carry_v, window_ms, rollover):  # type: ignore[no-untyped-def]
-    n = order.shape[0]
+    n = group.shape[0]
+    by_order = order.shape[0] == n  # else input order, each group's readings in time order
     cts = carry_ts.copy()
     cv = carry_v.copy()
     g_out = np.empty(n, np.int64)
     w_out = np.empty(n, np.int64)
-    d_out = np.empty(n, np.float64)
-    j = 0
+    d_out = np.zeros(n, np.float64)
+    wend = np.full(cts.shape[0], np.iinfo(np.int64).min, np.int64)
+    row_of = np.empty(cts.shape[0], np.int64)
+    m = 0
     for k in range(n):
-        i = order[k]
+        i = order[k] if by_order else k
         g = group[i]
         t1, v1 = ts[i], value[i]
         if np.isnan(v1) or t1 < cts[g]:
@@ -106,13 +143,15 @@ def _deltas(order, group, ts, value, carry_ts, carry_v, window_ms, rollover):  #
                 d = rollover - prev + v1
             else:
                 d = v1
-            g_out[j] = g
-            w_out[j] = _floor(t1, window_ms)
-            d_out[j] = d
-            j += 1
+            if t1 >= wend[g]:  # a new window (rows of a group come in time order)
+                start = _floor(t1, window_ms)
+                wend[g], row_of[g] = start + window_ms, m
+                g_out[m], w_out[m] = g, start
+                m += 1
+            d_out[row_of[g]] += d
         cts[g] = t1
         cv[g] = v1
-    return g_out[:j], w_out[:j], d_out[:j], cts, cv
+    return g_out[:m], w_out[:m], d_out[:m], cts, cv
 
 
 @numba.njit(cache=True, nogil=True)
@@ -139,14 +178,6 @@ def _order(group, ts, n_groups):  # type: ignore[no-untyped-def]
     return order
 
 
-def _sum_segments(g: I64, w: I64, e: F64, on: I64) -> tuple[I64, I64, F64, I64]:
-    if g.size == 0:
-        return g, w, e, on
-    # the kernels emit segments in (group, time) order: equal keys are adjacent
-    starts = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (w[1:] != w[:-1])])
-    return g[starts], w[starts], np.add.reduceat(e, starts), np.add.reduceat(on, starts)
-
-
 def _prepare(
     group: I64, ts: I64, value: F64, carry_ts: I64 | None, carry_value: F64 | None, n_groups: int
 ) -> tuple[I64, I64, F64, I64, F64, I64]:
@@ -159,7 +190,10 @@ def _prepare(
     cv = np.full(n_groups, np.nan) if carry_value is None else np.asarray(carry_value, np.float64)
     if group.size and (group.min() < 0 or group.max() >= n_groups):
         raise ValueError("group values must lie in [0, n_groups)")
-    order = _order(group, ts, n_groups)
+    if _in_time_order(group, ts, n_groups):
+        order = np.empty(0, np.int64)  # the kernels read the input as it comes
+    else:  # late or unordered readings: by group, then time
+        order = _order(group, ts, n_groups)
     return order, group, value, cts, cv, ts
 
 
@@ -182,7 +216,7 @@ def integrate(
     g, w, e, on, cts, cv = _integrate(
         order, group, ts, value, cts, cv, window_ms, max_gap_ms, on_threshold
     )
-    return WindowTotals(*_sum_segments(g, w, e, on), cts, cv)
+    return WindowTotals(g, w, e, on, cts, cv)
 
 
 def meter_deltas(
@@ -201,5 +235,4 @@ def meter_deltas(
         group, ts_ms, index, carry_ts, carry_value, n_groups
     )
     g, w, d, cts, cv = _deltas(order, group, ts, index, cts, cv, window_ms, rollover)
-    g, w, d, on = _sum_segments(g, w, d, np.zeros(g.size, np.int64))
-    return WindowTotals(g, w, d, on, cts, cv)
+    return WindowTotals(g, w, d, np.zeros(g.size, np.int64), cts, cv)

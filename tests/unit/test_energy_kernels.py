@@ -26,10 +26,15 @@ def _as_arrays(rows):
     )
 
 
+def _stream_order(rows, in_time_order):
+    """As a stream delivers them (each device in time order), or as they come."""
+    return sorted(rows, key=lambda r: r[1]) if in_time_order else rows
+
+
 @settings(max_examples=200, deadline=None)
-@given(rows_st, windows_st)
-def test_integrate_matches_reference(rows, window_ms):
-    g, t, v = _as_arrays(rows)
+@given(rows_st, windows_st, st.booleans())
+def test_integrate_matches_reference(rows, window_ms, in_time_order):
+    g, t, v = _as_arrays(_stream_order(rows, in_time_order))
     got = integrate(g, t, v, window_ms, 4)
     ref = integrate_reference(g.tolist(), t.tolist(), v.tolist(), window_ms)
     got_d = {
@@ -104,9 +109,9 @@ def test_gaps_longer_than_the_limit_are_not_integrated():
 
 
 @settings(max_examples=200, deadline=None)
-@given(rows_st, windows_st, st.sampled_from([0.0, 10_000.0]))
-def test_meter_deltas_match_reference(rows, window_ms, rollover):
-    g, t, v = _as_arrays(rows)
+@given(rows_st, windows_st, st.sampled_from([0.0, 10_000.0]), st.booleans())
+def test_meter_deltas_match_reference(rows, window_ms, rollover, in_time_order):
+    g, t, v = _as_arrays(_stream_order(rows, in_time_order))
     got = meter_deltas(g, t, v, window_ms, 4, rollover=rollover)
     ref = meter_deltas_reference(g.tolist(), t.tolist(), v.tolist(), window_ms, rollover)
     got_d = dict(
