@@ -258,6 +258,12 @@ MOBILITY = Dashboard(
             fr="Débit par compteur (véh/h)",
         ),
         Panel(
+            "Flow over the last hour per district, every 15 minutes (veh/h)",
+            f'SELECT sum("mean") FROM {LONG}."agg_hop_1h" WHERE {T} AND {D} AND '
+            '"metric" = \'traffic_flow_vehh\' GROUP BY time(15m), "district" fill(none)',
+            fr="Débit de la dernière heure par quartier, tous les quarts d'heure (véh/h)",
+        ),
+        Panel(
             "Mean speed (km/h)",
             f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
             "\"metric\" = 'speed_kmh' GROUP BY time($__interval) fill(none)",

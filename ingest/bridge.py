@@ -22,8 +22,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from ingest.bundling import Bundler
 from ingest.dedup import SequenceTracker
-from ingest.routing import Inbound, Router
+from ingest.routing import Inbound, Outbound, Router
 from ingest.stats import BridgeStats, StatsCollector
 from ingest.validation import ValidationPolicy
 from vigie.contracts import KafkaTopics, Territory
@@ -71,14 +72,27 @@ def make_router(settings: Settings, instance: str) -> Router:
 async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
     """Route a bulk of messages and wait until Kafka acknowledged every record.
 
-    Records are appended to one batch per (topic, partition), partitioned by key with Kafka's
-    default murmur2 partitioner, and each batch is sent once: far less work per record than
-    one ``send`` call each.
+    Accepted batches bound for one partition (Kafka's default murmur2 partitioner on their
+    key) travel as one bundle record (``ingest.bundling``); records go in one batch per
+    (topic, partition), each sent once: far less work per reading than one ``send`` each.
     """
     t0 = time.perf_counter()
     batches: dict[tuple[str, int], Any] = {}
     partitions_of: dict[str, list[int]] = {}
+    bundler = Bundler()
     pending = []
+
+    async def add(out: Outbound, partition: int) -> None:
+        router.stats.messages_out += 1
+        router.stats.bytes_out += len(out.key) + len(out.value)
+        batch = batches.get((out.topic, partition))
+        if batch is None:
+            batch = batches[(out.topic, partition)] = producer.create_batch()
+        if batch.append(timestamp=None, key=out.key, value=out.value, headers=out.headers) is None:
+            pending.append(await producer.send_batch(batch, out.topic, partition=partition))
+            batch = batches[(out.topic, partition)] = producer.create_batch()
+            batch.append(timestamp=None, key=out.key, value=out.value, headers=out.headers)
+
     for item in items:
         out = router.route(item)
         if out is None:
@@ -87,15 +101,12 @@ async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
         if partitions is None:
             partitions = partitions_of[out.topic] = sorted(await producer.partitions_for(out.topic))
         partition = router.partition_of(out.key, partitions)
-        batch = batches.get((out.topic, partition))
-        if batch is None:
-            batch = batches[(out.topic, partition)] = producer.create_batch()
-        router.stats.messages_out += 1
-        router.stats.bytes_out += len(out.key) + len(out.value)
-        if batch.append(timestamp=None, key=out.key, value=out.value, headers=out.headers) is None:
-            pending.append(await producer.send_batch(batch, out.topic, partition=partition))
-            batch = batches[(out.topic, partition)] = producer.create_batch()
-            batch.append(timestamp=None, key=out.key, value=out.value, headers=out.headers)
+        if out.topic == router.topics.deadletter:
+            await add(out, partition)
+        elif (full := bundler.add(out, partition)) is not None:
+            await add(full, partition)
+    for out, partition in bundler.drain():
+        await add(out, partition)
     for (topic, partition), batch in batches.items():
         if batch.record_count():
             pending.append(await producer.send_batch(batch, topic, partition=partition))

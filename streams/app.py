@@ -6,11 +6,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from functools import partial
 
 import faust
 from faust.types import TP, EventT
 from pydantic import ValidationError
 
+from streams import transport
 from streams.offsets import Admission, OffsetGuard
 from streams.processor import TelemetryProcessor
 from vigie.contracts import KafkaTopics, Territory
@@ -25,7 +27,7 @@ def create_app(settings: Settings) -> faust.App:
     """Build (not start) the faust app for these settings."""
     app = faust.App(
         settings.streams.app_id,
-        broker=f"kafka://{settings.kafka.bootstrap}",
+        broker=f"{transport.SCHEME}://{settings.kafka.bootstrap}",
         store="memory://",
         web_enabled=False,
         topic_partitions=settings.kafka.partitions,
@@ -39,6 +41,9 @@ def create_app(settings: Settings) -> faust.App:
         # a killed worker's partitions move to the others within seconds, not a minute
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
+        # changelog records of a bulk leave together, not one request each
+        producer_linger=0.02,
+        producer_max_batch_size=262_144,
     )
     topics = KafkaTopics(settings.kafka.topic_prefix)
     source = app.topic(*topics.all_telemetry, key_type=bytes, value_type=bytes)
@@ -91,9 +96,11 @@ def create_app(settings: Settings) -> faust.App:
         ):
             kept = await admit(events)  # type: ignore[arg-type]
             if kept:
-                await processor.handle(kept)
-            for event in kept:
-                await stream.ack(event)
+                await processor.handle(kept, written=partial(acknowledge, stream, kept))
+
+    async def acknowledge(stream: faust.StreamT, events: list[EventT]) -> None:
+        for event in events:
+            await stream.ack(event)
 
     @app.agent(app.topic(topics.deadletter, key_type=bytes, value_type=bytes))
     async def quality(stream: faust.StreamT) -> None:

@@ -8,10 +8,10 @@ plus the lateness (batches from the edge may be minutes old), or when the stream
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic_core import from_json, to_json
 
 from streams.alerts import Alert, AlertKind, transition
 from streams.kernels.attribution import attribute
@@ -45,11 +45,11 @@ class GroupState:
     alerts: list[str] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
-        return json.dumps(self.__dict__, separators=(",", ":")).encode()
+        return to_json(self.__dict__)
 
     @classmethod
     def from_bytes(cls, raw: bytes | None) -> GroupState:
-        return cls(**json.loads(raw)) if raw else cls()
+        return cls(**from_json(raw)) if raw else cls()
 
     def add_meter(self, start_ms: int, amount: float) -> None:
         win = self.windows.setdefault(str(start_ms), {"meter": 0.0, "members": {}})

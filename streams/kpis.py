@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from streams.alerts import Alert, AlertKind, transition
+from streams.daylight import DarkCalendar
 from streams.windowing import DeviceState
 from vigie.contracts import Asset
-from vigie.sun import DarkCalendar
 
 TRAFFIC_STATES = ("fluid", "dense", "saturated", "blocked")
 
@@ -44,12 +44,13 @@ def traffic_state(occupancy_pct: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.array([15.0, 30.0, 50.0]), occupancy_pct, side="right")
 
 
-def _switched_off(ts_ms: int, policy: KpiPolicy) -> bool:
+def _switched_off(ts_ms: np.ndarray, policy: KpiPolicy) -> np.ndarray:
+    """Per reading: whether it falls in the commune's switch-off hours (local time)."""
     if policy.switch_off_hours is None:
-        return False
-    h = ((ts_ms / 3_600_000) + policy.tz_offset_h) % 24
+        return np.zeros(ts_ms.shape, bool)
+    h = (ts_ms / 3_600_000 + policy.tz_offset_h) % 24
     a, b = policy.switch_off_hours
-    return (a <= h or h < b) if a > b else (a <= h < b)
+    return ((a <= h) | (h < b)) if a > b else ((a <= h) & (h < b))
 
 
 def lamp(
@@ -62,10 +63,13 @@ def lamp(
     policy: KpiPolicy,
 ) -> list[Alert]:
     """Follow one lamp's power readings (time-sorted); raise or clear lamp_failure."""
+    lit = calendar.dark_mask(asset.lat, asset.lon, ts) & ~_switched_off(ts, policy)
+    ts, power = ts[lit], power[lit]
+    healthy = power >= policy.lamp_off_w
+    if healthy.all() and state.streak == 0 and AlertKind.LAMP_FAILURE not in state.alerts:
+        return []  # burning as it should, as before: nothing changes
     alerts = []
     for t, p in zip(ts.tolist(), power.tolist(), strict=True):
-        if not calendar.is_dark(asset.lat, asset.lon, t) or _switched_off(t, policy):
-            continue
         state.streak = state.streak + 1 if p < policy.lamp_off_w else 0
         failing = state.streak >= policy.lamp_fail_readings
         if p >= policy.lamp_off_w or failing:

@@ -14,13 +14,13 @@ import numpy as np
 
 from streams import kpis
 from streams.alerts import Alert, AlertKind
+from streams.daylight import DarkCalendar
 from streams.groups import GroupPolicy, GroupState, close_nights, close_windows
 from streams.kernels.energy import integrate, meter_deltas
 from streams.sinks import lineprotocol as lp
 from streams.windowing import N_METRICS, DeviceState, StepResult, WindowPolicy, step
 from vigie.contracts import Asset, AssetKind, TelemetryBatch
 from vigie.contracts.metrics import METRIC_INDEX
-from vigie.sun import DarkCalendar
 
 POWER, CAB_INDEX = METRIC_INDEX["power_w"], METRIC_INDEX["energy_index_wh"]
 VOLUME, FLOW = METRIC_INDEX["volume_index_m3"], METRIC_INDEX["flow_m3h"]
@@ -47,6 +47,7 @@ class BulkOutput:
     readings: int = 0
     duplicates: int = 0
     late: int = 0
+    reading_ts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # fresh ones
 
 
 def group_key(asset: Asset | None) -> str | None:
@@ -92,7 +93,9 @@ class Pipeline:
             devices[d].partition = partitions[d]
         out.raw = lp.raw_lines(((verticals[b.device_id], b) for b in res.fresh), self.tags)
         out.readings = len(out.raw)
+        out.reading_ts = res.ts
         out.long = lp.aggregate_lines(res.rows, verticals, self.tags)
+        out.long += lp.aggregate_lines(res.hop_rows, verticals, self.tags, lp.HOPPING)
         out.long += lp.late_lines(res.late, verticals, self.tags)
         out.long += lp.fleet_lines(devices, res.touched, verticals, self.tags, now_ms)
         if res.fresh:

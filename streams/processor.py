@@ -28,7 +28,7 @@ from streams.sinks.influx_v1 import InfluxV1Sink, Retention
 from streams.sinks.influx_v2 import InfluxV2Sink
 from streams.sinks.lineprotocol import dead_letter_lines, platform_lines
 from streams.windowing import DeviceState, WindowPolicy
-from vigie.contracts import TELEMETRY_BATCH, Asset, DeadLetter, TelemetryBatch
+from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
 from vigie.sections import read_secret
 from vigie.settings import Settings
@@ -73,42 +73,66 @@ class TelemetryProcessor:
         self.by_vertical: Counter[tuple[str, str]] = Counter()
         self.last_event = time.monotonic()
         self._lock = asyncio.Lock()
+        self._opening = asyncio.Lock()
+        self._own_lines: list[str] = []  # lag lines waiting for the next write
+        self._inflight: asyncio.Task[None] | None = None  # the bulk being written
 
     async def open(self) -> None:
-        """Open the sink the settings choose: InfluxDB 1.x (v1 API) or 2.x/3.x (token)."""
+        """Open the sink the settings choose: InfluxDB 1.x (v1 API) or 2.x/3.x (token); once,
+        however many tasks ask at the same time."""
+        async with self._opening:
+            if self.sink is None:
+                self.sink = await self._open_sink()
+
+    async def _open_sink(self) -> InfluxV1Sink | InfluxV2Sink:
         influx = self.settings.influx
         retention = Retention(influx.raw_retention, influx.aggregate_retention)
         if influx.backend == "v2":
             token = read_secret(influx.token_file)
             if not token:
                 raise RuntimeError("InfluxDB 2.x needs a token: set VIGIE_INFLUX__TOKEN_FILE")
-            self.sink = await InfluxV2Sink(
+            return await InfluxV2Sink(
                 influx.url, influx.org, influx.database, token, retention
             ).__aenter__()
-        else:
-            auth = None
-            if influx.username:
-                auth = (influx.username, read_secret(influx.password_file) or "")
-            self.sink = await InfluxV1Sink(
-                influx.url, influx.database, retention, auth=auth
-            ).__aenter__()
+        auth = None
+        if influx.username:
+            auth = (influx.username, read_secret(influx.password_file) or "")
+        return await InfluxV1Sink(influx.url, influx.database, retention, auth=auth).__aenter__()
+
+    async def drain(self) -> None:
+        """Wait until the bulk in flight is stored (its error, if any, is raised here)."""
+        task, self._inflight = self._inflight, None
+        if task is not None:
+            await task
 
     async def close(self) -> None:
+        await self.drain()
         if self.sink is not None:
             await self.sink.__aexit__(None, None, None)
 
-    async def handle(self, events: Sequence[Any]) -> None:
-        """Fold a bulk of events (faust events of raw batch bytes) and write the results."""
+    async def handle(
+        self, events: Sequence[Any], written: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Fold a bulk of events (faust events of raw batch bytes) and write the results.
+
+        The results are written while the next bulk is folded, one bulk in flight at most:
+        ``written`` runs once this bulk's results are stored and its states saved (the caller
+        acknowledges its records there). ``drain`` waits for the bulk in flight.
+        """
         async with self._lock:
             self.last_event = time.monotonic()
             batches: list[TelemetryBatch] = []
             verticals: dict[str, str] = {}
             partitions: dict[str, int] = {}
+            kafka_ms: list[float] = []  # per batch, when its record reached Kafka
             for event in events:
-                batch = TELEMETRY_BATCH.validate_json(event.value)
-                batches.append(batch)
-                verticals[batch.device_id] = event.message.topic.rsplit(".", 1)[1]
-                partitions[batch.device_id] = event.message.partition
+                bundled = TELEMETRY_BUNDLE.validate_json(event.value)
+                vertical = event.message.topic.rsplit(".", 1)[1]
+                for batch in bundled:
+                    verticals[batch.device_id] = vertical
+                    partitions[batch.device_id] = event.message.partition
+                batches += bundled
+                kafka_ms += [event.message.timestamp * 1000] * len(bundled)
             devices = {
                 d: DeviceState.from_bytes(self.table.data.get(d.encode())) for d in verticals
             }
@@ -119,8 +143,10 @@ class TelemetryProcessor:
             out = self.pipeline.process(
                 batches, verticals, partitions, devices, groups, int(time.time() * 1000)
             )
-            await self._commit(out, devices, groups)
-            await self._self_metrics(batches, out)
+            staged = self._stage(out, devices, groups)
+            stages = self._stage_lags(kafka_ms, batches)
+            await self.drain()  # the previous bulk is stored and its states saved
+            self._inflight = asyncio.create_task(self._store(out, staged, written, stages))
             self._count_traffic(events, verticals, out)
             self.readings += out.readings
             self.duplicates += out.duplicates
@@ -128,18 +154,31 @@ class TelemetryProcessor:
             if out.late:
                 log.warning("late readings", extra={"count": out.late})
 
-    async def _self_metrics(self, batches: list[TelemetryBatch], out: BulkOutput) -> None:
-        """The lag from reading to storage, per bulk (traffic and CPU go in ``report_self``)."""
-        if not out.readings or self.sink is None:
+    @staticmethod
+    def _stage_lags(kafka_ms: list[float], batches: list[TelemetryBatch]) -> str:
+        """Where a bulk's time went before this worker: device send to Kafka append
+        (``to_kafka``: MQTT, the bridge), and Kafka append to this worker taking it
+        (``in_kafka``: the worker's backlog), as p99 fields of the lag line."""
+        now_ms = time.time() * 1000
+        appended = np.array(kafka_ms, np.float64)
+        sent_ms = np.fromiter((b.sent_at_ms for b in batches), np.float64, len(batches))
+        to_kafka = np.percentile(appended - sent_ms, 99)
+        in_kafka = np.percentile(now_ms - appended, 99)
+        return f",to_kafka_p99_ms={float(to_kafka)},in_kafka_p99_ms={float(in_kafka)}"
+
+    def _self_metrics(self, out: BulkOutput, stages: str = "") -> None:
+        """The lag from reading to storage, per bulk, measured once InfluxDB acknowledged it and
+        written with the next write (traffic and CPU go in ``report_self``)."""
+        if not out.reading_ts.size:
             return
         now_ms = int(time.time() * 1000)
-        lag = now_ms - np.fromiter((r["ts_ms"] for b in batches for r in b.readings), np.int64)
-        line = (
+        lag = now_ms - out.reading_ts
+        p50, p99 = np.percentile(lag, [50, 99]).tolist()
+        self._own_lines.append(
             f"platform,territory={self.settings.territory},component=streams,"
-            f"instance={self.instance} lag_p50_ms={float(np.percentile(lag, 50))},"
-            f"lag_p99_ms={float(np.percentile(lag, 99))},lag_max_ms={int(lag.max())}i {now_ms}"
+            f"instance={self.instance} lag_p50_ms={p50},lag_p99_ms={p99},"
+            f"lag_max_ms={int(lag.max())}i{stages} {now_ms}"
         )
-        await self.sink.write([line], "long")
         self.traffic["lines_out"] += 1
 
     def _count_traffic(
@@ -169,14 +208,15 @@ class TelemetryProcessor:
         )
         self.traffic.clear()
         self.by_vertical.clear()
-        await self.platform_report(report)
+        own, self._own_lines = self._own_lines, []
+        await self.platform_report(report, own)
 
-    async def platform_report(self, report: PlatformReport) -> None:
+    async def platform_report(self, report: PlatformReport, more: Sequence[str] = ()) -> None:
         """Write a process's report on itself (this worker's, or an ingest bridge's)."""
         if self.sink is None:
             await self.open()
         assert self.sink is not None
-        await self.sink.write(platform_lines(report), "long")
+        await self.sink.write([*platform_lines(report), *more], "long")
 
     async def dead_letters(self, values: Sequence[bytes]) -> None:
         """Count rejected payloads by reason and vertical for the data-quality dashboard."""
@@ -206,7 +246,8 @@ class TelemetryProcessor:
             }
             out = self.pipeline.close_idle(groups)
             if out.groups:
-                await self._commit(out, {}, groups)
+                await self.drain()
+                await self._store(out, self._stage(out, {}, groups))
 
     async def check_silences(self) -> None:
         """Raise or clear device_silent across the devices this worker holds."""
@@ -218,16 +259,40 @@ class TelemetryProcessor:
             }
             out = self.pipeline.silent_devices(devices)
             if out.alerts:
-                await self._commit(out, devices, {})
+                await self.drain()
+                await self._store(out, self._stage(out, devices, {}))
 
-    async def _commit(
+    def _stage(
         self, out: BulkOutput, devices: dict[str, DeviceState], groups: dict[str, GroupState]
+    ) -> list[tuple[bytes, bytes, int]]:
+        """The states this output changes, as changelog records; the in-memory table takes them
+        now (the next bulk starts from them), the changelog once the results are stored."""
+        staged = [(d.encode(), devices[d].to_bytes(), devices[d].partition) for d in out.devices]
+        staged += [
+            (GROUP_PREFIX + g.encode(), groups[g].to_bytes(), groups[g].partition)
+            for g in out.groups
+        ]
+        for key, value, _partition in staged:
+            self.table.data[key] = value
+        return staged
+
+    async def _store(
+        self,
+        out: BulkOutput,
+        staged: list[tuple[bytes, bytes, int]],
+        written: Callable[[], Awaitable[None]] | None = None,
+        stages: str = "",
     ) -> None:
+        """Write the results, then emit the alerts and save the states, then ``written``."""
         if self.sink is None:
             await self.open()
         assert self.sink is not None
-        await self.sink.write(out.raw, "raw")
-        await self.sink.write(out.long, "long")
+        # both retention policies at once; this worker's own lines ride along with the results
+        own, self._own_lines = self._own_lines, []
+        await asyncio.gather(
+            self.sink.write(out.raw, "raw"), self.sink.write(out.long + own, "long")
+        )
+        self._self_metrics(out, stages)
         for alert in out.alerts:
             log.info(
                 "alert",
@@ -241,11 +306,7 @@ class TelemetryProcessor:
             if self.emit_alert is not None:
                 await self.emit_alert(alert.subject.encode(), alert.to_json())
         self.alerts += len(out.alerts)
-        for d in out.devices:
-            self._save(d.encode(), devices[d].to_bytes(), devices[d].partition)
-        for g in out.groups:
-            self._save(GROUP_PREFIX + g.encode(), groups[g].to_bytes(), groups[g].partition)
-
-    def _save(self, key: bytes, value: bytes, partition: int) -> None:
-        self.table.data[key] = value
-        self.table.send_changelog(partition, key, value)
+        for key, value, partition in staged:
+            self.table.send_changelog(partition, key, value)
+        if written is not None:
+            await written()

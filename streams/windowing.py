@@ -10,12 +10,12 @@ closed window is late: it is counted and returned for reporting, never merged si
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic_core import from_json, to_json
 
-from streams.kernels.windows import tumbling
+from streams.kernels.windows import WindowAggregates, hopping, tumbling
 from vigie.contracts import TelemetryBatch
 from vigie.contracts.metrics import METRIC_INDEX, METRIC_NAMES
 from vigie.sequence import SeqVerdict, SeqWindow
@@ -28,6 +28,10 @@ class WindowPolicy:
     window_ms: int = 60_000
     allowed_lateness_ms: int = 120_000
     seq_window: int = 512
+    # hopping windows (road traffic over the last hour, every quarter hour)
+    hop_window_ms: int = 3_600_000
+    hop_ms: int = 900_000
+    hop_metrics: tuple[str, ...] = ("traffic_flow_vehh", "speed_kmh", "occupancy_pct")
 
 
 @dataclass
@@ -37,6 +41,7 @@ class DeviceState:
     seq: SeqWindow | None = None
     watermark_ms: int = -(2**62)
     windows: dict[str, list[float]] = field(default_factory=dict)  # "metric|start" -> acc
+    hops: dict[str, list[float]] = field(default_factory=dict)  # hopping windows, the same
     late: int = 0
     missing: int = 0  # sequence numbers skipped and not (yet) seen
     partition: int = 0  # where this device's records (and state changelog) live
@@ -49,13 +54,13 @@ class DeviceState:
         d = dict(self.__dict__)
         if self.seq is not None:
             d["seq"] = [self.seq.high, format(self.seq.bits, "x"), self.seq.size]
-        return json.dumps(d, separators=(",", ":")).encode()
+        return to_json(d)
 
     @classmethod
     def from_bytes(cls, raw: bytes | None) -> DeviceState:
         if not raw:
             return cls()
-        d = json.loads(raw)
+        d = from_json(raw)
         seq = d.pop("seq")
         state = cls(**d)
         if seq is not None:
@@ -87,6 +92,7 @@ class StepResult:
     fresh: list[TelemetryBatch] = field(default_factory=list)
     duplicates: int = 0
     rows: list[WindowRow] = field(default_factory=list)
+    hop_rows: list[WindowRow] = field(default_factory=list)
     late: list[tuple[str, str, int, float]] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     # the fresh readings as columns: code = device index * N_METRICS + metric index
@@ -135,38 +141,78 @@ def step(
         return out
     devices = sorted(out.touched)
     dev_index = {d: i for i, d in enumerate(devices)}
-    n = sum(len(b.readings) for b in out.fresh)
-    group = np.empty(n, np.int64)
-    ts = np.empty(n, np.int64)
-    values = np.empty(n, np.float64)
-    i = 0
-    for b in out.fresh:
-        base = dev_index[b.device_id] * N_METRICS
-        for r in b.readings:
-            group[i] = base + METRIC_INDEX[r["metric"]]
-            ts[i] = r["ts_ms"]
-            values[i] = r["value"]
-            i += 1
+    readings = [r for b in out.fresh for r in b.readings]
+    n = len(readings)
+    base = np.repeat(
+        np.fromiter((dev_index[b.device_id] for b in out.fresh), np.int64, len(out.fresh)),
+        np.fromiter((len(b.readings) for b in out.fresh), np.int64, len(out.fresh)),
+    )
+    group = base * N_METRICS + np.fromiter(
+        (METRIC_INDEX[r["metric"]] for r in readings), np.int64, n
+    )
+    ts = np.fromiter((r["ts_ms"] for r in readings), np.int64, n)
+    values = np.fromiter((r["value"] for r in readings), np.float64, n)
     out.devices, out.code, out.ts, out.values = devices, group, ts, values
-    agg = tumbling(group, ts, values, policy.window_ms)
     wm_before = {d: states[d].watermark_ms for d in devices}
+    agg = tumbling(group, ts, values, policy.window_ms)
+    out.rows, closed = _fold_windows(agg, policy.window_ms, policy, devices, states, wm_before)
+    for g, start in closed:  # windows already written and forgotten: their readings are late
+        device, metric = devices[g // N_METRICS], METRIC_NAMES[g % N_METRICS]
+        mask = (group == g) & (ts >= start) & (ts < start + policy.window_ms)
+        out.late.extend(
+            (device, metric, int(t), float(v)) for t, v in zip(ts[mask], values[mask], strict=True)
+        )
+        states[device].late += int(mask.sum())
+    hopped = np.isin(group % N_METRICS, [METRIC_INDEX[m] for m in policy.hop_metrics])
+    if hopped.any():
+        hop_agg = hopping(
+            group[hopped], ts[hopped], values[hopped], policy.hop_window_ms, policy.hop_ms
+        )
+        # a reading too late for a hopping window is too late for its 1-minute one: counted
+        out.hop_rows, _ = _fold_windows(
+            hop_agg, policy.hop_window_ms, policy, devices, states, wm_before, hop=True
+        )
+    latest = np.full(len(devices), np.iinfo(np.int64).min, np.int64)
+    np.maximum.at(latest, group // N_METRICS, ts)
+    for device, seen_ms in zip(devices, latest.tolist(), strict=True):
+        state = states[device]
+        state.watermark_ms = max(state.watermark_ms, seen_ms)
+        state.windows = _open_only(state.windows, state.watermark_ms, policy.window_ms, policy)
+        state.hops = _open_only(state.hops, state.watermark_ms, policy.hop_window_ms, policy)
+    return out
+
+
+def _open_only(
+    windows: dict[str, list[float]], watermark_ms: int, window_ms: int, policy: WindowPolicy
+) -> dict[str, list[float]]:
+    horizon = watermark_ms - window_ms - policy.allowed_lateness_ms
+    return {k: v for k, v in windows.items() if int(k.rsplit("|", 1)[1]) > horizon}
+
+
+def _fold_windows(
+    agg: WindowAggregates,
+    window_ms: int,
+    policy: WindowPolicy,
+    devices: list[str],
+    states: dict[str, DeviceState],
+    wm_before: dict[str, int],
+    hop: bool = False,
+) -> tuple[list[WindowRow], list[tuple[int, int]]]:
+    """Merge a bulk's partial windows into the devices' open ones. Returns the rows to write
+    (each window's full current value) and the (group, start) of windows already closed."""
+    rows, closed = [], []
     for k in range(len(agg.group)):
         g = int(agg.group[k])
         device, metric = devices[g // N_METRICS], METRIC_NAMES[g % N_METRICS]
         start = int(agg.window_start_ms[k])
-        state = states[device]
+        windows = states[device].hops if hop else states[device].windows
         key = f"{metric}|{start}"
-        closed = start + policy.window_ms + policy.allowed_lateness_ms <= wm_before[device]
-        if closed and key not in state.windows:
-            mask = (group == g) & (ts >= start) & (ts < start + policy.window_ms)
-            out.late.extend(
-                (device, metric, int(t), float(v))
-                for t, v in zip(ts[mask], values[mask], strict=True)
-            )
-            state.late += int(mask.sum())
+        is_closed = start + window_ms + policy.allowed_lateness_ms <= wm_before[device]
+        if is_closed and key not in windows:
+            closed.append((g, start))
             continue
         acc = _merge(
-            state.windows.get(key),
+            windows.get(key),
             int(agg.count[k]),
             float(agg.sum[k]),
             float(agg.min[k]),
@@ -174,18 +220,10 @@ def step(
             int(agg.last_ts_ms[k]),
             float(agg.last[k]),
         )
-        state.windows[key] = acc
-        out.rows.append(
+        windows[key] = acc
+        rows.append(
             WindowRow(
                 device, metric, start, int(acc[0]), acc[1], acc[2], acc[3], int(acc[4]), acc[5]
             )
         )
-    for device in devices:
-        state = states[device]
-        dev_ts = ts[group // N_METRICS == dev_index[device]]
-        state.watermark_ms = max(state.watermark_ms, int(dev_ts.max()))
-        horizon = state.watermark_ms - policy.window_ms - policy.allowed_lateness_ms
-        state.windows = {
-            k: v for k, v in state.windows.items() if int(k.rsplit("|", 1)[1]) > horizon
-        }
-    return out
+    return rows, closed

@@ -42,19 +42,3 @@ def is_dark(lat: float, lon: float, ts_ms: int) -> bool:
     """True when the sun is below the horizon at (lat, lon)."""
     rise, set_ = sun_times_ms(lat, lon, ts_ms)
     return not rise <= ts_ms < set_
-
-
-class DarkCalendar:
-    """is_dark with sun times cached per day and ~1 km cell: cheap enough per reading."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[int, float, float], tuple[int, int]] = {}
-
-    def is_dark(self, lat: float, lon: float, ts_ms: int) -> bool:
-        key = (ts_ms // 86_400_000, round(lat, 2), round(lon, 2))
-        times = self._cache.get(key)
-        if times is None:
-            if len(self._cache) > 100_000:
-                self._cache.clear()
-            times = self._cache[key] = sun_times_ms(lat, lon, ts_ms)
-        return not times[0] <= ts_ms < times[1]

@@ -43,6 +43,21 @@ def _range(group: I64) -> tuple[int, int]:
 
 
 @numba.njit(cache=True, nogil=True)
+def _empty_rows(n):  # type: ignore[no-untyped-def]
+    """Room for n rows: group, window start, count, sum, min, max, last time, last value."""
+    return (
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.float64),
+        np.empty(n, np.float64),
+        np.empty(n, np.float64),
+        np.empty(n, np.int64),
+        np.empty(n, np.float64),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
 def _fold_runs(group, ts_ms, values, window_ms, origin, n_groups):  # type: ignore[no-untyped-def]
     """One sequential pass: consecutive readings of one (group, window) fold into one row.
 
@@ -55,14 +70,7 @@ def _fold_runs(group, ts_ms, values, window_ms, origin, n_groups):  # type: igno
     n = ts_ms.shape[0]
     latest_w = np.full(n_groups, np.iinfo(np.int64).min, np.int64)
     latest_row = np.empty(n_groups, np.int64)
-    g_o = np.empty(n, np.int64)
-    w_o = np.empty(n, np.int64)
-    n_o = np.empty(n, np.int64)
-    s_o = np.empty(n, np.float64)
-    lo_o = np.empty(n, np.float64)
-    hi_o = np.empty(n, np.float64)
-    t_o = np.empty(n, np.int64)
-    l_o = np.empty(n, np.float64)
+    g_o, w_o, n_o, s_o, lo_o, hi_o, t_o, l_o = _empty_rows(n)
     unordered = False
     m = 0
     j = -1
@@ -149,14 +157,7 @@ def _hop_fold(order, group, w, cnt, sm, lo, hi, lts, last, k):  # type: ignore[n
         if group[a] == group[b] and w[a] >= w[b]:
             return None
     cap = m * k
-    g_o = np.empty(cap, np.int64)
-    s_o = np.empty(cap, np.int64)
-    n_o = np.empty(cap, np.int64)
-    sm_o = np.empty(cap, np.float64)
-    lo_o = np.empty(cap, np.float64)
-    hi_o = np.empty(cap, np.float64)
-    t_o = np.empty(cap, np.int64)
-    l_o = np.empty(cap, np.float64)
+    g_o, s_o, n_o, sm_o, lo_o, hi_o, t_o, l_o = _empty_rows(cap)
     j = 0
     last_start = np.iinfo(np.int64).min
     for q in range(m):

@@ -7,6 +7,7 @@ durable buffer), offsets are not committed, and nothing is lost if the worker di
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from dataclasses import dataclass
@@ -113,10 +114,17 @@ class InfluxV1Sink:
 
     async def write(self, lines: list[str], rp: str) -> None:
         """Write lines (ms precision) in chunks, retrying on transport and server errors."""
-        for i in range(0, len(lines), self.max_lines):
-            body = "\n".join(lines[i : i + self.max_lines]).encode()
-            await self._with_retry(lambda body=body: self._post(body, rp))  # type: ignore[misc]
-            self.lines_written += min(self.max_lines, len(lines) - i)
+        await asyncio.gather(
+            *(
+                self._write_chunk(lines[i : i + self.max_lines], rp)
+                for i in range(0, len(lines), self.max_lines)
+            )
+        )
+
+    async def _write_chunk(self, lines: list[str], rp: str) -> None:
+        body = "\n".join(lines).encode()
+        await self._with_retry(lambda: self._post(body, rp))
+        self.lines_written += len(lines)
 
     async def _post(self, body: bytes, rp: str) -> None:
         assert self._session is not None, "use the sink as an async context manager"

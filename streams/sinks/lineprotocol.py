@@ -19,6 +19,7 @@ from vigie.contracts.platform import PlatformReport
 
 RAW = "telemetry"
 AGGREGATE = "agg_1m"
+HOPPING = "agg_hop_1h"  # 1-hour windows every 15 minutes (road traffic), at the window start
 LATE = "late_readings"
 FLEET = "fleet"
 
@@ -54,16 +55,19 @@ def _f(value: float) -> str:
 
 def raw_lines(batches: Iterable[tuple[str, TelemetryBatch]], tags: TagIndex) -> list[str]:
     """One line per reading: ``telemetry,<tags>,metric=<m> value=<v> <ts>``."""
-    return [
-        f"{RAW},{tags.tags(b.device_id, vertical)},metric={r['metric']} value={_f(r['value'])} "
-        f"{r['ts_ms']}"
-        for vertical, b in batches
-        for r in b.readings
-    ]
+    lines: list[str] = []
+    for vertical, b in batches:
+        head = f"{RAW},{tags.tags(b.device_id, vertical)},metric="
+        # values are floats (validated), and repr writes them exactly
+        lines += [f"{head}{r['metric']} value={r['value']!r} {r['ts_ms']}" for r in b.readings]
+    return lines
 
 
 def aggregate_lines(
-    rows: Iterable[WindowRow], verticals: Mapping[str, str], tags: TagIndex
+    rows: Iterable[WindowRow],
+    verticals: Mapping[str, str],
+    tags: TagIndex,
+    measurement: str = AGGREGATE,
 ) -> list[str]:
     """One line per (device, metric, window) with count, sum, min, max, mean, last."""
     lines = []
@@ -71,7 +75,8 @@ def aggregate_lines(
         if row.count == 0 or math.isnan(row.sum):
             continue
         lines.append(
-            f"{AGGREGATE},{tags.tags(row.device_id, verticals[row.device_id])},metric={row.metric} "
+            f"{measurement},{tags.tags(row.device_id, verticals[row.device_id])},"
+            f"metric={row.metric} "
             f"count={row.count}i,sum={_f(row.sum)},min={_f(row.min)},max={_f(row.max)},"
             f"mean={_f(row.mean)},last={_f(row.last)} {row.start_ms}"
         )

@@ -7,6 +7,7 @@ uninterrupted run computes (the plain reference over the readings sent).
 from __future__ import annotations
 
 import signal
+import threading
 import time
 
 import pytest
@@ -46,10 +47,16 @@ def _count(settings) -> int:
 def test_worker_killed_mid_stream_ends_with_the_same_aggregates(settings, isolated, tmp_path):
     comps, plan, emitted = _setup(settings, isolated, tmp_path, minutes=180)
     total = sum(len(e.batch.readings) for e in emitted)
+    # three simulated hours published over 20 s while the worker runs: it is killed mid-stream
+    publisher = threading.Thread(
+        target=publish,
+        args=(emitted, settings.mqtt, T.id),
+        kwargs={"start_ms": plan.start_ms, "speed": 3 * 3600 / 20, "show_progress": False},
+    )
     try:
         comps.start_ingest()
-        publish(emitted, settings.mqtt, T.id, start_ms=plan.start_ms, show_progress=False)
         comps.start_streams()
+        publisher.start()
         deadline = time.monotonic() + 120
         while _count(settings) < total * 0.2 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -60,6 +67,7 @@ def test_worker_killed_mid_stream_ends_with_the_same_aggregates(settings, isolat
         # supervisor with a restart delay would: the new worker joins in one rebalance
         time.sleep(11)
         comps.start_streams()
+        publisher.join()
         found = wait_for_count(settings, total, comps)
         time.sleep(2)
         check_stored_exactly(settings, emitted)

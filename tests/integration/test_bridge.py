@@ -17,7 +17,7 @@ from simulators.faults import Fault, standard_faults
 from simulators.publish import publish
 from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
-from vigie.contracts import DeadLetter, KafkaTopics, RejectReason
+from vigie.contracts import TELEMETRY_BUNDLE, DeadLetter, KafkaTopics, RejectReason
 from vigie.kafka import read_topic
 from vigie.mqtt import platform_status_topic, wait_for_status
 from vigie.stack.components import Components
@@ -49,8 +49,10 @@ def _telemetry(settings) -> list[tuple[str, int, str]]:
     out = []
     for topic in topics.all_telemetry:
         for r in _records(settings, topic):
-            body = json.loads(r.value)
-            out.append((body["device_id"], body["seq"], dict(r.headers)["ingest"].decode()))
+            ingest = dict(r.headers)["ingest"].decode()
+            bundled = TELEMETRY_BUNDLE.validate_json(r.value)
+            assert int(dict(r.headers)["batches"]) == len(bundled)
+            out += [(b.device_id, b.seq, ingest) for b in bundled]
     return out
 
 

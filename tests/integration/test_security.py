@@ -211,6 +211,7 @@ def test_ingest_bridge_and_agent_over_tls_end_to_end(secured, stack, isolated, t
     -> Kafka: every batch arrives."""
     import asyncio
 
+    from vigie.contracts import TELEMETRY_BUNDLE
     from vigie.kafka import read_topic
     from vigie.settings import Settings
     from vigie.stack.components import Components
@@ -265,7 +266,7 @@ def test_ingest_bridge_and_agent_over_tls_end_to_end(secured, stack, isolated, t
                     settings.kafka, f"{settings.kafka.topic_prefix}.telemetry.lighting", timeout_s=5
                 )
             )
-            seqs = sorted(json.loads(r.value)["seq"] for r in records)
+            seqs = sorted(b.seq for r in records for b in TELEMETRY_BUNDLE.validate_json(r.value))
             time.sleep(0.5)
         comps.check_alive()
     finally:

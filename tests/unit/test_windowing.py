@@ -56,3 +56,35 @@ def test_missing_sequence_numbers_are_counted_and_refilled():
     assert states["a"].missing == 3
     step(states, [_batch("a", 2, [(2_000, 1.0)])], POLICY)
     assert DeviceState.from_bytes(states["a"].to_bytes()).missing == 2
+
+
+def test_hopping_windows_of_road_traffic_hold_every_reading_of_their_hour_across_bulks():
+    from streams.kernels.reference import hopping_reference
+
+    states: dict[str, DeviceState] = {}
+    points = [(t * 60_000 + 7, float(t % 13)) for t in range(0, 150)]  # 2.5 h, one a minute
+    rows = {}
+    for seq, start in enumerate(range(0, len(points), 20)):  # bulks of 20 minutes
+        batch = TelemetryBatch(
+            device_id="counter-1",
+            seq=seq,
+            sent_at_ms=0,
+            readings=[
+                {"ts_ms": t, "metric": "traffic_flow_vehh", "value": v}
+                for t, v in points[start : start + 20]
+            ],
+        )
+        out = step(states, [batch], POLICY)
+        rows.update({r.start_ms: r for r in out.hop_rows})  # the latest value of each window
+        assert states["counter-1"].hops, "open hopping windows are kept in the device's state"
+    ts, vals = [t for t, _ in points], [v for _, v in points]
+    ref = hopping_reference([0] * len(ts), ts, vals, 3_600_000, 900_000)
+    assert set(rows) == {start for _, start in ref}
+    for (_, start), (count, total, lo, hi, _last_ts, last) in ref.items():
+        row = rows[start]
+        assert (row.count, row.sum, row.min, row.max, row.last) == (count, total, lo, hi, last)
+
+
+def test_only_road_traffic_gets_hopping_windows():
+    out = step({}, [_batch("lamp-1", 0, [(0, 40.0)])], POLICY)
+    assert out.rows and not out.hop_rows

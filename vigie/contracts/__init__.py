@@ -3,10 +3,12 @@
 from vigie.contracts.deadletter import DeadLetter, RejectReason
 from vigie.contracts.envelope import (
     TELEMETRY_BATCH,
+    TELEMETRY_BUNDLE,
     VALIDATED_BATCH,
     Reading,
     TelemetryBatch,
     ValidatedBatch,
+    bundle,
 )
 from vigie.contracts.metrics import METRICS, MetricKind, MetricSpec, Vertical
 from vigie.contracts.registry import Asset, AssetKind, District, Territory
@@ -15,6 +17,7 @@ from vigie.contracts.topics import Channel, DeviceTopic, KafkaTopics, TopicError
 __all__ = [
     "METRICS",
     "TELEMETRY_BATCH",
+    "TELEMETRY_BUNDLE",
     "VALIDATED_BATCH",
     "Asset",
     "AssetKind",
@@ -32,4 +35,5 @@ __all__ = [
     "TopicError",
     "ValidatedBatch",
     "Vertical",
+    "bundle",
 ]

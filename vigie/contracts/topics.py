@@ -78,7 +78,7 @@ class KafkaTopics:
     prefix: str = "vigie"
 
     def telemetry(self, vertical: Vertical | str) -> str:
-        """Validated batches of one vertical, keyed by device id."""
+        """Validated batches of one vertical, bundled per partition (``bundle``)."""
         return f"{self.prefix}.telemetry.{Vertical(vertical)}"
 
     @property
