@@ -125,7 +125,7 @@ def _deltas(order, group, ts, value, carry_ts, carry_v, window_ms, rollover):  #
     cv = carry_v.copy()
     g_out = np.empty(n, np.int64)
     w_out = np.empty(n, np.int64)
-    d_out = np.zeros(n, np.float64)
+    d_out = np.empty(n, np.float64)  # each row zeroed when it opens
     wend = np.full(cts.shape[0], np.iinfo(np.int64).min, np.int64)
     row_of = np.empty(cts.shape[0], np.int64)
     m = 0
@@ -146,7 +146,7 @@ def _deltas(order, group, ts, value, carry_ts, carry_v, window_ms, rollover):  #
             if t1 >= wend[g]:  # a new window (rows of a group come in time order)
                 start = _floor(t1, window_ms)
                 wend[g], row_of[g] = start + window_ms, m
-                g_out[m], w_out[m] = g, start
+                g_out[m], w_out[m], d_out[m] = g, start, 0.0
                 m += 1
             d_out[row_of[g]] += d
         cts[g] = t1
