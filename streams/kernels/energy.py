@@ -40,13 +40,18 @@ def _floor(t: int, w: int) -> int:
 
 @numba.njit(cache=True, nogil=True)
 def _in_time_order(group, ts, n_groups):  # type: ignore[no-untyped-def]
-    """Whether each group's readings come in time order (as a stream delivers them)."""
+    """Whether each group's readings come in time order (as a stream delivers them); raises
+    on a group outside [0, n_groups). One pass."""
     last = np.full(n_groups, np.iinfo(np.int64).min, np.int64)
+    ordered = True
     for i in range(group.shape[0]):
-        if ts[i] < last[group[i]]:
-            return False
-        last[group[i]] = ts[i]
-    return True
+        g = group[i]
+        if g < 0 or g >= n_groups:
+            raise ValueError("group values must lie in [0, n_groups)")
+        if ts[i] < last[g]:
+            ordered = False
+        last[g] = max(last[g], ts[i])
+    return ordered
 
 
 @numba.njit(cache=True, nogil=True)
@@ -188,8 +193,6 @@ def _prepare(
         raise ValueError("group, ts_ms and values must have the same length")
     cts = np.full(n_groups, -1, np.int64) if carry_ts is None else np.asarray(carry_ts, np.int64)
     cv = np.full(n_groups, np.nan) if carry_value is None else np.asarray(carry_value, np.float64)
-    if group.size and (group.min() < 0 or group.max() >= n_groups):
-        raise ValueError("group values must lie in [0, n_groups)")
     if _in_time_order(group, ts, n_groups):
         order = np.empty(0, np.int64)  # the kernels read the input as it comes
     else:  # late or unordered readings: by group, then time

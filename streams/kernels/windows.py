@@ -147,43 +147,64 @@ def _fold_unordered(m, g_o, w_o, n_o, s_o, lo_o, hi_o, t_o, l_o):  # type: ignor
 
 
 @numba.njit(cache=True, nogil=True)
-def _hop_fold(order, group, w, cnt, sm, lo, hi, lts, last, k):  # type: ignore[no-untyped-def]
-    """Fold hop buckets (visited in ``order``: by group, then window) into the windows of k
-    consecutive buckets that contain any of them. Returns the windows (start in hops), or
-    ``None`` when a group's buckets are not in increasing order (then sort them first)."""
-    m = order.shape[0]
-    for q in range(1, m):
-        a, b = order[q - 1], order[q]
-        if group[a] == group[b] and w[a] >= w[b]:
-            return None
-    cap = m * k
-    g_o, s_o, n_o, sm_o, lo_o, hi_o, t_o, l_o = _empty_rows(cap)
+def _hop_ring(order, group, w, cnt, sm, lo, hi, lts, last, k, n_groups):  # type: ignore[no-untyped-def]
+    """Fold hop buckets into the windows of k consecutive buckets that contain any of them.
+
+    Buckets are visited as they come (or in ``order``), each group's in increasing window
+    order: a group's open windows sit in a ring of k slots (window s in slot s % k), and a
+    slot's window is complete, so written out, when a later window needs the slot. Returns
+    the windows (start in hops), or ``None`` when a group's buckets are not in order.
+    """
+    m = group.shape[0]
+    by_order = order.shape[0] == m
+    empty = np.iinfo(np.int64).min
+    ring_w = np.full((n_groups, k), empty, np.int64)
+    ring_n = np.zeros((n_groups, k), np.int64)
+    ring_s = np.zeros((n_groups, k), np.float64)
+    ring_lo = np.zeros((n_groups, k), np.float64)
+    ring_hi = np.zeros((n_groups, k), np.float64)
+    ring_t = np.zeros((n_groups, k), np.int64)
+    ring_l = np.zeros((n_groups, k), np.float64)
+    latest = np.full(n_groups, empty, np.int64)
+    g_o, s_o, n_o, sm_o, lo_o, hi_o, t_o, l_o = _empty_rows(m * k)
     j = 0
-    last_start = np.iinfo(np.int64).min
-    for q in range(m):
-        r0 = order[q]
-        if q == 0 or group[r0] != group[order[q - 1]]:
-            last_start = np.iinfo(np.int64).min
-        for back in range(k - 1, -1, -1):
-            s = w[r0] - back
-            if s <= last_start:  # already made from an earlier bucket
-                continue
-            last_start = s
-            c, total, a, b = 0, 0.0, np.inf, -np.inf
-            t_last, v_last = np.iinfo(np.int64).min, np.nan
-            p = q
-            while p < m and group[order[p]] == group[r0] and w[order[p]] < s + k:
-                r = order[p]
-                if cnt[r]:
-                    c += cnt[r]
-                    total += sm[r]
-                    a, b = min(a, lo[r]), max(b, hi[r])
-                    if lts[r] >= t_last:
-                        t_last, v_last = lts[r], last[r]
-                p += 1
-            g_o[j], s_o[j], n_o[j], sm_o[j], t_o[j], l_o[j] = group[r0], s, c, total, t_last, v_last
-            lo_o[j], hi_o[j] = (a, b) if c else (np.nan, np.nan)
-            j += 1
+    for q in range(m + n_groups * k):
+        if q < m:  # a bucket
+            r = order[q] if by_order else q
+            g, ww = group[r], w[r]
+            if ww <= latest[g]:
+                return None
+            latest[g] = ww
+            backs = k
+        else:  # the end: flush every slot
+            g, c = (q - m) // k, (q - m) % k
+            backs = 0
+            if ring_w[g, c] != empty:
+                g_o[j], s_o[j], n_o[j], sm_o[j] = g, ring_w[g, c], ring_n[g, c], ring_s[g, c]
+                lo_o[j] = ring_lo[g, c] if ring_n[g, c] else np.nan
+                hi_o[j] = ring_hi[g, c] if ring_n[g, c] else np.nan
+                t_o[j], l_o[j] = ring_t[g, c], ring_l[g, c]
+                j += 1
+        for back in range(backs):
+            s = ww - back
+            c = s % k
+            if ring_w[g, c] != s:
+                if ring_w[g, c] != empty:  # complete: no later bucket can reach it
+                    g_o[j], s_o[j], n_o[j], sm_o[j] = g, ring_w[g, c], ring_n[g, c], ring_s[g, c]
+                    lo_o[j] = ring_lo[g, c] if ring_n[g, c] else np.nan
+                    hi_o[j] = ring_hi[g, c] if ring_n[g, c] else np.nan
+                    t_o[j], l_o[j] = ring_t[g, c], ring_l[g, c]
+                    j += 1
+                ring_w[g, c], ring_n[g, c], ring_s[g, c] = s, 0, 0.0
+                ring_lo[g, c], ring_hi[g, c] = np.inf, -np.inf
+                ring_t[g, c], ring_l[g, c] = empty, np.nan
+            if cnt[r]:
+                ring_n[g, c] += cnt[r]
+                ring_s[g, c] += sm[r]
+                ring_lo[g, c] = min(ring_lo[g, c], lo[r])
+                ring_hi[g, c] = max(ring_hi[g, c], hi[r])
+                if lts[r] >= ring_t[g, c]:
+                    ring_t[g, c], ring_l[g, c] = lts[r], last[r]
     return g_o[:j], s_o[:j], n_o[:j], sm_o[:j], lo_o[:j], hi_o[:j], t_o[:j], l_o[:j]
 
 
@@ -225,9 +246,16 @@ def hopping(group: I64, ts_ms: I64, values: F64, window_ms: int, hop_ms: int) ->
     if k == 1 or b.group.size == 0:
         return b
     w = b.window_start_ms // hop_ms
-    buckets = (b.group, w, b.count, b.sum, b.min, b.max, b.last_ts_ms, b.last)
-    out = _hop_fold(np.argsort(b.group, kind="stable"), *buckets, k)
+    gmin, gmax = _range(b.group)
+    if gmin >= 0 and gmax < 4 * b.group.size + (1 << 20):
+        keys, code = None, b.group
+    else:  # sparse groups: number them
+        keys, code = np.unique(b.group, return_inverse=True)
+        code = np.ascontiguousarray(code.ravel(), np.int64)
+    n_groups = int(code.max()) + 1
+    buckets = (code, w, b.count, b.sum, b.min, b.max, b.last_ts_ms, b.last)
+    out = _hop_ring(np.empty(0, np.int64), *buckets, k, n_groups)
     if out is None:  # late or unordered readings: sort the buckets by time within groups
-        out = _hop_fold(np.lexsort((w, b.group)), *buckets, k)
+        out = _hop_ring(np.lexsort((w, code)), *buckets, k, n_groups)
     g, start, *stats = out
-    return WindowAggregates(g, start * hop_ms, *stats)
+    return WindowAggregates(g if keys is None else keys[g], start * hop_ms, *stats)

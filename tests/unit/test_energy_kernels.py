@@ -163,3 +163,10 @@ def test_losses_shared_theft_reported():
     assert out.asset_wh[2:] == pytest.approx([103.0, 103.0])  # ratio 2: nominal losses only
     assert out.unexplained_wh[1] == pytest.approx(194.0)
     assert out.ratio == pytest.approx([1.03, 2.0])
+
+
+def test_a_group_outside_the_declared_range_is_refused():
+    with pytest.raises(ValueError, match="n_groups"):
+        integrate(np.array([0, 5]), np.array([0, 60_000]), np.array([1.0, 1.0]), 60_000, 4)
+    with pytest.raises(ValueError, match="n_groups"):
+        meter_deltas(np.array([-1]), np.array([0]), np.array([1.0]), 60_000, 4)
