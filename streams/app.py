@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from streams import transport
 from streams.offsets import Admission, OffsetGuard
 from streams.processor import TelemetryProcessor
-from vigie.contracts import KafkaTopics, Territory
+from vigie.contracts import KafkaTopics, Territory, Vertical
 from vigie.contracts.platform import PlatformReport
 from vigie.kafka import ensure_topics
 from vigie.settings import Settings
@@ -46,7 +46,6 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_batch_size=262_144,
     )
     topics = KafkaTopics(settings.kafka.topic_prefix)
-    source = app.topic(*topics.all_telemetry, key_type=bytes, value_type=bytes)
     table = app.Table(
         "device-state",
         default=None,
@@ -88,7 +87,6 @@ def create_app(settings: Settings) -> faust.App:
     async def forget(_app: faust.App, revoked: set[TP], **_kw: object) -> None:
         guard.forget(revoked)
 
-    @app.agent(source)
     async def telemetry(stream: faust.StreamT) -> None:
         # acknowledged by hand: only what was processed, after it was written
         async for events in stream.noack_take(
@@ -97,6 +95,12 @@ def create_app(settings: Settings) -> faust.App:
             kept = await admit(events)  # type: ignore[arg-type]
             if kept:
                 await processor.handle(kept, written=partial(acknowledge, stream, kept))
+
+    # one agent per vertical: a vertical's bulks never wait for another's to fill; they share
+    # the processor (one bulk folded at a time, one in flight to InfluxDB)
+    for vertical in Vertical:
+        source = app.topic(topics.telemetry(vertical), key_type=bytes, value_type=bytes)
+        app.agent(source, name=f"vigie.streams.telemetry.{vertical}")(telemetry)
 
     async def acknowledge(stream: faust.StreamT, events: list[EventT]) -> None:
         for event in events:
