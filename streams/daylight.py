@@ -12,7 +12,7 @@ from vigie.sun import sun_times_ms
 
 
 class DarkCalendar:
-    """is_dark with sun times cached per day and ~1 km cell: cheap enough per reading."""
+    """Sun times cached per day and ~1 km cell: cheap enough for every reading."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[int, float, float], tuple[int, int]] = {}
@@ -25,10 +25,6 @@ class DarkCalendar:
                 self._cache.clear()
             times = self._cache[key] = sun_times_ms(lat, lon, day * 86_400_000)
         return times
-
-    def is_dark(self, lat: float, lon: float, ts_ms: int) -> bool:
-        rise, set_ = self._times(lat, lon, ts_ms // 86_400_000)
-        return not rise <= ts_ms < set_
 
     def dark_mask(self, lat: float, lon: float, ts_ms: np.ndarray) -> np.ndarray:
         """is_dark for each of an array of times (a day's sun times computed once)."""
