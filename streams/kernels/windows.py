@@ -222,16 +222,20 @@ def tumbling(group: I64, ts_ms: I64, values: F64, window_ms: int) -> WindowAggre
         return WindowAggregates(
             empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_i, empty_f
         )
+    keys, code, n_groups = _numbered(group)
+    g, *rest = _fold_runs(code, ts_ms, values, window_ms, 0, n_groups)
+    return WindowAggregates(g if keys is None else keys[g], *rest)
+
+
+def _numbered(group: I64) -> tuple[I64 | None, I64, int]:
+    """Groups as indexes 0..n-1 for the kernels' per-group arrays: as they are when they
+    already are small non-negative integers (device indexes), else numbered (then ``keys``
+    maps an index back to its group)."""
     gmin, gmax = _range(group)
     if gmin >= 0 and gmax < 4 * group.size + (1 << 20):
-        # dense groups (the usual case: device indexes)
-        return WindowAggregates(*_fold_runs(group, ts_ms, values, window_ms, 0, gmax + 1))
-    # sparse groups: number the distinct groups first
+        return None, group, gmax + 1
     keys, code = np.unique(group, return_inverse=True)
-    out = _fold_runs(
-        np.ascontiguousarray(code.ravel(), np.int64), ts_ms, values, window_ms, 0, len(keys)
-    )
-    return WindowAggregates(keys[out[0]], *out[1:])
+    return keys, np.ascontiguousarray(code.ravel(), np.int64), len(keys)
 
 
 def hopping(group: I64, ts_ms: I64, values: F64, window_ms: int, hop_ms: int) -> WindowAggregates:
@@ -246,13 +250,7 @@ def hopping(group: I64, ts_ms: I64, values: F64, window_ms: int, hop_ms: int) ->
     if k == 1 or b.group.size == 0:
         return b
     w = b.window_start_ms // hop_ms
-    gmin, gmax = _range(b.group)
-    if gmin >= 0 and gmax < 4 * b.group.size + (1 << 20):
-        keys, code = None, b.group
-    else:  # sparse groups: number them
-        keys, code = np.unique(b.group, return_inverse=True)
-        code = np.ascontiguousarray(code.ravel(), np.int64)
-    n_groups = int(code.max()) + 1
+    keys, code, n_groups = _numbered(b.group)
     buckets = (code, w, b.count, b.sum, b.min, b.max, b.last_ts_ms, b.last)
     out = _hop_ring(np.empty(0, np.int64), *buckets, k, n_groups)
     if out is None:  # late or unordered readings: sort the buckets by time within groups
