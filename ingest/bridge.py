@@ -29,7 +29,7 @@ from ingest.stats import BridgeStats, StatsCollector
 from ingest.validation import ValidationPolicy
 from vigie.contracts import KafkaTopics, Territory
 from vigie.contracts.platform import PlatformReport
-from vigie.contracts.topics import shared, telemetry_filter
+from vigie.contracts.topics import everything_filter, shared
 from vigie.kafka import ensure_topics
 from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
 from vigie.settings import Settings
@@ -47,13 +47,31 @@ class BridgePolicy:
     session_expiry_s: int = 3600
     stats_every_s: float = 10.0
     linger_ms: int = 5
+    leave_timeout_s: float = 10.0  # graceful stop: at most this long to hand back the share
+    leave_quiet_s: float = 0.5  # ... and done once nothing came for this long
     compression: str | None = None  # "gzip" where the broker supports it
 
 
+class NoRegistryError(RuntimeError):
+    """A bridge asked to run without a territory registry, and not told to accept any device."""
+
+
 def make_router(settings: Settings, instance: str) -> Router:
-    """The bridge's validation and routing, from settings."""
+    """The bridge's validation and routing, from settings. Without a registry the bridge
+    cannot tell a known device from a stranger: it refuses to start unless told explicitly
+    to accept any device, and then says so in its log and its metrics."""
     ingest = settings.ingest
     registry = Territory.load(settings.registry).by_id() if settings.registry else None
+    if registry is None and not ingest.accept_any_device:
+        raise NoRegistryError(
+            "no territory registry: set VIGIE_REGISTRY to the territory file (devices not in "
+            "it become unknown_device dead letters), or VIGIE_INGEST__ACCEPT_ANY_DEVICE=true "
+            "to accept every device id (tests and replays only)"
+        )
+    if registry is None:
+        log.warning(
+            "registry checks off: every device id is accepted", extra={"instance": instance}
+        )
     return Router(
         topics=KafkaTopics(settings.kafka.topic_prefix),
         policy=ValidationPolicy(
@@ -129,6 +147,8 @@ class Bridge:
         self.stats = self.router.stats
         self.status_topic = platform_status_topic(settings.mqtt.prefix, f"ingest-{instance}")
         self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
+        self.filter = shared(everything_filter(settings.mqtt.prefix), settings.ingest.share_group)
+        self._unsubscribed = asyncio.Event()
         self._stopping = asyncio.Event()
         self._error: BaseException | None = None
 
@@ -136,9 +156,9 @@ class Bridge:
 
     def _mqtt_client(self, loop: asyncio.AbstractEventLoop) -> mqtt.Client:
         client = make_client(self.settings.mqtt, f"vigie-ingest-{self.instance}", manual_ack=True)
-        filter_ = shared(
-            telemetry_filter(self.settings.mqtt.prefix), self.settings.ingest.share_group
-        )
+        # everything under the prefix, so that a payload on a malformed topic becomes a dead
+        # letter; status, commands and acknowledgements are acknowledged and left alone
+        filter_ = self.filter
 
         def on_connect(
             c: mqtt.Client, _u: object, _f: object, rc: mqtt.ReasonCode, _p: object
@@ -161,8 +181,12 @@ class Bridge:
             item = Inbound(msg.topic, msg.payload, msg.mid, msg.qos, int(time.time() * 1000))
             loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
+        def on_unsubscribe(*_args: object) -> None:
+            loop.call_soon_threadsafe(self._unsubscribed.set)
+
         client.on_connect = on_connect
         client.on_message = on_message
+        client.on_unsubscribe = on_unsubscribe
         client.will_set(self.status_topic, b"offline", qos=1, retain=True)
         return client
 
@@ -205,6 +229,8 @@ class Bridge:
         stats_task = asyncio.create_task(self._report_stats(producer))
         try:
             await self._pump(producer, client)
+            if self._error is None:
+                await self._leave(producer, client)
         finally:
             stats_task.cancel()
             client.publish(self.status_topic, b"offline", qos=1, retain=True)
@@ -223,12 +249,45 @@ class Bridge:
             if get not in done:
                 get.cancel()
                 break
-            items = [get.result()]
-            while len(items) < self.policy.max_batch and not self._queue.empty():
-                items.append(self._queue.get_nowait())
-            await produce(self.router, items, producer)
-            for item in items:  # in reception order, as MQTT requires
-                client.ack(item.mid, item.qos)
+            await self._hand_off(get.result(), producer, client)
+
+    async def _hand_off(self, first: Inbound, producer: Any, client: mqtt.Client) -> None:
+        """Produce a bulk (``first`` and what else is queued), then acknowledge it to MQTT."""
+        items = [first]
+        while len(items) < self.policy.max_batch and not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        await produce(self.router, items, producer)
+        for item in items:  # in reception order, as MQTT requires
+            client.ack(item.mid, item.qos)
+
+    async def _leave(self, producer: Any, client: mqtt.Client) -> None:
+        """A graceful stop hands this instance's share back: unsubscribe, hand off and
+        acknowledge what the broker had already sent or queued for us, then end the session,
+        so that the broker routes nothing more to a stopped instance. If the hand-off does not
+        finish in time, the session is kept and a restarted instance resumes it."""
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        self._unsubscribed.clear()
+        client.unsubscribe(self.filter)
+        try:
+            await asyncio.wait_for(self._unsubscribed.wait(), self.policy.leave_timeout_s)
+        except TimeoutError:
+            log.warning("no unsubscribe acknowledgement: the session is kept")
+            return
+        deadline = time.monotonic() + self.policy.leave_timeout_s
+        while time.monotonic() < deadline:
+            try:  # queued messages keep coming as in-flight ones are acknowledged
+                first = await asyncio.wait_for(self._queue.get(), self.policy.leave_quiet_s)
+            except TimeoutError:
+                props = Properties(PacketTypes.DISCONNECT)
+                props.SessionExpiryInterval = 0
+                client.publish(self.status_topic, b"offline", qos=1, retain=True)
+                client.disconnect(properties=props)
+                log.info("share handed back, session ended", extra=self.stats.as_fields())
+                return
+            await self._hand_off(first, producer, client)
+        log.warning("hand-off not finished in time: the session is kept for a restart")
 
     def _serve_metrics(self) -> None:
         port = self.settings.ingest.metrics_port
@@ -237,7 +296,14 @@ class Bridge:
         from prometheus_client import CollectorRegistry, start_http_server
 
         registry = CollectorRegistry()
-        registry.register(StatsCollector(self.stats, self.router.tracker.gaps, self.instance))
+        registry.register(
+            StatsCollector(
+                self.stats,
+                self.router.tracker.gaps,
+                self.instance,
+                registry_checks=self.router.registry is not None,
+            )
+        )
         host = self.settings.ingest.metrics_host
         start_http_server(port, addr=host, registry=registry)
         log.info("prometheus metrics", extra={"url": f"http://{host}:{port}/metrics"})

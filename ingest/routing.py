@@ -14,7 +14,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from ingest.dedup import SequenceTracker, SeqVerdict
 from ingest.stats import BridgeStats
-from ingest.validation import Accepted, ValidationPolicy, validate
+from ingest.validation import Accepted, ValidationPolicy, not_for_ingest, validate
 from vigie.contracts import Asset, DeadLetter, KafkaTopics
 
 log = logging.getLogger("vigie.ingest")
@@ -67,7 +67,11 @@ class Router:
         return cached
 
     def route(self, item: Inbound) -> Outbound | None:
-        """The record this message becomes; None for a duplicate (acknowledged, not produced)."""
+        """The record this message becomes; None for a duplicate or for a status, command or
+        acknowledgement seen under the prefix (acknowledged, not produced)."""
+        if not_for_ingest(item.topic, self.policy.prefix):
+            self.stats.ignored += 1
+            return None
         self.stats.received += 1
         self.stats.bytes_in += len(item.payload)
         verdict = validate(

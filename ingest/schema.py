@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, TypeAdapter, create_model
+from pydantic import Field, TypeAdapter, create_model, with_config
 from typing_extensions import TypedDict
 
 from vigie.contracts import TelemetryBatch, Vertical
-from vigie.contracts.envelope import MAX_READINGS_PER_BATCH, EpochMs
+from vigie.contracts.envelope import MAX_READINGS_PER_BATCH, STRICT, EpochMs
 from vigie.contracts.metrics import MetricSpec, metrics_of
 
 
 def _reading_type(spec: MetricSpec) -> Any:
     value = Annotated[float, Field(ge=spec.minimum, le=spec.maximum, allow_inf_nan=False)]
-    return TypedDict(  # type: ignore[operator]
-        f"Reading_{spec.name}",
-        {"ts_ms": EpochMs, "metric": Literal[spec.name], "value": value},  # type: ignore[valid-type]
+    return with_config(STRICT)(
+        TypedDict(  # type: ignore[operator]
+            f"Reading_{spec.name}",
+            {"ts_ms": EpochMs, "metric": Literal[spec.name], "value": value},  # type: ignore[valid-type]
+        )
     )
 
 

@@ -17,6 +17,7 @@ class BridgeStats:
     readings: int = 0
     duplicates: int = 0
     stale: int = 0
+    ignored: int = 0  # status, commands and acknowledgements under the prefix
     produce_seconds: float = 0.0
     produced_bulks: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
@@ -42,6 +43,7 @@ class BridgeStats:
             "readings": self.readings,
             "duplicates": self.duplicates,
             "stale": self.stale,
+            "ignored": self.ignored,
             "rejected": dict(self.rejected),
         }
 
@@ -49,10 +51,13 @@ class BridgeStats:
 class StatsCollector(Collector):
     """Exposes a bridge's counters to Prometheus, read at scrape time (no double book-keeping)."""
 
-    def __init__(self, stats: BridgeStats, gaps: dict[str, int], instance: str) -> None:
+    def __init__(
+        self, stats: BridgeStats, gaps: dict[str, int], instance: str, registry_checks: bool
+    ) -> None:
         self.stats = stats
         self.gaps = gaps
         self.instance = instance
+        self.registry_checks = registry_checks
 
     def collect(self) -> Iterator[Metric]:
         s, labels = self.stats, [self.instance]
@@ -80,6 +85,13 @@ class StatsCollector(Collector):
         )
         gaps.add_metric(labels, sum(self.gaps.values()))
         yield gaps
+        checks = GaugeMetricFamily(
+            "vigie_ingest_registry_checks",
+            "1 when device ids are checked against the territory registry, 0 when any is accepted",
+            labels=["instance"],
+        )
+        checks.add_metric(labels, int(self.registry_checks))
+        yield checks
         latency = GaugeMetricFamily(
             "vigie_ingest_produce_seconds_mean",
             "mean time for Kafka to acknowledge one bulk",

@@ -7,6 +7,7 @@ dead-letter topic with its raw bytes, so nothing is lost and it can be replayed 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,13 +24,14 @@ from vigie.contracts import (
     TopicError,
     Vertical,
 )
+from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
 
 
 @dataclass(frozen=True, slots=True)
 class ValidationPolicy:
     """Limits applied to every incoming message."""
 
-    max_payload_bytes: int = 256 * 1024
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
     max_clock_skew_s: float = 300.0  # how far in the future a reading may be
     max_age_s: float = 7 * 86400.0  # how far in the past (raw retention)
     prefix: str = "vigie"
@@ -91,10 +93,46 @@ def _clock_problem(batch: TelemetryBatch, now_ms: int, policy: ValidationPolicy)
     )
 
 
+def _duplicate_key(payload: bytes, batch: TelemetryBatch) -> Rejected | None:
+    """A JSON object naming one key twice is ambiguous (parsers keep the first or the last):
+    refused, so the bytes that reach Kafka mean one thing only.
+
+    Cheap on the fast path: a valid batch's only strings are its keys, its device id and its
+    metric names, none of which can hold a ':', so every ':' in its bytes separates a key
+    from its value. Counting them tells whether any key came twice; only then is the payload
+    parsed again to name the key.
+    """
+    keys = len(batch.model_fields_set) + 3 * len(batch.readings)
+    if payload.count(b":") == keys:
+        return None
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        names = [k for k, _ in items]
+        repeated.extend(k for k in dict.fromkeys(names) if names.count(k) > 1)
+        return dict(items)
+
+    json.loads(payload, object_pairs_hook=pairs)
+    if not repeated:
+        return None
+    return Rejected(RejectReason.DUPLICATE_KEY, f"key {repeated[0]!r} appears twice in an object")
+
+
 @functools.lru_cache(maxsize=200_000)
 def _parse_topic(topic: str, prefix: str) -> DeviceTopic:
     """Topics repeat for every batch of a device: parse each once (errors are not cached)."""
     return DeviceTopic.parse(topic, prefix)
+
+
+def not_for_ingest(topic: str, prefix: str) -> bool:
+    """Topics under the prefix that carry no telemetry and are no error: device status,
+    commands and their acknowledgements, platform components' own status."""
+    if topic.startswith(f"{prefix}/_platform/"):
+        return True
+    try:
+        return _parse_topic(topic, prefix).channel is not Channel.TELEMETRY
+    except TopicError:
+        return False
 
 
 def validate(
@@ -120,6 +158,9 @@ def validate(
         batch = BATCH_OF[parsed.vertical].validate_json(payload)
     except ValidationError as exc:
         return _schema_rejection(exc, parsed.vertical)
+    ambiguous = _duplicate_key(payload, batch)
+    if ambiguous is not None:
+        return ambiguous
     if batch.device_id != parsed.device_id:
         return Rejected(
             RejectReason.SPOOFED_DEVICE,

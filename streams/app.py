@@ -56,10 +56,16 @@ def create_app(settings: Settings) -> faust.App:
     registry = Territory.load(settings.registry).by_id() if settings.registry else None
     alerts = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
 
+    deadletters = app.topic(topics.deadletter, key_type=bytes, value_type=bytes)
+
     async def emit(key: bytes, value: bytes) -> None:
         await alerts.send(key=key, value=value)
 
-    processor = TelemetryProcessor(settings, table, registry, emit)
+    async def emit_dead_letter(key: bytes, value: bytes) -> None:
+        # delivered before the record it replaces is acknowledged
+        await (await deadletters.send(key=key, value=value))
+
+    processor = TelemetryProcessor(settings, table, registry, emit, emit_dead_letter)
 
     guard = OffsetGuard()
 
@@ -106,10 +112,10 @@ def create_app(settings: Settings) -> faust.App:
         for event in events:
             await stream.ack(event)
 
-    @app.agent(app.topic(topics.deadletter, key_type=bytes, value_type=bytes))
+    @app.agent(deadletters)
     async def quality(stream: faust.StreamT) -> None:
-        async for values in stream.take(500, within=1.0):
-            await processor.dead_letters(values)
+        async for events in stream.take_events(500, within=1.0):
+            await processor.dead_letters(events)
 
     @app.on_before_shutdown.connect
     async def close_sink(_app: faust.App, **_kw: object) -> None:
@@ -152,6 +158,7 @@ def create_app(settings: Settings) -> faust.App:
                 "late": processor.late,
                 "alerts": processor.alerts,
                 "rejected": processor.rejected,
+                "unprocessable": processor.unprocessable,
                 "offset_gaps": guard.gaps,
                 "offsets_lost": guard.lost,
             },

@@ -28,7 +28,7 @@ from streams.sinks.influx_v1 import InfluxV1Sink, Retention
 from streams.sinks.influx_v2 import InfluxV2Sink
 from streams.sinks.lineprotocol import dead_letter_lines, platform_lines
 from streams.windowing import DeviceState, WindowPolicy
-from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, TelemetryBatch
+from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
 from vigie.sections import read_secret
 from vigie.settings import Settings
@@ -60,11 +60,14 @@ class TelemetryProcessor:
         table: Any,
         registry: Mapping[str, Asset] | None,
         emit_alert: Emit | None = None,
+        emit_dead_letter: Emit | None = None,
     ) -> None:
         self.settings = settings
         self.table = table
         self.pipeline = Pipeline(settings.territory, registry, policies_from(settings))
         self.emit_alert = emit_alert
+        self.emit_dead_letter = emit_dead_letter
+        self.unprocessable = 0
         self.sink: InfluxV1Sink | InfluxV2Sink | None = None
         self.readings = self.duplicates = self.late = self.alerts = self.rejected = 0
         self.instance = f"{socket.gethostname()}-{os.getpid()}"
@@ -117,42 +120,94 @@ class TelemetryProcessor:
 
         The results are written while the next bulk is folded, one bulk in flight at most:
         ``written`` runs once this bulk's results are stored and its states saved (the caller
-        acknowledges its records there). ``drain`` waits for the bulk in flight.
+        acknowledges its records there). ``drain`` waits for the bulk in flight. A record that
+        cannot be decoded or folded becomes a dead letter (``unprocessable``) and the rest of
+        the bulk goes on: one bad record never stops the worker or loops it on restart.
         """
         async with self._lock:
             self.last_event = time.monotonic()
-            batches: list[TelemetryBatch] = []
-            verticals: dict[str, str] = {}
-            partitions: dict[str, int] = {}
-            kafka_ms: list[float] = []  # per batch, when its record reached Kafka
-            for event in events:
-                bundled = TELEMETRY_BUNDLE.validate_json(event.value)
-                vertical = event.message.topic.rsplit(".", 1)[1]
-                for batch in bundled:
-                    verticals[batch.device_id] = vertical
-                    partitions[batch.device_id] = event.message.partition
-                batches += bundled
-                kafka_ms += [event.message.timestamp * 1000] * len(bundled)
-            devices = {
-                d: DeviceState.from_bytes(self.table.data.get(d.encode())) for d in verticals
-            }
-            groups = {
-                g: GroupState.from_bytes(self.table.data.get(GROUP_PREFIX + g.encode()))
-                for g in self.pipeline.groups_of(verticals)
-            }
-            out = self.pipeline.process(
-                batches, verticals, partitions, devices, groups, int(time.time() * 1000)
-            )
+            decoded = await self._decode(events)
+            try:
+                folded = self._fold(decoded)
+            except Exception:
+                log.exception("bulk could not be folded, folding record by record")
+                decoded = await self._without_unprocessable(decoded)
+                folded = self._fold(decoded)
+            out, devices, groups, batches, kafka_ms = folded
             staged = self._stage(out, devices, groups)
-            stages = self._stage_lags(kafka_ms, batches)
+            stages = self._stage_lags(kafka_ms, batches) if batches else ""
             await self.drain()  # the previous bulk is stored and its states saved
             self._inflight = asyncio.create_task(self._store(out, staged, written, stages))
-            self._count_traffic(events, verticals, out)
+            self._count_traffic(events, out)
             self.readings += out.readings
             self.duplicates += out.duplicates
             self.late += out.late
             if out.late:
                 log.warning("late readings", extra={"count": out.late})
+
+    async def _decode(self, events: Sequence[Any]) -> list[tuple[Any, list[TelemetryBatch]]]:
+        """Each event with its batches; an undecodable record goes to the dead letters."""
+        decoded = []
+        for event in events:
+            try:
+                decoded.append((event, TELEMETRY_BUNDLE.validate_json(event.value)))
+            except ValidationError as exc:
+                await self._unprocessable(event, f"not a telemetry bundle: {exc.errors()[0]}")
+        return decoded
+
+    def _fold(
+        self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]]
+    ) -> tuple[
+        BulkOutput, dict[str, DeviceState], dict[str, GroupState], list[TelemetryBatch], list[float]
+    ]:
+        """Run the pipeline over decoded events, on states read afresh from the table (so a
+        failed fold leaves nothing behind)."""
+        batches: list[TelemetryBatch] = []
+        verticals: dict[str, str] = {}
+        partitions: dict[str, int] = {}
+        kafka_ms: list[float] = []  # per batch, when its record reached Kafka
+        for event, bundled in decoded:
+            vertical = event.message.topic.rsplit(".", 1)[1]
+            for batch in bundled:
+                verticals[batch.device_id] = vertical
+                partitions[batch.device_id] = event.message.partition
+            batches += bundled
+            kafka_ms += [event.message.timestamp * 1000] * len(bundled)
+        devices = {d: DeviceState.from_bytes(self.table.data.get(d.encode())) for d in verticals}
+        groups = {
+            g: GroupState.from_bytes(self.table.data.get(GROUP_PREFIX + g.encode()))
+            for g in self.pipeline.groups_of(verticals)
+        }
+        out = self.pipeline.process(
+            batches, verticals, partitions, devices, groups, int(time.time() * 1000)
+        )
+        return out, devices, groups, batches, kafka_ms
+
+    async def _without_unprocessable(
+        self, decoded: list[tuple[Any, list[TelemetryBatch]]]
+    ) -> list[tuple[Any, list[TelemetryBatch]]]:
+        """The events that fold on their own; the others go to the dead letters."""
+        kept = []
+        for item in decoded:
+            try:
+                self._fold([item])
+            except Exception as exc:
+                await self._unprocessable(item[0], f"{type(exc).__name__}: {exc}"[:500])
+            else:
+                kept.append(item)
+        return kept
+
+    async def _unprocessable(self, event: Any, detail: str) -> None:
+        """A record this worker cannot use: kept whole, with why, on the dead-letter topic."""
+        message = event.message
+        source = f"kafka:{message.topic}/{message.partition}@{message.offset}"
+        log.error("unprocessable record", extra={"source": source, "detail": detail[:200]})
+        letter = DeadLetter.of(
+            source, int(message.timestamp * 1000), RejectReason.UNPROCESSABLE, detail, event.value
+        )
+        self.unprocessable += 1
+        if self.emit_dead_letter is not None:
+            await self.emit_dead_letter(source.encode(), letter.model_dump_json().encode())
 
     @staticmethod
     def _stage_lags(kafka_ms: list[float], batches: list[TelemetryBatch]) -> str:
@@ -181,9 +236,7 @@ class TelemetryProcessor:
         )
         self.traffic["lines_out"] += 1
 
-    def _count_traffic(
-        self, events: Sequence[Any], verticals: Mapping[str, str], out: BulkOutput
-    ) -> None:
+    def _count_traffic(self, events: Sequence[Any], out: BulkOutput) -> None:
         self.traffic["messages_in"] += len(events)
         for event in events:
             size = len(event.value)
@@ -218,20 +271,24 @@ class TelemetryProcessor:
         assert self.sink is not None
         await self.sink.write([*platform_lines(report), *more], "long")
 
-    async def dead_letters(self, values: Sequence[bytes]) -> None:
-        """Count rejected payloads by reason and vertical for the data-quality dashboard."""
+    async def dead_letters(self, events: Sequence[Any]) -> None:
+        """Count rejected payloads by reason and vertical for the data-quality dashboard: one
+        point per dead-letter record, unique by its Kafka position (none overwrites another,
+        a redelivered one overwrites itself)."""
         letters = []
-        for raw in values:
+        for event in events:
             try:
-                letters.append(DeadLetter.model_validate_json(raw))
+                letter = DeadLetter.model_validate_json(event.value)
             except ValidationError as exc:
                 log.error("unreadable dead letter", extra={"error": str(exc)[:200]})
+                continue
+            letters.append((letter, event.message.partition, event.message.offset))
         lines = dead_letter_lines(letters, self.settings.territory, self.settings.mqtt.prefix)
         if lines:
             if self.sink is None:
                 await self.open()
             assert self.sink is not None
-            await self.sink.write(lines, "long")
+            await self.sink.write(lines, "long", precision="ns")
         self.rejected += len(letters)
 
     async def on_idle(self, idle_after_s: float) -> None:

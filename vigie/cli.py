@@ -107,12 +107,14 @@ def ingest_run(
     log_level: str = "INFO",
 ) -> None:
     """Run one bridge until SIGTERM (several instances share the load)."""
-    from ingest.bridge import Bridge
+    from ingest.bridge import Bridge, NoRegistryError
     from vigie.mqtt import MqttConnectError
 
     logs.setup(log_level)
     try:
         asyncio.run(Bridge(Settings(), instance).run())
+    except NoRegistryError as exc:
+        raise fail(Exit.USAGE, str(exc)) from None
     except (MqttConnectError, RuntimeError) as exc:
         raise fail(Exit.CONNECT, str(exc)) from None
 
@@ -321,32 +323,44 @@ def _authority():  # type: ignore[no-untyped-def]
     from simulators.cli import load_registry
     from vigie.security.identities import DeviceAuthority
     from vigie.stack import Stack
+    from vigie.stack.services import SecureMosquitto
 
     settings = Settings()
     if settings.registry is None:
         raise fail(Exit.USAGE, "no registry: set VIGIE_REGISTRY to the territory file")
     stack = Stack(vigie_home())
+    broker = stack.service("mosquitto")
+    # the identities the running broker enforces (the demo's TLS broker keeps them in its
+    # stack folder), else the home's own security folder
+    folder = (
+        Path(broker.password_file).parent
+        if isinstance(broker, SecureMosquitto)
+        else vigie_home() / "security"
+    )
     return DeviceAuthority(
-        vigie_home() / "security",
+        folder,
         load_registry(settings.registry),
         settings.mqtt.prefix,
-        broker_pid=lambda: stack.pid("mosquitto") if stack.status() else None,
-    )
+        broker_pid=lambda: stack.pid("mosquitto"),
+    ), broker
 
 
 @devices_app.command("provision")
 def devices_provision(
     device: list[str] = typer.Argument(..., help="Device ids from the registry."),
     broker_host: str = typer.Option("127.0.0.1", help="Address the boards will connect to."),
-    broker_port: int = typer.Option(8883, help="The broker's TLS port."),
+    broker_port: int = typer.Option(
+        0, help="The broker's TLS port (default: the running local broker's, else 8883)."
+    ),
 ) -> None:
     """Create identities and write each device's bundle (config, CA, password file)."""
     from vigie.security.identities import IdentityError
 
-    authority = _authority()
+    authority, broker = _authority()
+    port = broker_port or (broker.port if broker is not None else 8883)
     for device_id in device:
         try:
-            bundle = authority.provision(device_id, broker_host, broker_port)
+            bundle = authority.provision(device_id, broker_host, port)
         except IdentityError as exc:
             raise fail(Exit.USAGE, str(exc)) from None
         console.print(f"{device_id}: bundle in {bundle} (copy to the board's /etc/vigie/)")
@@ -357,7 +371,7 @@ def devices_revoke(device: list[str] = typer.Argument(..., help="Device ids.")) 
     """Revoke identities; the broker reloads its files, the platform keeps running."""
     from vigie.security.identities import IdentityError
 
-    authority = _authority()
+    authority, _ = _authority()
     for device_id in device:
         try:
             authority.revoke(device_id)
@@ -370,7 +384,7 @@ def devices_revoke(device: list[str] = typer.Argument(..., help="Device ids.")) 
 def devices_list() -> None:
     """Every identity: when provisioned, whether revoked."""
     table = Table("device", "provisioned", "revoked")
-    for ident in _authority().identities().values():
+    for ident in _authority()[0].identities().values():
         table.add_row(ident.device_id, _when(ident.provisioned_at), _when(ident.revoked_at))
     Console().print(table)
 

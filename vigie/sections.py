@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
+
 
 def read_secret(path: Path | None) -> str | None:
     """The content of a secret file, stripped; None when no file is configured."""
@@ -64,10 +66,12 @@ class GrafanaSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     share_group: str = "vigie-ingest"
-    max_payload_bytes: int = 256 * 1024
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
     max_clock_skew_s: float = 300.0
     max_age_s: float = 7 * 86400.0
     dedup_window: int = 4096
+    # without a registry every device id is accepted: only when asked for, never by omission
+    accept_any_device: bool = False
     compression: Literal["gzip"] | None = None  # Kafka record batches; worth it over a WAN
     metrics_port: int = 0  # 0: no Prometheus endpoint
     metrics_host: str = "127.0.0.1"

@@ -1,4 +1,9 @@
-"""A sliding window over one device's sequence numbers: which were seen, which are repeats."""
+"""A sliding window over one device's sequence numbers: which were seen, which are repeats.
+
+Memory and time are O(window) whatever a device sends: a jump past the window restarts the
+bit set instead of shifting it by the jump (a hostile ``seq`` of 2**63-1 costs nothing more
+than a jump of one window).
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,10 @@ class SeqWindow:
         """Record seq; returns the verdict and the change in the count of missing numbers."""
         if seq > self.high:
             shift = seq - self.high
-            self.bits = ((self.bits << shift) | 1) & ((1 << self.size) - 1)
+            if shift >= self.size:
+                self.bits = 1
+            else:
+                self.bits = ((self.bits << shift) | 1) & ((1 << self.size) - 1)
             self.high = seq
             return SeqVerdict.NEW, shift - 1
         age = self.high - seq

@@ -112,23 +112,23 @@ class InfluxV1Sink:
                     post=True,
                 )
 
-    async def write(self, lines: list[str], rp: str) -> None:
-        """Write lines (ms precision) in chunks, retrying on transport and server errors."""
+    async def write(self, lines: list[str], rp: str, precision: str = "ms") -> None:
+        """Write lines in chunks, retrying on transport and server errors."""
         await asyncio.gather(
             *(
-                self._write_chunk(lines[i : i + self.max_lines], rp)
+                self._write_chunk(lines[i : i + self.max_lines], rp, precision)
                 for i in range(0, len(lines), self.max_lines)
             )
         )
 
-    async def _write_chunk(self, lines: list[str], rp: str) -> None:
+    async def _write_chunk(self, lines: list[str], rp: str, precision: str) -> None:
         body = "\n".join(lines).encode()
-        await self._with_retry(lambda: self._post(body, rp))
+        await self._with_retry(lambda: self._post(body, rp, precision))
         self.lines_written += len(lines)
 
-    async def _post(self, body: bytes, rp: str) -> None:
+    async def _post(self, body: bytes, rp: str, precision: str = "ms") -> None:
         assert self._session is not None, "use the sink as an async context manager"
-        params = {"db": self.database, "rp": rp, "precision": "ms"}
+        params = {"db": self.database, "rp": rp, "precision": precision}
         async with self._session.post(f"{self.url}/write", params=params, data=body) as resp:
             if resp.status == 204:
                 return

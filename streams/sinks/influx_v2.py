@@ -99,18 +99,15 @@ class InfluxV2Sink:
                 if exc.status not in (409, 422):  # an existing mapping is fine
                     raise
 
-    async def write(self, lines: list[str], rp: str) -> None:
+    async def write(self, lines: list[str], rp: str, precision: str = "ms") -> None:
         """Write lines to the bucket of ``rp``, retrying on transport and server errors."""
         if not lines:
             return
         bucket = self.buckets[rp]
 
         def send() -> None:
-            from influxdb_client import WritePrecision
-
-            self._write.write(
-                bucket=bucket, org=self.org, record=lines, write_precision=WritePrecision.MS
-            )
+            # WritePrecision's members are the plain strings "ms", "ns" ...
+            self._write.write(bucket=bucket, org=self.org, record=lines, write_precision=precision)
 
         await self._with_retry(send)
         self.lines_written += len(lines)

@@ -118,20 +118,28 @@ def fleet_lines(
 DEAD_LETTERS = "dead_letters"
 
 
-def dead_letter_lines(letters: Iterable[DeadLetter], territory: str, prefix: str) -> list[str]:
-    """One point per rejected payload, at its reception time, tagged with the reason and the
-    vertical its topic names (``unknown`` when the topic itself was the problem)."""
+def dead_letter_lines(
+    letters: Iterable[tuple[DeadLetter, int, int]], territory: str, prefix: str
+) -> list[str]:
+    """One point per dead-letter record (letter, Kafka partition, offset), tagged with the
+    reason and the vertical its topic names (``unknown`` when the topic itself was the
+    problem). Nanosecond times: the reception millisecond, then the record's position, so
+    letters of one millisecond do not overwrite each other. Written with precision=ns."""
     lines = []
-    for letter in letters:
+    for letter, partition, offset in letters:
         where, vertical = territory, "unknown"
-        try:
-            topic = DeviceTopic.parse(letter.mqtt_topic, prefix)
-            where, vertical = topic.territory, str(topic.vertical)
-        except TopicError:
-            pass
+        if letter.mqtt_topic.startswith("kafka:"):  # a record a stream worker could not use
+            vertical = letter.mqtt_topic.split("/", 1)[0].rsplit(".", 1)[-1]
+        else:
+            try:
+                topic = DeviceTopic.parse(letter.mqtt_topic, prefix)
+                where, vertical = topic.territory, str(topic.vertical)
+            except TopicError:
+                pass
+        ns = letter.received_at_ms * 1_000_000 + (partition * 100_003 + offset) % 1_000_000
         lines.append(
             f"{DEAD_LETTERS},territory={where},vertical={vertical},reason={letter.reason} "
-            f"count=1i,bytes={len(letter.payload_b64) * 3 // 4}i {letter.received_at_ms}"
+            f"count=1i,bytes={len(letter.payload_b64) * 3 // 4}i {ns}"
         )
     return lines
 

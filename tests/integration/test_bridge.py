@@ -18,6 +18,7 @@ from simulators.publish import publish
 from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from vigie.contracts import TELEMETRY_BUNDLE, DeadLetter, KafkaTopics, RejectReason
+from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
 from vigie.kafka import read_topic
 from vigie.mqtt import platform_status_topic, wait_for_status
 from vigie.stack.components import Components
@@ -100,7 +101,7 @@ def _hostile(now_ms: int, prefix: str) -> list[tuple[str, bytes, set[RejectReaso
         (topic, body(seq="seven"), {RejectReason.SCHEMA}),
         (topic, body(ts=now_ms + 10 * 86_400_000), {RejectReason.CLOCK_SKEW}),
         (topic, body(ts=now_ms - 400 * 86_400_000), {RejectReason.CLOCK_SKEW}),
-        (topic, b"{" + b" " * 300_000 + b"}", {RejectReason.OVERSIZE}),
+        (topic, b"{" + b" " * (MAX_PAYLOAD_BYTES + 100) + b"}", {RejectReason.OVERSIZE}),
         (
             f"{prefix}/{TERRITORY.id}/lighting/nope/telemetry",
             body(device_id="nope"),
@@ -146,6 +147,7 @@ def test_hostile_payloads_go_to_dead_letters_and_valid_ones_all_arrive(
         if line and not line.startswith("#")
     }
     assert scraped['vigie_ingest_accepted_total{instance="0"}'] == len(emitted)
+    assert scraped['vigie_ingest_registry_checks{instance="0"}'] == 1
     rejected = sum(v for k, v in scraped.items() if k.startswith("vigie_ingest_rejected_total"))
     assert rejected == len(injected)
     assert {(d, s) for d, s, _ in got} == expected

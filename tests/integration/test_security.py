@@ -272,3 +272,68 @@ def test_ingest_bridge_and_agent_over_tls_end_to_end(secured, stack, isolated, t
     finally:
         comps.stop_all()
     assert report.batches > 0 and seqs == list(range(report.batches))
+
+
+def test_devices_commands_act_on_the_broker_the_demo_runs(tmp_path):
+    """The demo keeps its broker's identities in the stack folder; `vigie devices` once wrote
+    to another folder and a provisioned device could not connect. Provisioned through the
+    command line, a device connects to the running TLS broker; revoked, it cannot."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    holder: dict[str, Stack] = {}
+    stack = holder["stack"] = Stack(home)
+    authority = DeviceAuthority(
+        stack.root / "security",
+        T,
+        broker_pid=lambda: holder["stack"].pid("mosquitto"),
+        with_simulator=True,
+    )
+    port = free_port()
+    stack.services = {"mosquitto": authority.broker_service(port)}
+    registry = tmp_path / "territory.json"
+    T.save(registry)
+    env = {**os.environ, "VIGIE_HOME": str(home), "VIGIE_REGISTRY": str(registry)}
+
+    def vigie(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "vigie", *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def connack(device: str, password_file) -> str:
+        bundle = stack.root / "security" / "bundles" / device
+        config = json.loads((bundle / "agent.json").read_text())
+        settings = MqttSettings(
+            host="127.0.0.1",
+            port=config["mqtt"]["port"],
+            username=device,
+            password_file=password_file,
+            ca_file=bundle / "ca.crt",
+        )
+        probe = Probe(settings, device)
+        probe.ready.wait(10)
+        probe.client.loop_stop()
+        return str(probe.connack)
+
+    try:
+        stack.up()
+        device = LAMPS[3]
+        vigie("devices", "provision", device)
+        time.sleep(0.3)
+        kept = tmp_path / "password"  # the board's copy: revocation deletes the bundle's
+        kept.write_text(
+            (stack.root / "security" / "bundles" / device / "mqtt-password").read_text()
+        )
+        assert connack(device, kept) == "Success"
+        assert "with_simulator" in (stack.root / "security" / "acl-policy.json").read_text()
+        assert "user vigie-simulator" in authority.acl_file.read_text(), "no right taken away"
+        vigie("devices", "revoke", device)
+        time.sleep(0.3)
+        assert connack(device, kept) == "Not authorized"
+        assert device in vigie("devices", "list")
+    finally:
+        stack.down()

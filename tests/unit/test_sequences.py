@@ -39,3 +39,26 @@ def test_new_exactly_once_per_sequence_within_window(seqs):
         elif w.observe(s)[0] is SeqVerdict.NEW:
             news.append(s)
     assert sorted(news) == sorted(set(seqs))
+
+
+def test_a_jump_to_the_largest_sequence_costs_no_memory():
+    """A valid but hostile seq of 2**63-1 after seq 5 once shifted a bit set by 2**63."""
+    import tracemalloc
+
+    w = SeqWindow(5, size=4096)
+    tracemalloc.start()
+    verdict, missing = w.observe(2**63 - 1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert verdict is SeqVerdict.NEW and missing == 2**63 - 1 - 5 - 1
+    assert peak < 64 * 1024
+    assert w.observe(2**63 - 1)[0] is SeqVerdict.DUPLICATE
+    assert w.observe(5)[0] is SeqVerdict.STALE
+
+
+@given(st.lists(st.integers(0, 2**63 - 1), max_size=50))
+def test_any_jump_keeps_the_window_within_its_size(seqs):
+    w = SeqWindow(0, size=64)
+    for s in seqs:
+        w.observe(s)
+        assert w.bits.bit_length() <= 64

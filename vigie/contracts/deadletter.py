@@ -20,6 +20,8 @@ class RejectReason(StrEnum):
     SPOOFED_DEVICE = "spoofed_device"
     UNKNOWN_DEVICE = "unknown_device"
     CLOCK_SKEW = "clock_skew"
+    DUPLICATE_KEY = "duplicate_key"  # a JSON object naming one key twice: ambiguous bytes
+    UNPROCESSABLE = "unprocessable"  # a Kafka record a stream worker could not decode or fold
 
 
 class DeadLetter(BaseModel):

@@ -3,6 +3,9 @@
 A device never sends one reading per message: it sends a versioned batch carrying its id, a
 per-device sequence number (loss and duplicate detection), the send time and its readings.
 Times are integer milliseconds since the Unix epoch, UTC.
+
+Validation is strict: a number sent as a string (``"15"``) or a boolean is refused, not coerced,
+and unknown keys are refused at every level, so what reaches Kafka means one thing only.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
 from vigie.contracts.metrics import METRIC_NAMES
 
 SCHEMA_VERSION: Literal[1] = 1
 MAX_READINGS_PER_BATCH = 10_000
+MAX_PAYLOAD_BYTES = 256 * 1024  # ingest's oversize limit; brokers refuse larger payloads
 
 DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]
@@ -24,6 +28,10 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 EpochMs = Annotated[int, Field(ge=0, lt=10**13)]
 
 
+STRICT = ConfigDict(strict=True, extra="forbid")
+
+
+@with_config(STRICT)
 class Reading(TypedDict):
     """One sample: when, what, how much (in the metric's registry unit)."""
 
@@ -35,9 +43,9 @@ class Reading(TypedDict):
 class TelemetryBatch(BaseModel):
     """A device's batch of readings, as published on its MQTT telemetry topic."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    v: Literal[1] = SCHEMA_VERSION
+    v: Annotated[int, Field(ge=SCHEMA_VERSION, le=SCHEMA_VERSION)] = SCHEMA_VERSION
     device_id: DeviceId
     seq: Annotated[int, Field(ge=0, lt=2**63)]
     sent_at_ms: EpochMs

@@ -17,6 +17,7 @@ class Channel(StrEnum):
     TELEMETRY = "telemetry"  # device -> platform, QoS 1
     STATUS = "status"  # retained, last will "offline"
     CMD = "cmd"  # platform -> device
+    ACK = "ack"  # device -> platform: a command applied or refused
 
 
 class TopicError(ValueError):
@@ -64,6 +65,12 @@ class DeviceTopic:
 def telemetry_filter(prefix: str = "vigie", territory: str = "+") -> str:
     """MQTT subscription filter matching every device's telemetry."""
     return f"{prefix}/{territory}/+/+/{Channel.TELEMETRY}"
+
+
+def everything_filter(prefix: str = "vigie") -> str:
+    """Every topic under the prefix: what ingest subscribes to, so that a payload on a
+    malformed topic becomes a dead letter instead of vanishing with no subscriber."""
+    return f"{prefix}/#"
 
 
 def shared(filter_: str, group: str) -> str:

@@ -56,7 +56,7 @@ class DeviceAuthority:
         prefix: str = "vigie",
         broker_hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
         broker_pid: Callable[[], int | None] = lambda: None,
-        with_simulator: bool = False,
+        with_simulator: bool | None = None,
     ) -> None:
         self.folder = folder
         self.broker_pid = broker_pid
@@ -74,6 +74,13 @@ class DeviceAuthority:
         self.register = folder / "identities.json"
         if not self.password_file.exists():
             _write_secret(self.password_file, "")
+        # the ACL's policy is kept beside it: a later command (vigie devices ...) that does not
+        # restate it must not take away a right the broker was started with
+        policy_file = folder / "acl-policy.json"
+        if with_simulator is None:
+            saved = json.loads(policy_file.read_text()) if policy_file.exists() else {}
+            with_simulator = bool(saved.get("with_simulator", False))
+        policy_file.write_text(json.dumps({"with_simulator": with_simulator}))
         self.acl_file.write_text(acl_text(AclPolicy(prefix, territory.id, with_simulator)))
 
     # -- register ------------------------------------------------------------------------

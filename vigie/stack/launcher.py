@@ -161,8 +161,14 @@ class Stack:
         if isinstance(influx, InfluxDB1):
             influx.prepare_database(database)
 
+    def service(self, name: str) -> Service | None:
+        """The recorded server of that name (running or not), None when there is none."""
+        self._load()
+        return self.services.get(name)
+
     def pid(self, name: str) -> int | None:
         """The pid of a running server of this stack."""
+        self._load()
         return int(self.processes[name]["pid"]) if self.running(name) else None
 
     def down(self) -> None:

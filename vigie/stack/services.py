@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
+
 
 class StackError(RuntimeError):
     """A stack server could not be found, started or reached; the message says what to do."""
@@ -48,6 +50,29 @@ def _broker_user() -> str:
     return "user root\n" if os.geteuid() == 0 else ""
 
 
+PACKET_HEADROOM_BYTES = 4096  # topic, properties and fixed header around a payload
+
+
+def _broker_common(workdir: Path, max_payload_bytes: int) -> str:
+    """What every generated Mosquitto config shares: persistence saved every second (a
+    ``kill -9`` loses at most the last second of queued messages, not the default 30
+    minutes), packets capped just above ingest's oversize limit (a payload a little over it
+    still reaches ingest and becomes an ``oversize`` dead letter; a larger packet is refused
+    by the broker, which disconnects its sender with "packet too large" as MQTT 5 says, and
+    holds nothing that large), deep queues for a bridge that is away, and logs."""
+    (workdir / "persist").mkdir(parents=True, exist_ok=True)
+    return (
+        "persistence true\n"
+        f"persistence_location {workdir / 'persist'}/\n"
+        "autosave_interval 1\n"
+        f"max_packet_size {max_payload_bytes + PACKET_HEADROOM_BYTES}\n"
+        "max_queued_messages 1000000\n"
+        "max_inflight_messages 0\n"
+        "log_dest stdout\n"
+        "log_type error\nlog_type warning\nlog_type notice\n"
+    )
+
+
 class Service(Protocol):
     """A server the launcher can configure, start and probe."""
 
@@ -66,24 +91,17 @@ class Mosquitto:
     """Eclipse Mosquitto 2.x, from the Debian package ``mosquitto``."""
 
     port: int
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
     name: str = "mosquitto"
 
     def command(self, workdir: Path) -> list[str]:
         binary = _which(
             "mosquitto", "/usr/sbin", hint="Install it with: sudo apt-get install -y mosquitto"
         )
-        (workdir / "persist").mkdir(parents=True, exist_ok=True)
         conf = workdir / "mosquitto.conf"
         conf.write_text(
             f"{_broker_user()}listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence true\n"
-            f"persistence_location {workdir / 'persist'}/\n"
-            "autosave_interval 5\n"
-            "max_queued_messages 1000000\n"
-            "max_inflight_messages 0\n"
-            "log_dest stdout\n"
-            "log_type error\nlog_type warning\nlog_type notice\n"
+            "allow_anonymous true\n" + _broker_common(workdir, self.max_payload_bytes)
         )
         return [binary, "-c", str(conf)]
 
@@ -105,13 +123,13 @@ class SecureMosquitto:
     password_file: str
     acl_file: str = ""
     require_certificate: bool = False
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
     name: str = "mosquitto"
 
     def command(self, workdir: Path) -> list[str]:
         binary = _which(
             "mosquitto", "/usr/sbin", hint="Install it with: sudo apt-get install -y mosquitto"
         )
-        (workdir / "persist").mkdir(parents=True, exist_ok=True)
         conf = workdir / "mosquitto.conf"
         acl = f"acl_file {self.acl_file}\n" if self.acl_file else ""
         conf.write_text(
@@ -122,9 +140,7 @@ class SecureMosquitto:
             f"use_identity_as_username {str(self.require_certificate).lower()}\n"
             "allow_anonymous false\n"
             f"password_file {self.password_file}\n{acl}"
-            "persistence true\n"
-            f"persistence_location {workdir / 'persist'}/\n"
-            "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
+            + _broker_common(workdir, self.max_payload_bytes)
         )
         return [binary, "-c", str(conf)]
 
