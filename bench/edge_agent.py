@@ -60,6 +60,7 @@ def footprint(mqtt: MqttSettings, home: Path, seconds: float) -> None:
         "sample_period_s": 0.01,
         "batch_max_readings": 50,
         "health_period_s": 60,
+        "receipts": False,  # the agent against the broker alone
         "state_dir": str(home / "edge"),
         "mqtt": mqtt.model_dump(mode="json"),
         "asset": {

@@ -2,8 +2,8 @@
 
 Threads: this one samples and batches into the durable queue; the session thread sends the
 queue over MQTT and receives commands. A batch is in the queue (with the next sequence number,
-in one transaction) before anything is sent, and leaves it only when the broker acknowledged
-it, so neither a broker outage nor a killed agent loses an acknowledged reading.
+in one transaction) before anything is sent, and leaves it only when the platform's storage
+receipt names it, so no server's failure and no killed agent loses a reading.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ class Agent:
             self.queue,
             config.backoff,
             config.max_inflight,
+            config.receipts,
+            config.receipt_timeout_s,
             on_command=self.commands.put,
         )
         self.report = AgentReport()
@@ -102,7 +104,7 @@ class Agent:
                 self._flush_due(time.time())
                 stop.wait(max(0.0, min([*due, next_health]) - time.time()))
             self._flush_due(time.time(), force=True)
-            self._drain(5.0)
+            self._drain(self.config.stop_timeout_s)
         finally:
             self.session.stop()
             self.queue.close()
@@ -136,7 +138,8 @@ class Agent:
             log.warning("queue full: oldest batches dropped", extra={"dropped": dropped})
 
     def _drain(self, timeout_s: float) -> None:
-        """Give the session a moment to send what is queued before stopping."""
+        """Give the session a moment to send what is queued, and the platform to receipt it,
+        before stopping; what is still queued then is sent again by the next run."""
         deadline = time.monotonic() + timeout_s
         while len(self.queue) and self.session.stats.connected and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -73,6 +73,11 @@ class AgentConfig(BaseModel):
     queue_max_age_s: Annotated[float, Field(gt=0)] = 7 * 86_400.0
     queue_durability: Literal["full", "normal"] = "full"
     max_inflight: Annotated[int, Field(gt=0, le=65_535)] = 100
+    # keep a batch until the platform's storage receipt names it, sending again what stays
+    # without one (a platform older than receipts: false, and a batch leaves at the PUBACK)
+    receipts: bool = True
+    receipt_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    stop_timeout_s: Annotated[float, Field(ge=0)] = 10.0  # to empty the queue when stopping
     backoff: Backoff = Backoff()
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
 

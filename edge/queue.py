@@ -1,4 +1,5 @@
-"""The store-and-forward queue: every batch on disk before it is sent, removed once acknowledged.
+"""The store-and-forward queue: every batch on disk before it is sent, removed once the
+platform's storage receipt names it (or, with receipts off, once the broker acknowledged it).
 
 SQLite in WAL mode. A batch and the next sequence number are written in one transaction, so
 after any crash the queue holds every batch not yet acknowledged and sequence numbers go on
@@ -148,6 +149,20 @@ class BatchQueue:
             cur = self._db.executemany("DELETE FROM batches WHERE seq = ?", [(s,) for s in seqs])
             self._db.execute("COMMIT")
             self._count -= cur.rowcount
+
+    def forget(self, ranges: list[tuple[int, int]]) -> int:
+        """Forget the batches of these closed ranges of seq (a storage receipt), in one
+        transaction; returns how many were still queued."""
+        if not ranges:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.executemany(
+                "DELETE FROM batches WHERE seq BETWEEN ? AND ?", [(a, b) for a, b in ranges]
+            )
+            self._db.execute("COMMIT")
+            self._count -= cur.rowcount
+            return cur.rowcount
 
     def close(self) -> None:
         with self._lock:

@@ -1,10 +1,14 @@
 """The agent's MQTT session: connect, reconnect with back-off and jitter, send the queue.
 
 One thread owns the connection. Each connection attempt uses a fresh paho client with the same
-client id and a persistent broker session (the device's ``cmd`` subscription and messages sent
-to it while offline survive); unacknowledged batches are always resent from the durable queue,
-in sequence order, never from paho's memory. Refused credentials and TLS failures are fatal
-(retrying cannot fix them): the error says what to check and the agent exits.
+client id and a persistent broker session (the device's ``cmd`` and ``receipt`` subscriptions
+and messages sent to it while offline survive); batches are always sent from the durable queue,
+in sequence order, never from paho's memory. A batch leaves the queue when the platform's
+storage receipt names it (``vigie.contracts.receipts``): the broker's PUBACK only means the
+broker has it. What stays without a receipt for ``receipt_timeout_s`` is sent again, and so is
+everything queued after a reconnection; the platform absorbs the repeats. Refused credentials
+and TLS failures are fatal (retrying cannot fix them): the error says what to check and the
+agent exits.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ import queue as stdqueue
 import random
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
+from pydantic import ValidationError
 
 from edge.config import Backoff
 from edge.queue import BatchQueue
-from vigie.contracts import Channel, DeviceTopic, Vertical
+from vigie.contracts import Channel, DeviceTopic, Receipt, Vertical
 from vigie.mqtt import MqttConnectError, make_client, session_properties
 from vigie.sections import MqttSettings
 
@@ -47,6 +53,33 @@ class SessionStats:
     sent: int = 0
     acked: int = 0
     sent_bytes: int = 0  # telemetry payload bytes handed to the broker
+    receipted: int = 0  # batches the platform said it stored
+    resent: int = 0  # times unreceipted batches were sent again after the timeout
+
+
+@dataclass
+class Link:
+    """What one connection knows: the broker's refusal or readiness, how far the queue was
+    sent, and when each batch was (to send again what no receipt named in time)."""
+
+    refused: str | None = None
+    ready: bool = False
+    last_seq: int = -1
+    sent_at: dict[int, float] = field(default_factory=dict)  # seq -> monotonic seconds
+    rounds: int = 0  # times the queue was sent again with no receipt in between
+
+    def resend_due(self, oldest_seq: int, now: float, timeout_s: float) -> bool:
+        """The oldest queued batch was sent and no receipt named it in time; the wait doubles
+        with each round without a receipt (at most 16 times), so a platform that is down for
+        long is not flooded with repeats."""
+        sent = self.sent_at.get(oldest_seq)
+        return sent is not None and now - sent > timeout_s * 2 ** min(self.rounds, 4)
+
+    def receipted(self, ranges: list[tuple[int, int]]) -> None:
+        self.rounds = 0
+        for first, last in ranges:
+            for seq in [s for s in self.sent_at if first <= s <= last]:
+                del self.sent_at[seq]
 
 
 @dataclass
@@ -61,6 +94,8 @@ class Session:
     batches: BatchQueue
     backoff: Backoff
     max_inflight: int = 100
+    receipts: bool = True
+    receipt_timeout_s: float = 60.0
     on_command: Callable[[bytes], None] = lambda _payload: None
     stats: SessionStats = field(default_factory=SessionStats)
     error: BaseException | None = None
@@ -119,27 +154,40 @@ class Session:
         status = self.topic(Channel.STATUS)
         client.will_set(status, b"offline", qos=1, retain=True)
         inflight: dict[int, int] = {}  # mid -> seq
-        acked: list[int] = []  # removed from the queue once per loop turn
-        state = {"refused": None, "ready": False, "last_seq": -1}
+        acked: list[int] = []  # removed from the queue once per loop turn (receipts off)
+        link = Link()
+        receipt_topic = self.topic(Channel.RECEIPT)
 
         def on_connect(
             c: mqtt.Client, _u: object, _f: object, rc: mqtt.ReasonCode, _p: object
         ) -> None:
             if rc.is_failure:
-                state["refused"] = str(rc)
+                link.refused = str(rc)
                 return
             c.subscribe(self.topic(Channel.CMD), qos=1)
+            if self.receipts:
+                c.subscribe(receipt_topic, qos=1)
             c.publish(status, b"online", qos=1, retain=True)
-            state["ready"] = True
+            link.ready = True
 
         def on_publish(_c: mqtt.Client, _u: object, mid: int, _rc: object, _p: object) -> None:
             seq = inflight.pop(mid, None)
             if seq is not None:
-                acked.append(seq)
+                if not self.receipts:
+                    acked.append(seq)
                 self.stats.acked += 1
 
         def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-            self.on_command(msg.payload)
+            if msg.topic != receipt_topic:
+                self.on_command(msg.payload)
+                return
+            try:
+                receipt = Receipt.model_validate_json(msg.payload)
+            except ValidationError:
+                log.warning("unreadable receipt ignored", extra={"payload": msg.payload[:100]})
+                return
+            self.stats.receipted += self.batches.forget(receipt.stored)
+            link.receipted(receipt.stored)
 
         client.on_connect, client.on_publish, client.on_message = on_connect, on_publish, on_message
         try:
@@ -160,8 +208,8 @@ class Session:
                 rc = client.loop(timeout=0.05)
                 self.batches.ack_many(acked)
                 acked.clear()
-                if state["refused"]:
-                    reason = str(state["refused"])
+                if link.refused:
+                    reason = link.refused
                     if reason in _FATAL_REASONS:
                         raise FatalConnectError(
                             f"the broker refused this device: {reason}. Check [mqtt] username "
@@ -170,28 +218,38 @@ class Session:
                     raise MqttConnectError(f"the broker refused the connection: {reason}")
                 if rc != mqtt.MQTT_ERR_SUCCESS:
                     raise MqttConnectError(f"connection lost: {mqtt.error_string(rc)}")
-                if state["ready"]:
+                if link.ready:
                     if not self.stats.connected:
                         self.stats.connected = True
                         self.stats.connections += 1
                         log.info("mqtt connected", extra={"device": self.device_id})
-                    self._pump(client, inflight, state)
+                    self._pump(client, inflight, link)
         finally:
             self.batches.ack_many(acked)
             self.stats.connected = False
-            if self._stop.is_set() and state["ready"]:
+            if self._stop.is_set() and link.ready:
                 client.publish(status, b"offline", qos=1, retain=True)
                 client.loop(timeout=0.2)
             client.disconnect()
 
-    def _pump(self, client: mqtt.Client, inflight: dict[int, int], state: dict) -> None:
+    def _pump(self, client: mqtt.Client, inflight: dict[int, int], link: Link) -> None:
         while not self._outbox.empty():
             channel, payload, retain = self._outbox.get()
             client.publish(self.topic(channel), payload, qos=1, retain=retain)
+        now = time.monotonic()
+        if self.receipts:
+            head = self.batches.oldest(1)
+            if head and link.resend_due(head[0].seq, now, self.receipt_timeout_s):
+                log.warning(
+                    "no storage receipt in time: sending again",
+                    extra={"device": self.device_id, "from_seq": head[0].seq},
+                )
+                link.last_seq = head[0].seq - 1
+                link.rounds += 1
+                self.stats.resent += 1
         room = self.max_inflight - len(inflight)
-        if room <= 0:
-            return
-        for item in self.batches.oldest(room, after_seq=int(state["last_seq"])):
+        todo = self.batches.oldest(room, after_seq=link.last_seq) if room > 0 else []
+        for item in todo:
             topic = str(
                 DeviceTopic(
                     self.territory,
@@ -203,6 +261,7 @@ class Session:
             )
             info = client.publish(topic, item.payload, qos=1)
             inflight[info.mid] = item.seq
-            state["last_seq"] = item.seq
+            link.last_seq = item.seq
+            link.sent_at[item.seq] = now
             self.stats.sent += 1
             self.stats.sent_bytes += len(item.payload)

@@ -16,6 +16,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 from streams.groups import GroupPolicy, GroupState
 from streams.kpis import KpiPolicy
 from streams.pipeline import BulkOutput, Pipeline, Policies
+from streams.receipts import ReceiptPublisher, Receipts
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
 from streams.sinks.influx_v2 import InfluxV2Sink
 from streams.sinks.lineprotocol import dead_letter_lines, platform_lines
@@ -51,6 +53,26 @@ def policies_from(settings: Settings) -> Policies:
     )
 
 
+@dataclass
+class Folded:
+    """A bulk run through the pipeline, with what storing it will need."""
+
+    out: BulkOutput
+    devices: dict[str, DeviceState]
+    groups: dict[str, GroupState]
+    batches: list[TelemetryBatch]
+    kafka_ms: list[float]  # per batch, when its record reached Kafka
+    receipts: Receipts
+
+
+def _territory(event: Any, default: str) -> str:
+    """The territory the bridge read in the record's MQTT topic (its ``territory`` header)."""
+    headers = event.message.headers or ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    value = dict(items).get("territory")
+    return value.decode() if value else default
+
+
 class TelemetryProcessor:
     """Processes one bulk of telemetry events at a time."""
 
@@ -68,6 +90,11 @@ class TelemetryProcessor:
         self.emit_alert = emit_alert
         self.emit_dead_letter = emit_dead_letter
         self.unprocessable = 0
+        self.receipts = (
+            ReceiptPublisher(settings.mqtt, f"vigie-streams-{socket.gethostname()}-{os.getpid()}")
+            if settings.streams.receipts
+            else None
+        )
         self.sink: InfluxV1Sink | InfluxV2Sink | None = None
         self.readings = self.duplicates = self.late = self.alerts = self.rejected = 0
         self.instance = f"{socket.gethostname()}-{os.getpid()}"
@@ -110,6 +137,8 @@ class TelemetryProcessor:
 
     async def close(self) -> None:
         await self.drain()
+        if self.receipts is not None:
+            self.receipts.close()
         if self.sink is not None:
             await self.sink.__aexit__(None, None, None)
 
@@ -133,11 +162,13 @@ class TelemetryProcessor:
                 log.exception("bulk could not be folded, folding record by record")
                 decoded = await self._without_unprocessable(decoded)
                 folded = self._fold(decoded)
-            out, devices, groups, batches, kafka_ms = folded
-            staged = self._stage(out, devices, groups)
-            stages = self._stage_lags(kafka_ms, batches) if batches else ""
+            out = folded.out
+            staged = self._stage(out, folded.devices, folded.groups)
+            stages = self._stage_lags(folded.kafka_ms, folded.batches) if folded.batches else ""
             await self.drain()  # the previous bulk is stored and its states saved
-            self._inflight = asyncio.create_task(self._store(out, staged, written, stages))
+            self._inflight = asyncio.create_task(
+                self._store(out, staged, written, stages, folded.receipts)
+            )
             self._count_traffic(events, out)
             self.readings += out.readings
             self.duplicates += out.duplicates
@@ -155,22 +186,21 @@ class TelemetryProcessor:
                 await self._unprocessable(event, f"not a telemetry bundle: {exc.errors()[0]}")
         return decoded
 
-    def _fold(
-        self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]]
-    ) -> tuple[
-        BulkOutput, dict[str, DeviceState], dict[str, GroupState], list[TelemetryBatch], list[float]
-    ]:
+    def _fold(self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]]) -> Folded:
         """Run the pipeline over decoded events, on states read afresh from the table (so a
         failed fold leaves nothing behind)."""
         batches: list[TelemetryBatch] = []
         verticals: dict[str, str] = {}
         partitions: dict[str, int] = {}
-        kafka_ms: list[float] = []  # per batch, when its record reached Kafka
+        kafka_ms: list[float] = []
+        receipts = Receipts()
         for event, bundled in decoded:
             vertical = event.message.topic.rsplit(".", 1)[1]
+            territory = _territory(event, self.settings.territory)
             for batch in bundled:
                 verticals[batch.device_id] = vertical
                 partitions[batch.device_id] = event.message.partition
+                receipts.add(territory, vertical, batch.device_id, batch.seq)
             batches += bundled
             kafka_ms += [event.message.timestamp * 1000] * len(bundled)
         devices = {d: DeviceState.from_bytes(self.table.data.get(d.encode())) for d in verticals}
@@ -181,7 +211,7 @@ class TelemetryProcessor:
         out = self.pipeline.process(
             batches, verticals, partitions, devices, groups, int(time.time() * 1000)
         )
-        return out, devices, groups, batches, kafka_ms
+        return Folded(out, devices, groups, batches, kafka_ms, receipts)
 
     async def _without_unprocessable(
         self, decoded: list[tuple[Any, list[TelemetryBatch]]]
@@ -339,8 +369,10 @@ class TelemetryProcessor:
         staged: list[tuple[bytes, bytes, int]],
         written: Callable[[], Awaitable[None]] | None = None,
         stages: str = "",
+        receipts: Receipts | None = None,
     ) -> None:
-        """Write the results, then emit the alerts and save the states, then ``written``."""
+        """Write the results, then emit the alerts and save the states, then tell the devices
+        what is stored (receipts), then ``written``."""
         if self.sink is None:
             await self.open()
         assert self.sink is not None
@@ -365,5 +397,7 @@ class TelemetryProcessor:
         self.alerts += len(out.alerts)
         for key, value, partition in staged:
             self.table.send_changelog(partition, key, value)
+        if receipts is not None and self.receipts is not None:
+            self.receipts.publish(receipts)
         if written is not None:
             await written()

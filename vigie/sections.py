@@ -85,6 +85,7 @@ class StreamsSettings(BaseModel):
     group_lateness_s: int = 1800  # batches from the edge may be this old
     idle_close_s: float = 20.0  # no data for this long: close open group windows
     silent_after_s: int = 900  # event time behind the newest data before device_silent
+    receipts: bool = True  # storage receipts to devices once their batches are stored
     take_max: int = 500
     take_within_s: float = 0.5
     web_port: int = 0  # 0: pick a free port

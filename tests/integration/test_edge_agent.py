@@ -42,6 +42,10 @@ def _config(settings, tmp_path, **over) -> AgentConfig:
         "mqtt": settings.mqtt.model_dump(mode="json"),
         "asset": METER,
         "backoff": {"first_s": 0.1, "max_s": 0.5},
+        # these tests are about the agent and the broker alone: a batch leaves the queue at
+        # the broker's PUBACK; storage receipts are tested through the whole chain in
+        # tests/e2e/test_receipts.py
+        "receipts": False,
     }
     return AgentConfig.model_validate({**base, **over})
 

@@ -182,6 +182,7 @@ def test_edge_agent_works_over_tls_with_its_provisioned_bundle(secured, tmp_path
         "state_dir": str(tmp_path / "state"),
         "sample_period_s": 0.02,
         "batch_max_readings": 10,
+        "receipts": False,  # no stream worker here: the broker's PUBACK is the end
     }
     ingest = Probe(_settings(port, authority, ServiceAccount.INGEST, ingest_pw), "ingest2")
     ingest.wait()
@@ -254,6 +255,7 @@ def test_ingest_bridge_and_agent_over_tls_end_to_end(secured, stack, isolated, t
         "state_dir": str(tmp_path / "state"),
         "sample_period_s": 0.02,
         "batch_max_readings": 10,
+        "receipts": False,  # no stream worker here: the broker's PUBACK is the end
     }
     try:
         comps.start_ingest()

@@ -11,6 +11,7 @@ from vigie.contracts.envelope import (
     bundle,
 )
 from vigie.contracts.metrics import METRICS, MetricKind, MetricSpec, Vertical
+from vigie.contracts.receipts import Receipt
 from vigie.contracts.registry import Asset, AssetKind, District, Territory
 from vigie.contracts.topics import Channel, DeviceTopic, KafkaTopics, TopicError
 
@@ -29,6 +30,7 @@ __all__ = [
     "MetricKind",
     "MetricSpec",
     "Reading",
+    "Receipt",
     "RejectReason",
     "TelemetryBatch",
     "Territory",

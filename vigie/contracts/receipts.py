@@ -33,7 +33,3 @@ class Receipt(BaseModel):
             else:
                 ranges.append((seq, seq))
         return cls(stored=ranges)
-
-    def seqs(self) -> Iterable[int]:
-        for first, last in self.stored:
-            yield from range(first, last + 1)

@@ -18,6 +18,7 @@ class Channel(StrEnum):
     STATUS = "status"  # retained, last will "offline"
     CMD = "cmd"  # platform -> device
     ACK = "ack"  # device -> platform: a command applied or refused
+    RECEIPT = "receipt"  # platform -> device: which batches are stored (contracts.receipts)
 
 
 class TopicError(ValueError):

@@ -14,7 +14,9 @@ from enum import StrEnum
 class ServiceAccount(StrEnum):
     """Platform accounts, each with the narrowest rights its role needs."""
 
-    INGEST = "vigie-ingest"  # reads everything under the prefix (malformed topics included)
+    # the platform's MQTT side: reads everything under the prefix (malformed topics included),
+    # writes storage receipts to devices
+    INGEST = "vigie-ingest"
     COMMANDER = "vigie-commander"  # sends commands, reads acknowledgements and status
     SIMULATOR = "vigie-simulator"  # publishes simulated telemetry for every device (tests)
 
@@ -34,6 +36,8 @@ def acl_text(policy: AclPolicy) -> str:
         f"user {ServiceAccount.INGEST}",
         f"topic read {policy.prefix}/#",
         f"topic readwrite {policy.prefix}/_platform/#",
+        "# the platform's storage receipts to devices (stream workers use this account too)",
+        f"topic write {root}/+/+/receipt",
         f"user {ServiceAccount.COMMANDER}",
         f"topic write {root}/+/+/cmd",
         f"topic read {root}/+/+/ack",
@@ -47,5 +51,6 @@ def acl_text(policy: AclPolicy) -> str:
         f"pattern readwrite {root}/+/%u/status",
         f"pattern write {root}/+/%u/ack",
         f"pattern read {root}/+/%u/cmd",
+        f"pattern read {root}/+/%u/receipt",
     ]
     return "\n".join(lines) + "\n"
