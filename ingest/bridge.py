@@ -17,7 +17,8 @@ import logging
 import signal
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -30,8 +31,9 @@ from ingest.validation import ValidationPolicy
 from vigie.contracts import KafkaTopics, Territory
 from vigie.contracts.platform import PlatformReport
 from vigie.contracts.topics import everything_filter, shared
-from vigie.kafka import ensure_topics
+from vigie.kafka import BrokerRestartedError, cluster_id, ensure_topics
 from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
+from vigie.retry import RetryPolicy, retrying
 from vigie.settings import Settings
 from vigie.usage import ProcessUsage
 
@@ -49,6 +51,15 @@ class BridgePolicy:
     linger_ms: int = 5
     leave_timeout_s: float = 10.0  # graceful stop: at most this long to hand back the share
     leave_quiet_s: float = 0.5  # ... and done once nothing came for this long
+    # Kafka away: the bulk waits (unacknowledged on MQTT) and is sent again, forever
+    kafka_retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(first_delay_s=0.2, max_delay_s=5.0)
+    )
+    kafka_request_timeout_ms: int = 10_000
+    mqtt_reconnect_s: tuple[float, float] = (0.1, 2.0)  # first and largest reconnection delay
+    # after each bulk, ask the broker's cluster id: a broker that came back empty (the
+    # embedded one keeps data in memory) gets the bulk again before MQTT is acknowledged
+    verify_broker: bool = True
     compression: str | None = None  # "gzip" where the broker supports it
 
 
@@ -87,22 +98,72 @@ def make_router(settings: Settings, instance: str) -> Router:
     )
 
 
-async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
+def _kafka_transient(exc: BaseException) -> bool:
+    """Errors a retry can mend: the broker away, restarting, or electing; not a record that
+    is too large (that is a bug to fix, and retrying would loop)."""
+    from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
+
+    if isinstance(exc, MessageSizeTooLargeError | RecordTooLargeError):
+        return False
+    return isinstance(exc, KafkaError | OSError | TimeoutError | BrokerRestartedError)
+
+
+async def produce(
+    router: Router,
+    items: list[Inbound],
+    producer: Any,
+    *,
+    partitions: dict[str, list[int]] | None = None,
+    retry: RetryPolicy | None = None,
+    before_retry: Callable[[], Awaitable[object]] | None = None,
+    verify: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Route a bulk of messages and wait until Kafka acknowledged every record.
 
     Accepted batches bound for one partition (Kafka's default murmur2 partitioner on their
     key) travel as one bundle record (``ingest.bundling``); records go in one batch per
     (topic, partition), each sent once: far less work per reading than one ``send`` each.
+    Routing (validation, de-duplication, counting) happens once; sending is retried with
+    ``retry`` while Kafka is away, ``before_retry`` first (re-creating topics after the
+    broker came back empty). ``verify`` runs once Kafka acknowledged the bulk and raises
+    ``BrokerRestartedError`` when the broker is not the one it was, which sends the bulk
+    again. Nothing is acknowledged to MQTT before this returns.
     """
     t0 = time.perf_counter()
+    outs = [out for out in map(router.route, items) if out is not None]
+    known = partitions if partitions is not None else {}
+    attempts = 0
+
+    async def send() -> tuple[int, int]:
+        nonlocal attempts
+        if attempts and before_retry is not None:
+            await before_retry()
+        attempts += 1
+        sent = await _send(router, outs, producer, known)
+        if verify is not None:
+            await verify()
+        return sent
+
+    policy = retry or RetryPolicy(max_attempts=1)
+    messages, size = await retrying(send, policy, _kafka_transient, "kafka", server="kafka")
+    router.stats.messages_out += messages
+    router.stats.bytes_out += size
+    router.stats.produce_seconds += time.perf_counter() - t0
+    router.stats.produced_bulks += 1
+
+
+async def _send(
+    router: Router, outs: list[Outbound], producer: Any, partitions_of: dict[str, list[int]]
+) -> tuple[int, int]:
+    """Bundle and send the records of one bulk; (records, bytes) once Kafka has them all."""
     batches: dict[tuple[str, int], Any] = {}
-    partitions_of: dict[str, list[int]] = {}
     bundler = Bundler()
     pending = []
+    sent = [0, 0]
 
     async def add(out: Outbound, partition: int) -> None:
-        router.stats.messages_out += 1
-        router.stats.bytes_out += len(out.key) + len(out.value)
+        sent[0] += 1
+        sent[1] += len(out.key) + len(out.value)
         batch = batches.get((out.topic, partition))
         if batch is None:
             batch = batches[(out.topic, partition)] = producer.create_batch()
@@ -111,10 +172,7 @@ async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
             batch = batches[(out.topic, partition)] = producer.create_batch()
             batch.append(timestamp=None, key=out.key, value=out.value, headers=out.headers)
 
-    for item in items:
-        out = router.route(item)
-        if out is None:
-            continue
+    for out in outs:
         partitions = partitions_of.get(out.topic)
         if partitions is None:
             partitions = partitions_of[out.topic] = sorted(await producer.partitions_for(out.topic))
@@ -130,8 +188,7 @@ async def produce(router: Router, items: list[Inbound], producer: Any) -> None:
             pending.append(await producer.send_batch(batch, topic, partition=partition))
     if pending:
         await asyncio.gather(*pending)
-    router.stats.produce_seconds += time.perf_counter() - t0
-    router.stats.produced_bulks += 1
+    return sent[0], sent[1]
 
 
 class Bridge:
@@ -149,6 +206,9 @@ class Bridge:
         self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
         self.filter = shared(everything_filter(settings.mqtt.prefix), settings.ingest.share_group)
         self._unsubscribed = asyncio.Event()
+        self._partitions: dict[str, list[int]] = {}
+        self._cluster: str | None = None  # the Kafka cluster id this bridge sends to
+        self._producer: Any = None
         self._stopping = asyncio.Event()
         self._error: BaseException | None = None
 
@@ -187,6 +247,7 @@ class Bridge:
         client.on_connect = on_connect
         client.on_message = on_message
         client.on_unsubscribe = on_unsubscribe
+        client.reconnect_delay_set(*self.policy.mqtt_reconnect_s)
         client.will_set(self.status_topic, b"offline", qos=1, retain=True)
         return client
 
@@ -212,8 +273,11 @@ class Bridge:
             compression_type=self.policy.compression,
             max_batch_size=1 << 20,
             max_request_size=4 << 20,
+            request_timeout_ms=self.policy.kafka_request_timeout_ms,
         )
         await producer.start()
+        self._producer = producer
+        self._cluster = await cluster_id(producer.client)
         client = self._mqtt_client(loop)
         try:
             connect(
@@ -256,9 +320,42 @@ class Bridge:
         items = [first]
         while len(items) < self.policy.max_batch and not self._queue.empty():
             items.append(self._queue.get_nowait())
-        await produce(self.router, items, producer)
+        await produce(
+            self.router,
+            items,
+            producer,
+            partitions=self._partitions,
+            retry=self.policy.kafka_retry,
+            before_retry=self._recreate_topics,
+            verify=self._same_broker if self.policy.verify_broker else None,
+        )
         for item in items:  # in reception order, as MQTT requires
             client.ack(item.mid, item.qos)
+
+    async def _same_broker(self) -> None:
+        """Raise when the broker that acknowledged the bulk is not the one this bridge knew."""
+        current = await cluster_id(self._producer.client)
+        if self._cluster is None:
+            self._cluster = current
+        elif current != self._cluster:
+            was, self._cluster = self._cluster, current
+            log.error(
+                "the kafka-compatible broker restarted empty: sending the bulk again",
+                extra={"was": was, "now": current},
+            )
+            self._partitions.clear()
+            raise BrokerRestartedError(f"cluster id {current}, was {was}")
+
+    async def _recreate_topics(self) -> None:
+        """The Kafka-compatible broker may be back empty (Tansu keeps data in memory): create
+        the topics again before sending the bulk again."""
+        try:
+            created = await ensure_topics(self.settings.kafka, attempts=1)
+        except Exception as exc:  # still away: the retry loop waits and comes back
+            log.info("kafka topics not checked", extra={"error": str(exc)[:200]})
+            return
+        if created:
+            log.warning("kafka topics were gone, created again", extra={"topics": created})
 
     async def _leave(self, producer: Any, client: mqtt.Client) -> None:
         """A graceful stop hands this instance's share back: unsubscribe, hand off and

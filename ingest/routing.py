@@ -67,8 +67,14 @@ class Router:
         return cached
 
     def route(self, item: Inbound) -> Outbound | None:
-        """The record this message becomes; None for a duplicate or for a status, command or
-        acknowledgement seen under the prefix (acknowledged, not produced)."""
+        """The record this message becomes; None for a status, command or acknowledgement seen
+        under the prefix (acknowledged, not produced).
+
+        A repeated (device, seq) is counted and still produced: an edge agent sends a batch
+        again when no storage receipt named it, which happens when what the bridge handed on
+        was lost further down (the embedded Kafka-compatible broker restarted) or when its
+        receipt was; the stream worker, which sees every batch of a device, recognises a true
+        repeat, drops it and receipts it again."""
         if not_for_ingest(item.topic, self.policy.prefix):
             self.stats.ignored += 1
             return None
@@ -98,9 +104,7 @@ class Router:
             )
         batch = verdict.batch
         seen = self.tracker.observe(batch.device_id, batch.seq)
-        if seen is SeqVerdict.DUPLICATE:
-            self.stats.duplicates += 1
-            return None
+        self.stats.duplicates += seen is SeqVerdict.DUPLICATE
         self.stats.stale += seen is SeqVerdict.STALE
         self.stats.accepted += 1
         self.stats.readings += len(batch.readings)

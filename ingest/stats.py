@@ -65,7 +65,7 @@ class StatsCollector(Collector):
             ("received", s.received, "MQTT telemetry messages received"),
             ("accepted", s.accepted, "valid batches produced to Kafka"),
             ("readings", s.readings, "valid readings produced to Kafka"),
-            ("duplicates", s.duplicates, "batches dropped as repeated (device, seq)"),
+            ("duplicates", s.duplicates, "batches seen again (device, seq), passed on"),
         ):
             metric = CounterMetricFamily(f"vigie_ingest_{name}", doc, labels=["instance"])
             metric.add_metric(labels, value)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -17,16 +19,21 @@ from streams.offsets import Admission, OffsetGuard
 from streams.processor import TelemetryProcessor
 from vigie.contracts import KafkaTopics, Territory, Vertical
 from vigie.contracts.platform import PlatformReport
-from vigie.kafka import ensure_topics
-from vigie.settings import Settings
+from vigie.exits import Exit
+from vigie.kafka import BrokerWatch, ensure_topics
+from vigie.settings import Settings, vigie_home
 
 log = logging.getLogger("vigie.streams")
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.App:
     """Build (not start) the faust app for these settings."""
+    # faust's own folder, under Vigie's home rather than wherever the worker was started
+    datadir = vigie_home() / "streams" / settings.streams.app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.streams.app_id,
+        datadir=str(datadir),
         broker=f"{transport.SCHEME}://{settings.kafka.bootstrap}",
         store="memory://",
         web_enabled=False,
@@ -46,8 +53,10 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_batch_size=262_144,
     )
     topics = KafkaTopics(settings.kafka.topic_prefix)
+    # the changelog is named after the Kafka cluster: a broker that came back empty (the
+    # embedded one keeps data in memory) gets a fresh changelog, not one a dying worker began
     table = app.Table(
-        "device-state",
+        f"device-state{_cluster_suffix(watch)}",
         default=None,
         partitions=settings.kafka.partitions,
         key_type=bytes,
@@ -133,6 +142,21 @@ def create_app(settings: Settings) -> faust.App:
             log.warning("offset still missing, seeking again", extra={"partition": str(tp)})
             await app.consumer.seek_wait({tp: target})
 
+    watch = watch or BrokerWatch(settings.kafka)
+
+    @app.timer(interval=2.0)
+    async def broker_restarted() -> None:
+        # the embedded broker came back empty: consumer offsets and this worker's changelog
+        # are gone with it. A fresh worker (started again by the service manager) reads the
+        # new topics from their start and rebuilds windows from InfluxDB (streams.recovery)
+        if await watch.restarted():
+            log.error(
+                "the kafka-compatible broker restarted empty: exiting for a fresh start",
+                extra={"exit_code": int(Exit.RESTART)},
+            )
+            logging.shutdown()
+            os._exit(int(Exit.RESTART))
+
     @app.timer(interval=30.0)
     async def silences() -> None:
         await processor.check_silences()
@@ -169,12 +193,20 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
+def _cluster_suffix(watch: BrokerWatch | None) -> str:
+    if watch is None or not watch.first:
+        return ""
+    return "-" + re.sub(r"[^a-zA-Z0-9_-]", "", watch.first)[:40]
+
+
 def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
     """Run one worker until SIGTERM/SIGINT; several workers share partitions as one group."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(ensure_topics(settings.kafka))
-    app = create_app(settings)
+    watch = BrokerWatch(settings.kafka)
+    loop.run_until_complete(watch.restarted())  # the broker this worker starts with
+    app = create_app(settings, watch)
     worker = faust.Worker(
         app,
         loop=loop,

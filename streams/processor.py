@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import time
 from collections import Counter
@@ -26,12 +27,15 @@ from streams.groups import GroupPolicy, GroupState
 from streams.kpis import KpiPolicy
 from streams.pipeline import BulkOutput, Pipeline, Policies
 from streams.receipts import ReceiptPublisher, Receipts
+from streams.recovery import StoredReading, recovery_span, seeded_states, without_stored
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
 from streams.sinks.influx_v2 import InfluxV2Sink
 from streams.sinks.lineprotocol import dead_letter_lines, platform_lines
 from streams.windowing import DeviceState, WindowPolicy
+from vigie import influxql
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
+from vigie.retry import RetryPolicy, retrying
 from vigie.sections import read_secret
 from vigie.settings import Settings
 from vigie.usage import ProcessUsage
@@ -54,6 +58,14 @@ def policies_from(settings: Settings) -> Policies:
 
 
 @dataclass
+class Recovered:
+    """What InfluxDB holds for the devices of a bulk that have no state in the table."""
+
+    states: dict[str, DeviceState]
+    stored: dict[str, set[tuple[str, int]]]  # device -> {(metric, ts_ms)} already stored
+
+
+@dataclass
 class Folded:
     """A bulk run through the pipeline, with what storing it will need."""
 
@@ -63,6 +75,25 @@ class Folded:
     batches: list[TelemetryBatch]
     kafka_ms: list[float]  # per batch, when its record reached Kafka
     receipts: Receipts
+
+
+def _stored_readings(
+    settings: Settings, devices: list[str], start_ms: int, end_ms: int
+) -> list[StoredReading]:
+    """The raw readings InfluxDB holds for these devices in [start, end), read with the
+    reader's credential; a query per 200 devices."""
+    rows: list[StoredReading] = []
+    for i in range(0, len(devices), 200):
+        names = "|".join(re.escape(d) for d in devices[i : i + 200])
+        q = (
+            f'SELECT "value" FROM "raw"."telemetry" WHERE "device" =~ /^({names})$/ '
+            f'AND time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "device", "metric"'
+        )
+        rows += [
+            (r["device"], r["metric"], int(r["time"]), float(r["value"]))
+            for r in influxql.query(settings.influx, q)
+        ]
+    return rows
 
 
 def _territory(event: Any, default: str) -> str:
@@ -156,12 +187,13 @@ class TelemetryProcessor:
         async with self._lock:
             self.last_event = time.monotonic()
             decoded = await self._decode(events)
+            recovered = await self._recover(decoded)
             try:
-                folded = self._fold(decoded)
+                folded = self._fold(decoded, recovered)
             except Exception:
                 log.exception("bulk could not be folded, folding record by record")
-                decoded = await self._without_unprocessable(decoded)
-                folded = self._fold(decoded)
+                decoded = await self._without_unprocessable(decoded, recovered)
+                folded = self._fold(decoded, recovered)
             out = folded.out
             staged = self._stage(out, folded.devices, folded.groups)
             stages = self._stage_lags(folded.kafka_ms, folded.batches) if folded.batches else ""
@@ -186,7 +218,39 @@ class TelemetryProcessor:
                 await self._unprocessable(event, f"not a telemetry bundle: {exc.errors()[0]}")
         return decoded
 
-    def _fold(self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]]) -> Folded:
+    async def _recover(self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]]) -> Recovered:
+        """For devices with no state (new ones, or all of them after the Kafka-compatible
+        broker came back empty), what InfluxDB already holds of the windows the bulk touches
+        (``streams.recovery``)."""
+        stateless = [
+            b
+            for _, bundled in decoded
+            for b in bundled
+            if self.table.data.get(b.device_id.encode()) is None
+        ]
+        if not stateless or not self.settings.streams.rebuild_from_store:
+            return Recovered({}, {})
+        start_ms, end_ms = recovery_span(stateless, self.pipeline.policies.window)
+        devices = sorted({b.device_id for b in stateless})
+        rows = await retrying(
+            lambda: asyncio.to_thread(_stored_readings, self.settings, devices, start_ms, end_ms),
+            RetryPolicy(),
+            lambda exc: isinstance(exc, OSError),
+            self.settings.influx.url,
+        )
+        stored: dict[str, set[tuple[str, int]]] = {}
+        for device, metric, ts, _value in rows:
+            stored.setdefault(device, set()).add((metric, ts))
+        if rows:
+            log.warning(
+                "windows rebuilt from stored readings",
+                extra={"devices": len(stored), "readings": len(rows)},
+            )
+        return Recovered(seeded_states(rows, self.pipeline.policies.window), stored)
+
+    def _fold(
+        self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]], recovered: Recovered
+    ) -> Folded:
         """Run the pipeline over decoded events, on states read afresh from the table (so a
         failed fold leaves nothing behind)."""
         batches: list[TelemetryBatch] = []
@@ -201,9 +265,10 @@ class TelemetryProcessor:
                 verticals[batch.device_id] = vertical
                 partitions[batch.device_id] = event.message.partition
                 receipts.add(territory, vertical, batch.device_id, batch.seq)
-            batches += bundled
-            kafka_ms += [event.message.timestamp * 1000] * len(bundled)
-        devices = {d: DeviceState.from_bytes(self.table.data.get(d.encode())) for d in verticals}
+            fresh = without_stored(bundled, recovered.stored) if recovered.stored else bundled
+            batches += fresh
+            kafka_ms += [event.message.timestamp * 1000] * len(fresh)
+        devices = {d: self._state(d, recovered) for d in verticals}
         groups = {
             g: GroupState.from_bytes(self.table.data.get(GROUP_PREFIX + g.encode()))
             for g in self.pipeline.groups_of(verticals)
@@ -213,14 +278,20 @@ class TelemetryProcessor:
         )
         return Folded(out, devices, groups, batches, kafka_ms, receipts)
 
+    def _state(self, device: str, recovered: Recovered) -> DeviceState:
+        raw = self.table.data.get(device.encode())
+        if raw is None and device in recovered.states:
+            return DeviceState.from_bytes(recovered.states[device].to_bytes())  # a copy
+        return DeviceState.from_bytes(raw)
+
     async def _without_unprocessable(
-        self, decoded: list[tuple[Any, list[TelemetryBatch]]]
+        self, decoded: list[tuple[Any, list[TelemetryBatch]]], recovered: Recovered
     ) -> list[tuple[Any, list[TelemetryBatch]]]:
         """The events that fold on their own; the others go to the dead letters."""
         kept = []
         for item in decoded:
             try:
-                self._fold([item])
+                self._fold([item], recovered)
             except Exception as exc:
                 await self._unprocessable(item[0], f"{type(exc).__name__}: {exc}"[:500])
             else:

@@ -73,6 +73,15 @@ def stack_up() -> None:
     print(json.dumps(state["settings"], indent=1))
 
 
+@stack_app.command("supervise", hidden=True)
+def stack_supervise() -> None:
+    """Restart any server of the stack that exits unasked (started by `vigie stack up`)."""
+    from vigie.stack.supervisor import run
+
+    logs.setup("INFO")
+    run(vigie_home())
+
+
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop exactly the servers `vigie stack up` started."""

@@ -18,6 +18,7 @@ class Exit(IntEnum):
     USAGE = 2
     STACK = 3  # a server is missing or does not answer
     CONNECT = 4  # a broker or database refused or could not be reached
+    RESTART = 75  # start me again (EX_TEMPFAIL): the Kafka-compatible broker restarted empty
 
 
 def fail(code: Exit, message: str) -> typer.Exit:

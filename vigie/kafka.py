@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from vigie.contracts.topics import KafkaTopics
 from vigie.sections import KafkaSettings
@@ -45,6 +46,52 @@ async def ensure_topics(settings: KafkaSettings, attempts: int = 20) -> list[str
         return missing
     finally:
         await admin.close()
+
+
+class BrokerRestartedError(RuntimeError):
+    """The Kafka-compatible broker answering is not the one that was (its cluster id changed):
+    the embedded broker keeps data in memory, so what it acknowledged before may be gone."""
+
+
+async def cluster_id(client: Any) -> str | None:
+    """The cluster id the broker reports (one metadata request, well under a millisecond
+    locally); the local stack starts Tansu with a new id each time, so a change tells that
+    the broker came back empty."""
+    from aiokafka.protocol.metadata import MetadataRequest
+
+    node = client.get_random_node()
+    response = await client.send(node, MetadataRequest([], allow_auto_topic_creation=False))
+    return getattr(response, "cluster_id", None)
+
+
+class BrokerWatch:
+    """Tells when the Kafka-compatible broker is no longer the one first seen (cluster id);
+    a broker that does not answer is not a new one (yet)."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.settings = settings
+        self._client: Any = None
+        self.first: str | None = None
+
+    async def restarted(self) -> bool:
+        from aiokafka.client import AIOKafkaClient
+
+        try:
+            if self._client is None:
+                client = AIOKafkaClient(bootstrap_servers=self.settings.bootstrap)
+                await client.bootstrap()
+                self._client = client
+            current = await cluster_id(self._client)
+        except Exception as exc:  # away or restarting: asked again at the next tick
+            log.info("kafka cluster id not read", extra={"error": str(exc)[:200]})
+            return False
+        if self.first is None:
+            self.first = current
+        return current != self.first
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
 
 
 async def read_topic(settings: KafkaSettings, topic: str, timeout_s: float = 10.0) -> list:

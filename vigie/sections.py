@@ -86,6 +86,8 @@ class StreamsSettings(BaseModel):
     idle_close_s: float = 20.0  # no data for this long: close open group windows
     silent_after_s: int = 900  # event time behind the newest data before device_silent
     receipts: bool = True  # storage receipts to devices once their batches are stored
+    # a device with no state starts from what InfluxDB holds of its open windows
+    rebuild_from_store: bool = True
     take_max: int = 500
     take_within_s: float = 0.5
     web_port: int = 0  # 0: pick a free port

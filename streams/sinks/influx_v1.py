@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from streams.sinks.retry import RetryPolicy, retrying
+from vigie.retry import RetryPolicy, retrying
 
 log = logging.getLogger("vigie.sink")
 

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from streams.sinks.influx_v1 import Retention
-from streams.sinks.retry import RetryPolicy, retrying
+from vigie.retry import RetryPolicy, retrying
 
 log = logging.getLogger("vigie.sink")
 

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from streams.sinks.influx_v1 import Retention
 from streams.sinks.influx_v2 import InfluxV2Sink, retention_seconds
-from streams.sinks.retry import RetryPolicy
+from vigie.retry import RetryPolicy
 from vigie.stack.services import free_port
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contracts" / "influxdb" / "oss-v2.yml"

@@ -2,17 +2,23 @@
 
 Each server gets a generated config, a free port and a folder under ``$VIGIE_HOME/stack``. The
 launcher records what it started in ``stack.json`` and stops exactly those processes, checking
-each pid's command line first so that a recycled pid is never signalled.
+each pid's command line first so that a recycled pid is never signalled. ``stack.json`` is the
+one truth several processes share (the command line, the tests, the supervisor that restarts a
+crashed server): every change to it is made under a file lock, from what it holds at that moment.
+A server stopped on purpose loses its record, so the supervisor leaves it stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +71,7 @@ class Stack:
     policy: StartPolicy = field(default_factory=StartPolicy)
     services: dict[str, Service] = field(default_factory=dict)
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    supervisor: dict[str, Any] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -76,9 +83,22 @@ class Stack:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def up(self, mosquitto: Service | None = None) -> dict[str, Any]:
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Exclusive access to the stack's state across processes, with it freshly read."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / "stack.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._load()
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def up(self, mosquitto: Service | None = None, supervise: bool = True) -> dict[str, Any]:
         """Start every server not already running and wait until each answers; ``mosquitto``
-        replaces the plain local broker (the demo passes the TLS broker with its ACL)."""
+        replaces the plain local broker (the demo passes the TLS broker with its ACL). With
+        ``supervise``, a supervisor process restarts any server that exits unasked."""
         self._load()
         if not self.services:
             self.services = {
@@ -95,6 +115,8 @@ class Stack:
                 if not self.running(name):
                     self.start(name)
             self.prepare_database("vigie")
+            if supervise and not self.supervised():
+                self._start_supervisor()
         except BaseException:
             self.down()
             raise
@@ -102,6 +124,11 @@ class Stack:
 
     def start(self, name: str) -> None:
         """Start one server on its recorded port and wait until it answers."""
+        with self.locked():
+            self.launch(name)
+
+    def launch(self, name: str) -> None:
+        """``start`` for a caller that holds the lock (the supervisor)."""
         service = self.services[name]
         workdir = self.root / name
         workdir.mkdir(parents=True, exist_ok=True)
@@ -137,21 +164,17 @@ class Stack:
             after_start()
 
     def stop(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:
-        """Stop one server we started, escalating to SIGKILL if it does not exit in time."""
+        """Stop one server on purpose, escalating to SIGKILL if it does not exit in time; its
+        record goes, so the supervisor leaves it stopped (a crash leaves the record, and the
+        supervisor starts it again)."""
+        with self.locked():
+            self._stop_recorded(name, sig)
+
+    def _stop_recorded(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:
         info = self.processes.get(name)
         if not info:
             return
-        pid, cmd = int(info["pid"]), list(info["cmd"])
-        if _alive(pid, cmd):
-            os.kill(pid, sig)
-            deadline = time.monotonic() + self.policy.stop_timeout_s
-            while _alive(pid, cmd) and time.monotonic() < deadline:
-                time.sleep(self.policy.poll_s)
-            if _alive(pid, cmd):
-                os.kill(pid, signal.SIGKILL)
-                while _alive(pid, cmd):
-                    time.sleep(self.policy.poll_s)
-        _reap(pid)
+        _terminate(int(info["pid"]), list(info["cmd"]), sig, self.policy)
         self.processes.pop(name, None)
         self._save()
 
@@ -172,14 +195,47 @@ class Stack:
         return int(self.processes[name]["pid"]) if self.running(name) else None
 
     def down(self) -> None:
-        """Stop every server this stack started; leaves configs and logs for inspection."""
+        """Stop the supervisor, then every server this stack started; leaves configs and logs
+        for inspection."""
+        with self.locked():
+            supervisor = self.supervisor
+            if supervisor:
+                _terminate(
+                    int(supervisor["pid"]), list(supervisor["cmd"]), signal.SIGTERM, self.policy
+                )
+            for name in list(self.processes):
+                self._stop_recorded(name)
+            if self.state_file.exists():
+                self.state_file.unlink()
+            self.supervisor = {}
+
+    # -- supervision ---------------------------------------------------------------------------
+
+    def supervised(self) -> bool:
+        """True when this stack's supervisor runs."""
         self._load()
-        for name in list(self.processes):
-            self.stop(name)
-        if self.state_file.exists():
-            self.state_file.unlink()
+        info = self.supervisor
+        return bool(info) and _alive(int(info["pid"]), list(info["cmd"]))
+
+    def _start_supervisor(self) -> None:
+        cmd = [sys.executable, "-m", "vigie", "stack", "supervise"]
+        log = self.root / "supervisor.log"
+        env = {**os.environ, "VIGIE_HOME": str(self.home)}
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
+            )
+        with self.locked():
+            self.supervisor = {"pid": proc.pid, "cmd": _cmdline_when_started(proc.pid, cmd)}
+            self._save()
 
     def running(self, name: str) -> bool:
+        self._load()
         info = self.processes.get(name)
         return bool(info) and _alive(int(info["pid"]), list(info["cmd"]))
 
@@ -213,6 +269,7 @@ class Stack:
                 for name, svc in self.services.items()
             },
             "processes": self.processes,
+            "supervisor": self.supervisor,
             "settings": self.settings(),
         }
 
@@ -223,9 +280,15 @@ class Stack:
         tmp.replace(self.state_file)
 
     def _load(self) -> None:
-        if self.services or not self.state_file.exists():
+        """Read the recorded state: processes always (another process may have restarted a
+        server), services when this object has none yet."""
+        if not self.state_file.exists():
             return
         state = json.loads(self.state_file.read_text())
+        self.processes = state.get("processes", {})
+        self.supervisor = state.get("supervisor", {})
+        if self.services:
+            return
         kinds: dict[str, type] = {
             "Mosquitto": Mosquitto,
             "Tansu": Tansu,
@@ -235,11 +298,35 @@ class Stack:
         for name, spec in state.get("services", {}).items():
             spec = dict(spec)
             self.services[name] = kinds[spec.pop("kind")](**spec)
-        self.processes = state.get("processes", {})
 
 
 def _fields(svc: Service) -> dict[str, Any]:
     return {k: v for k, v in vars(svc).items() if k != "name"}
+
+
+def _terminate(pid: int, cmd: list[str], sig: signal.Signals, policy: StartPolicy) -> None:
+    """Signal a process we started (if it is still that process) and wait until it is gone."""
+    if _alive(pid, cmd):
+        os.kill(pid, sig)
+        deadline = time.monotonic() + policy.stop_timeout_s
+        while _alive(pid, cmd) and time.monotonic() < deadline:
+            time.sleep(policy.poll_s)
+        if _alive(pid, cmd):
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid, cmd):
+                time.sleep(policy.poll_s)
+    _reap(pid)
+
+
+def _cmdline_when_started(pid: int, fallback: list[str]) -> list[str]:
+    """The command line /proc shows for a process just started (the interpreter may show
+    another path than the one given)."""
+    for _ in range(40):
+        current = _cmdline(pid)
+        if current:
+            return current
+        time.sleep(0.05)
+    return fallback
 
 
 def _reap(pid: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import urllib.request
@@ -190,9 +191,13 @@ class Tansu:
                 "Set CALF_TANSU_BIN to a tansu executable."
             ) from exc
         url = f"tcp://127.0.0.1:{self.port}"
+        # a new cluster id at each start: clients tell a broker that came back empty (memory
+        # storage) from one that only dropped a connection (vigie.kafka.cluster_id)
         return [
             str(binary),
             "broker",
+            "--cluster-id",
+            f"vigie-{secrets.token_hex(6)}",
             "--listener-url",
             url,
             "--advertised-listener-url",
@@ -238,6 +243,9 @@ class InfluxDB1:
             "  query-log-enabled = false\n"
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
             f"  max-body-size = 0\n  auth-enabled = {str(self.auth).lower()}\n"
+            # no anonymous profiling (InfluxDB 1.6 has no switch for /debug/vars, which holds
+            # runtime statistics, nor for the backup port on bind-address: see README)
+            "  pprof-enabled = false\n"
             "[monitor]\n  store-enabled = false\n"
             "[continuous_queries]\n  enabled = false\n"
         )

@@ -1,4 +1,5 @@
-"""Retrying a sink's call with the sink's back-off policy: one loop for every sink."""
+"""Retrying a call to a server with a back-off policy: one loop for every client (the InfluxDB
+sinks, the bridge's Kafka hand-off)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-log = logging.getLogger("vigie.sink")
+log = logging.getLogger("vigie.retry")
 T = TypeVar("T")
 
 
@@ -33,6 +34,7 @@ async def retrying(
     policy: RetryPolicy,
     transient: Callable[[BaseException], bool],
     where: str,
+    server: str = "influxdb",
 ) -> T:
     """Await ``call`` until it succeeds; transient errors wait and retry, others raise."""
     attempt = 0
@@ -44,7 +46,7 @@ async def retrying(
                 raise
             delay = policy.delay(attempt)
             log.warning(
-                "influxdb unavailable, retrying",
+                f"{server} unavailable, retrying",
                 extra={
                     "url": where,
                     "error": str(exc)[:200],

@@ -1,0 +1,145 @@
+"""Soak: the whole embedded stack at a steady load for a long time; every process's memory.
+
+A publisher offers batches of 50 fresh readings at a fixed rate (20,000 readings/s by default)
+for the whole run, through Mosquitto, one bridge, Tansu, one worker and InfluxDB, all on this
+machine. Every minute it prints each process's resident memory (and what is stored so far);
+at the end, the memory of each process when warm-up ended (the baseline) against its memory
+at the end (the candidate): a ratio near 1.0 is a flat process. Tansu keeps every record in
+memory (no retention, no record deletion), so its line shows how fast it grows per million
+readings, which is what the embedded stack cannot bound.
+
+    python -m bench.soak [--minutes 60] [--rate 20000] [--warmup-minutes 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from rich.table import Table
+
+from bench.common import console, machine
+from bench.pipeline_e2e import paced_records
+from simulators.publish import publish
+from simulators.territory import generate
+from vigie import influxql
+from vigie.settings import Settings
+from vigie.stack import Stack
+from vigie.stack.components import Components
+
+
+def rss_mb(pid: int | None) -> float:
+    if pid is None:
+        return float("nan")
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+    return kb / 1024
+
+
+def pids(stack: Stack, comps: Components) -> dict[str, int | None]:
+    out: dict[str, int | None] = {name: stack.pid(name) for name in stack.services}
+    out |= {name: proc.pid for name, proc in comps.procs.items()}
+    out["publisher (this process)"] = os.getpid()
+    return out
+
+
+def stored(settings: Settings, since_ms: int) -> int:
+    q = f'SELECT count("value") FROM "raw"."telemetry" WHERE time >= {since_ms}ms'
+    try:
+        return int(influxql.scalar(settings.influx, q))
+    except (OSError, RuntimeError):
+        return -1
+
+
+def main(minutes: float, rate: int, warmup_minutes: float) -> None:
+    home = Path(tempfile.mkdtemp(prefix="vigie-soak-"))
+    os.environ["VIGIE_HOME"] = str(home)
+    stack = Stack(home)
+    stack.up()
+    territory = generate(60_000, seed=3, territory_id="bench")
+    registry = home / "territory.json"
+    territory.save(registry)
+    env = {"VIGIE_HOME": str(home), "VIGIE_REGISTRY": str(registry), "VIGIE_TERRITORY": "bench"}
+    os.environ.update(env)
+    settings = Settings()
+    comps = Components(home, settings, env)
+    samples: list[tuple[float, dict[str, float]]] = []
+    done = threading.Event()
+    t0 = time.time()
+
+    def sample() -> None:
+        while not done.wait(60.0):
+            mem = {name: rss_mb(pid) for name, pid in pids(stack, comps).items()}
+            samples.append((time.time() - t0, mem))
+            line = ", ".join(f"{n} {m:,.0f} MB" for n, m in mem.items())
+            console.print(
+                f"{(time.time() - t0) / 60:5.1f} min: stored {stored(settings, int(t0 * 1000)):,}"
+                f" readings; {line}"
+            )
+
+    seconds = minutes * 60
+    try:
+        comps.start_streams()
+        comps.start_ingest()
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        rep = publish(
+            paced_records(territory, rate, seconds, settings.mqtt.prefix, {}),
+            settings.mqtt,
+            territory.id,
+            start_ms=int(t0 * 1000),
+            speed=1.0,
+            show_progress=False,
+            client_id=f"soak-{int(t0)}",
+        )
+        sent = rep.batches * 50
+        deadline = time.time() + 300
+        while (got := stored(settings, int(t0 * 1000) - 50)) < sent and time.time() < deadline:
+            comps.check_alive()
+            time.sleep(1)
+        end = {name: rss_mb(pid) for name, pid in pids(stack, comps).items()}
+        comps.check_alive()
+    finally:
+        done.set()
+        comps.stop_all()
+        stack.down()
+    console.print(
+        f"offered {sent / rep.wall_s:,.0f} readings/s for {rep.wall_s / 60:.1f} min: "
+        f"stored {got:,} of {sent:,}"
+    )
+    warm = next((m for t, m in samples if t >= warmup_minutes * 60), samples[0][1])
+    table = Table(
+        "process",
+        "after warm-up (baseline)",
+        "at the end",
+        "x baseline",
+        "MB per million readings",
+        title=f"Resident memory over {rep.wall_s / 60:.0f} min at {sent / rep.wall_s:,.0f}/s",
+    )
+    for name, after in end.items():
+        before = warm.get(name, float("nan"))
+        table.add_row(
+            name,
+            f"{before:,.0f} MB",
+            f"{after:,.0f} MB",
+            f"{after / before:.2f}",
+            f"{(after - before) / (sent / 1e6):+.2f}",
+        )
+    console.print(table)
+    console.print(f"machine: {machine()}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--rate", type=int, default=20_000)
+    parser.add_argument("--warmup-minutes", type=float, default=5.0)
+    args = parser.parse_args()
+    main(args.minutes, args.rate, args.warmup_minutes)

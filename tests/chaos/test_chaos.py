@@ -1,0 +1,302 @@
+"""Chaos: one fault per case, a Vigie edge agent sending throughout, known truth at the end.
+
+Each case runs the whole chain (Mosquitto, bridge, Tansu, worker, InfluxDB) with an edge
+agent sampling every 50 ms, kills one part with SIGKILL mid-stream, lets it come back (the
+stack's supervisor restarts servers; bridges, workers and agents are restarted the way a
+service manager restarts them), and checks that every reading the agent made is stored once,
+that every 1-minute window equals the one computed from those readings, and that the agent's
+queue is empty (every batch receipted). The time to recover is printed.
+
+Tansu, the embedded Kafka-compatible broker, keeps data in memory only: its kill is tested
+for the bridge (it keeps running and sends again once topics are back), not for the whole
+chain; see README "Guarantees".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from edge.queue import BatchQueue
+from simulators.territory import generate
+from vigie import influxql
+from vigie.contracts import TELEMETRY_BATCH, KafkaTopics, TelemetryBatch
+from vigie.kafka import read_topic
+from vigie.mqtt import connect, make_client
+from vigie.stack.components import Components
+
+pytestmark = pytest.mark.chaos
+T = generate(150, seed=31, territory_id="chaos")
+LAMPS = [a for a in T.assets if a.kind == "lamp"]
+
+
+class Collector:
+    """Every telemetry batch the broker delivered for a device, resends included."""
+
+    def __init__(self, settings, device: str) -> None:
+        self.batches: dict[int, TelemetryBatch] = {}
+        self.client = make_client(settings.mqtt, f"chaos-collector-{time.monotonic_ns()}")
+        topic = f"{settings.mqtt.prefix}/{T.id}/+/{device}/telemetry"
+        self.client.on_connect = lambda c, *_a: c.subscribe(topic, qos=1)
+        self.client.on_message = lambda _c, _u, m: self._keep(m.payload)
+        self.client.reconnect_delay_set(0.1, 0.5)
+        connect(self.client, settings.mqtt, session_expiry_s=3600)
+        self.client.loop_start()
+
+    def _keep(self, payload: bytes) -> None:
+        batch = TELEMETRY_BATCH.validate_json(payload)
+        assert self.batches.setdefault(batch.seq, batch) == batch, "a resend is the same batch"
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class AgentProcess:
+    """``vigie edge run`` for one lamp, as on its board."""
+
+    def __init__(self, settings, tmp_path: Path, asset) -> None:
+        self.state = tmp_path / f"state-{asset.id}"
+        config = {
+            "territory": T.id,
+            "asset": asset.model_dump(mode="json", exclude_none=True),
+            "sample_period_s": 0.05,
+            "batch_max_readings": 5,
+            "health_period_s": 3,
+            "state_dir": str(self.state),
+            "mqtt": settings.mqtt.model_dump(mode="json"),
+            "backoff": {"first_s": 0.1, "max_s": 0.5},
+            "receipt_timeout_s": 2.0,
+            "stop_timeout_s": 40.0,
+        }
+        self.path = tmp_path / f"agent-{asset.id}.json"
+        self.path.write_text(json.dumps(config))
+        self.log = (tmp_path / f"agent-{asset.id}.log").open("ab")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = [sys.executable, "-m", "vigie", "edge", "run", "--config", str(self.path)]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(60) == 0
+
+    def queued(self) -> int:
+        queue = BatchQueue(self.state / "queue.db")
+        try:
+            return len(queue)
+        finally:
+            queue.close()
+
+
+@pytest.fixture
+def chain(settings, isolated, tmp_path):
+    registry = tmp_path / "territory.json"
+    T.save(registry)
+    env = {**isolated, "VIGIE_REGISTRY": str(registry), "VIGIE_TERRITORY": T.id}
+    comps = Components(tmp_path, settings, env)
+    comps.start_streams()
+    comps.start_ingest()
+    yield comps
+    comps.stop_all()
+
+
+def _run_case(settings, chain, tmp_path, fault, lamp_index: int) -> float:
+    """Agent sends, ``fault`` strikes after 3 s and returns once it has recovered (seconds)."""
+    asset = LAMPS[lamp_index]
+    collector = Collector(settings, asset.id)
+    agent = AgentProcess(settings, tmp_path, asset)
+    try:
+        agent.start()
+        time.sleep(3)
+        recovered_s = fault(agent)
+        time.sleep(3)
+        agent.stop()
+        chain.check_alive()
+        time.sleep(1)
+    finally:
+        if agent.proc is not None and agent.proc.poll() is None:
+            agent.proc.kill()
+        collector.close()
+    print(f"\nrecovered in {recovered_s:.1f} s")
+    _check_exact(settings, asset.id, collector.batches)
+    assert agent.queued() == 0, "every batch receipted, none left to send"
+    return recovered_s
+
+
+def _check_exact(settings, device: str, batches: dict[int, TelemetryBatch]) -> None:
+    """Every reading of every batch stored once; each 1-minute window equals the truth."""
+    assert sorted(batches) == list(range(len(batches))), "the agent sent every sequence"
+    truth: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for batch in batches.values():
+        for r in batch.readings:
+            truth[(r["metric"], r["ts_ms"] // 60_000 * 60_000)].append(r["value"])
+    readings = sum(len(v) for v in truth.values())
+    where = f"WHERE device='{device}'"
+    deadline = time.monotonic() + 40
+    while True:
+        raw = int(
+            influxql.scalar(
+                settings.influx, f'SELECT count("value") FROM "raw"."telemetry" {where}'
+            )
+        )
+        rows = influxql.query(
+            settings.influx,
+            f'SELECT "count", "sum", "min", "max" FROM "long"."agg_1m" {where} GROUP BY "metric"',
+        )
+        got = {(r["metric"], r["time"]): r for r in rows}
+        if (raw >= readings and len(got) >= len(truth)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert raw == readings, "every reading stored once"
+    assert set(got) == set(truth)
+    for key, values in truth.items():
+        row = got[key]
+        assert row["count"] == len(values), f"window {key}: no reading lost or counted twice"
+        assert row["sum"] == pytest.approx(sum(values), rel=1e-9, abs=1e-9)
+        assert (row["min"], row["max"]) == (min(values), max(values))
+
+
+def _wait(predicate, timeout_s: float = 60) -> float:
+    t0 = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - t0 < timeout_s, "did not recover in time"
+        time.sleep(0.1)
+    return time.monotonic() - t0
+
+
+def _kill_server(stack, name: str) -> float:
+    """SIGKILL a server; the supervisor starts it again on the same port."""
+    pid = stack.pid(name)
+    os.kill(pid, signal.SIGKILL)
+    return _wait(lambda: stack.pid(name) not in (None, pid) and stack.services[name].ready())
+
+
+def test_mosquitto_killed(stack, settings, chain, tmp_path):
+    _run_case(settings, chain, tmp_path, lambda _agent: _kill_server(stack, "mosquitto"), 0)
+
+
+def test_influxdb_killed(stack, settings, chain, tmp_path):
+    _run_case(settings, chain, tmp_path, lambda _agent: _kill_server(stack, "influxdb"), 1)
+
+
+def test_bridge_killed(settings, chain, tmp_path):
+    def fault(_agent) -> float:
+        t0 = time.monotonic()
+        chain.stop("ingest-0", signal.SIGKILL)
+        time.sleep(1)  # a service manager's restart delay
+        chain.start_ingest()
+        return time.monotonic() - t0
+
+    _run_case(settings, chain, tmp_path, fault, 2)
+
+
+def test_worker_killed(settings, chain, tmp_path):
+    def fault(_agent) -> float:
+        t0 = time.monotonic()
+        chain.stop("streams-0", signal.SIGKILL)
+        # started again once the broker dropped the dead member (session timeout, 10 s)
+        time.sleep(11)
+        chain.start_streams()
+        return time.monotonic() - t0
+
+    _run_case(settings, chain, tmp_path, fault, 3)
+
+
+def test_edge_agent_killed(settings, chain, tmp_path):
+    def fault(agent: AgentProcess) -> float:
+        t0 = time.monotonic()
+        agent.kill()
+        time.sleep(1)
+        agent.start()
+        return time.monotonic() - t0
+
+    _run_case(settings, chain, tmp_path, fault, 4)
+
+
+def test_edge_agent_killed_while_offline(stack, settings, chain, tmp_path):
+    """The broker stops, the agent queues, is killed, comes back before the broker does."""
+
+    def fault(agent: AgentProcess) -> float:
+        t0 = time.monotonic()
+        stack.stop("mosquitto")
+        time.sleep(1.5)
+        agent.kill()
+        agent.start()
+        time.sleep(1)
+        stack.start("mosquitto")
+        return time.monotonic() - t0
+
+    _run_case(settings, chain, tmp_path, fault, 5)
+
+
+def test_bridge_keeps_running_when_tansu_is_killed(stack, settings, chain):
+    """The bridge waits for Kafka with its MQTT messages unacknowledged, creates the topics
+    again when the broker is back empty, and goes on; batches sent afterwards arrive."""
+    recovered = _kill_server(stack, "kafka")
+    client = make_client(settings.mqtt, "chaos-plain")
+    connect(client, settings.mqtt)
+    client.loop_start()
+    lamp = LAMPS[6].id
+    now = int(time.time() * 1000)
+    for seq in range(20):
+        batch = {
+            "v": 1,
+            "device_id": lamp,
+            "seq": seq,
+            "sent_at_ms": now,
+            "readings": [{"ts_ms": now - 1000 + seq, "metric": "power_w", "value": 20.0}],
+        }
+        topic = f"{settings.mqtt.prefix}/{T.id}/lighting/{lamp}/telemetry"
+        client.publish(topic, json.dumps(batch).encode(), qos=1).wait_for_publish(10)
+    client.disconnect()
+    client.loop_stop()
+    topic = KafkaTopics(settings.kafka.topic_prefix).telemetry("lighting")
+    seqs: set[int] = set()
+
+    def arrived() -> bool:
+        records = asyncio.run(read_topic(settings.kafka, topic, timeout_s=5))
+        seqs.update(b.seq for r in records for b in _bundle(r.value) if b.device_id == lamp)
+        return seqs >= set(range(20))
+
+    _wait(arrived, timeout_s=90)
+    chain.check_alive()
+    print(f"\nkafka back in {recovered:.1f} s")
+
+
+def _bundle(value: bytes) -> list[TelemetryBatch]:
+    from vigie.contracts import TELEMETRY_BUNDLE
+
+    return TELEMETRY_BUNDLE.validate_json(value)
+
+
+def test_tansu_killed(stack, settings, chain, tmp_path):
+    """Tansu comes back empty: the bridge sends its bulk again, the worker exits for a fresh
+    start (restarted as a service manager would) and rebuilds its windows from InfluxDB, the
+    agent sends again what no receipt named."""
+
+    def fault(_agent) -> float:
+        t0 = time.monotonic()
+        _kill_server(stack, "kafka")
+        worker = chain.procs["streams-0"]
+        assert worker.wait(30) == 75, "the worker exits to start afresh"
+        chain.start_streams()
+        return time.monotonic() - t0
+
+    _run_case(settings, chain, tmp_path, fault, 7)
