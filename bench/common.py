@@ -73,3 +73,27 @@ def report(title: str, rows: list[tuple[str, float, str]], baseline: str) -> Non
         table.add_row(name, f"{rate:,.0f}/s", f"{rate / base:.1f}", what)
     console.print(table)
     console.print(f"machine: {machine()}")
+
+
+def bench_chain(prefix: str) -> tuple[Any, Any, Any, Any]:
+    """A fresh local stack in a temporary home, a 60,000-inhabitant territory registered, and
+    the components (bridge, worker) ready to start: (stack, territory, settings, components)."""
+    import tempfile
+    from pathlib import Path
+
+    from simulators.territory import generate
+    from vigie.settings import Settings
+    from vigie.stack import Stack
+    from vigie.stack.components import Components
+
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["VIGIE_HOME"] = str(home)
+    stack = Stack(home)
+    stack.up()
+    territory = generate(60_000, seed=3, territory_id="bench")
+    registry = home / "territory.json"
+    territory.save(registry)
+    env = {"VIGIE_HOME": str(home), "VIGIE_REGISTRY": str(registry), "VIGIE_TERRITORY": "bench"}
+    os.environ.update(env)
+    settings = Settings()
+    return stack, territory, settings, Components(home, settings, env)

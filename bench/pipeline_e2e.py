@@ -17,19 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
-from pathlib import Path
 
-from bench.common import console, report
+from bench.common import bench_chain, console, report
 from simulators.publish import publish
 from simulators.recording import Recorded
-from simulators.territory import generate
 from vigie import influxql
-from vigie.settings import Settings
-from vigie.stack import Stack
-from vigie.stack.components import Components
 
 
 def offered(territory, rate: float, seconds: float, start_ms: int, seq: dict[str, int]):  # type: ignore[no-untyped-def]
@@ -104,17 +97,7 @@ def _load(territory, settings, load: int, seconds: float, seqs):  # type: ignore
 
 
 def main(seconds: float, loads: list[int]) -> None:
-    home = Path(tempfile.mkdtemp(prefix="vigie-bench-"))
-    os.environ["VIGIE_HOME"] = str(home)
-    stack = Stack(home)
-    stack.up()
-    territory = generate(60_000, seed=3, territory_id="bench")
-    registry = home / "territory.json"
-    territory.save(registry)
-    env = {"VIGIE_HOME": str(home), "VIGIE_REGISTRY": str(registry), "VIGIE_TERRITORY": "bench"}
-    os.environ.update(env)
-    settings = Settings()
-    comps = Components(home, settings, env)
+    stack, territory, settings, comps = bench_chain("vigie-bench-")
     rows = []
     seqs: dict[str, int] = {}  # sequence numbers go on from one load to the next
     try:

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from rich.table import Table
 
-from bench.common import console, machine
+from bench.common import bench_chain, console, machine
 from bench.pipeline_e2e import paced_records
 from simulators.publish import publish
-from simulators.territory import generate
 from vigie import influxql
 from vigie.settings import Settings
 from vigie.stack import Stack
@@ -59,17 +57,7 @@ def stored(settings: Settings, since_ms: int) -> int:
 
 
 def main(minutes: float, rate: int, warmup_minutes: float) -> None:
-    home = Path(tempfile.mkdtemp(prefix="vigie-soak-"))
-    os.environ["VIGIE_HOME"] = str(home)
-    stack = Stack(home)
-    stack.up()
-    territory = generate(60_000, seed=3, territory_id="bench")
-    registry = home / "territory.json"
-    territory.save(registry)
-    env = {"VIGIE_HOME": str(home), "VIGIE_REGISTRY": str(registry), "VIGIE_TERRITORY": "bench"}
-    os.environ.update(env)
-    settings = Settings()
-    comps = Components(home, settings, env)
+    stack, territory, settings, comps = bench_chain("vigie-soak-")
     samples: list[tuple[float, dict[str, float]]] = []
     done = threading.Event()
     t0 = time.time()

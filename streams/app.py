@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -27,12 +28,18 @@ log = logging.getLogger("vigie.streams")
 
 
 def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.App:
-    """Build (not start) the faust app for these settings."""
+    """Build (not start) the faust app for these settings.
+
+    The app id (the consumer group, and the prefix of the changelog topics) carries the Kafka
+    cluster id: workers on one cluster form one group, and after the embedded broker came back
+    empty, fresh workers start a fresh group and changelog rather than meet the members and
+    records a dying worker left on the new broker."""
+    app_id = f"{settings.streams.app_id}{_cluster_suffix(watch)}"
     # faust's own folder, under Vigie's home rather than wherever the worker was started
-    datadir = vigie_home() / "streams" / settings.streams.app_id
+    datadir = vigie_home() / "streams" / app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        settings.streams.app_id,
+        app_id,
         datadir=str(datadir),
         broker=f"{transport.SCHEME}://{settings.kafka.bootstrap}",
         store="memory://",
@@ -53,10 +60,8 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         producer_max_batch_size=262_144,
     )
     topics = KafkaTopics(settings.kafka.topic_prefix)
-    # the changelog is named after the Kafka cluster: a broker that came back empty (the
-    # embedded one keeps data in memory) gets a fresh changelog, not one a dying worker began
     table = app.Table(
-        f"device-state{_cluster_suffix(watch)}",
+        "device-state",
         default=None,
         partitions=settings.kafka.partitions,
         key_type=bytes,
@@ -128,6 +133,7 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
 
     @app.on_before_shutdown.connect
     async def close_sink(_app: faust.App, **_kw: object) -> None:
+        _exit_if_stuck(settings.streams.stop_timeout_s)
         await processor.close()
 
     @app.timer(interval=2.0)
@@ -191,6 +197,20 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
     app.processor = processor  # type: ignore[attr-defined]
     app.offset_guard = guard  # type: ignore[attr-defined]
     return app
+
+
+def _exit_if_stuck(timeout_s: float) -> None:
+    """A stop must end: faust waits for a Kafka-compatible broker that may be gone (it once
+    ignored SIGTERM for 20 s and more). Nothing is lost by leaving then: what was not written
+    and acknowledged is delivered again to the next worker."""
+
+    def leave() -> None:
+        time.sleep(timeout_s)
+        log.error("stop took too long (is Kafka reachable?): leaving", extra={"after_s": timeout_s})
+        logging.shutdown()
+        os._exit(int(Exit.FAILED))
+
+    threading.Thread(target=leave, name="vigie-stop-watchdog", daemon=True).start()
 
 
 def _cluster_suffix(watch: BrokerWatch | None) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 
 def parse_line(line: str) -> tuple[str, dict[str, str], dict[str, object], int]:
@@ -128,3 +129,20 @@ def check_stored_exactly(settings, emitted) -> None:  # type: ignore[no-untyped-
         assert row["count"] == count, "no reading counted twice or lost in a window"
         assert row["sum"] == pytest.approx(total, rel=1e-9, abs=1e-9)
         assert (row["min"], row["max"], row["last"]) == (lo, hi, last)
+
+
+@contextmanager
+def running_chain(settings, isolated, tmp_path, territory) -> Iterator:  # type: ignore[no-untyped-def]
+    """A worker and a bridge for one territory on the test's isolated topics, stopped after."""
+    from vigie.stack.components import Components
+
+    registry = tmp_path / "territory.json"
+    territory.save(registry)
+    env = {**isolated, "VIGIE_REGISTRY": str(registry), "VIGIE_TERRITORY": territory.id}
+    comps = Components(tmp_path, settings, env)
+    try:
+        comps.start_streams()
+        comps.start_ingest()
+        yield comps
+    finally:
+        comps.stop_all()

@@ -79,7 +79,7 @@ def stack_supervise() -> None:
     from vigie.stack.supervisor import run
 
     logs.setup("INFO")
-    run(vigie_home())
+    run(vigie_home(), Settings().stack.kafka_max_rss_mb)
 
 
 @stack_app.command("down")

@@ -77,6 +77,16 @@ class IngestSettings(BaseModel):
     metrics_host: str = "127.0.0.1"
 
 
+class StackSettings(BaseModel):
+    """The local stack's supervisor (``vigie stack supervise``)."""
+
+    # Tansu keeps every record in memory and cannot delete any: past this resident size the
+    # supervisor starts it again, empty (0: never). Bridges send their bulk in flight again,
+    # workers start afresh and rebuild their windows from InfluxDB, edge agents send again
+    # what has no receipt; plain publishers lose what the worker had not consumed yet.
+    kafka_max_rss_mb: int = 4096
+
+
 class StreamsSettings(BaseModel):
     app_id: str = "vigie-streams"
     window_s: int = 60
@@ -88,6 +98,7 @@ class StreamsSettings(BaseModel):
     receipts: bool = True  # storage receipts to devices once their batches are stored
     # a device with no state starts from what InfluxDB holds of its open windows
     rebuild_from_store: bool = True
+    stop_timeout_s: float = 10.0  # a stop that takes longer (Kafka gone) exits anyway
     take_max: int = 500
     take_within_s: float = 0.5
     web_port: int = 0  # 0: pick a free port

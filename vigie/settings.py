@@ -27,6 +27,7 @@ from vigie.sections import (
     IngestSettings,
     KafkaSettings,
     MqttSettings,
+    StackSettings,
     StreamsSettings,
 )
 from vigie.sobriety.factors import FootprintFactors
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     streams: StreamsSettings = Field(default_factory=StreamsSettings)
+    stack: StackSettings = Field(default_factory=StackSettings)
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
     footprint: FootprintFactors = Field(default_factory=FootprintFactors)
 

@@ -28,11 +28,11 @@ import pytest
 
 from edge.queue import BatchQueue
 from simulators.territory import generate
+from tests.helpers import running_chain
 from vigie import influxql
 from vigie.contracts import TELEMETRY_BATCH, KafkaTopics, TelemetryBatch
 from vigie.kafka import read_topic
 from vigie.mqtt import connect, make_client
-from vigie.stack.components import Components
 
 pytestmark = pytest.mark.chaos
 T = generate(150, seed=31, territory_id="chaos")
@@ -107,14 +107,8 @@ class AgentProcess:
 
 @pytest.fixture
 def chain(settings, isolated, tmp_path):
-    registry = tmp_path / "territory.json"
-    T.save(registry)
-    env = {**isolated, "VIGIE_REGISTRY": str(registry), "VIGIE_TERRITORY": T.id}
-    comps = Components(tmp_path, settings, env)
-    comps.start_streams()
-    comps.start_ingest()
-    yield comps
-    comps.stop_all()
+    with running_chain(settings, isolated, tmp_path, T) as comps:
+        yield comps
 
 
 def _run_case(settings, chain, tmp_path, fault, lamp_index: int) -> float:
@@ -288,15 +282,82 @@ def _bundle(value: bytes) -> list[TelemetryBatch]:
 
 def test_tansu_killed(stack, settings, chain, tmp_path):
     """Tansu comes back empty: the bridge sends its bulk again, the worker exits for a fresh
-    start (restarted as a service manager would) and rebuilds its windows from InfluxDB, the
-    agent sends again what no receipt named."""
+    start (started again as a service manager would) and rebuilds its windows from InfluxDB,
+    the agent sends again what no receipt named."""
 
     def fault(_agent) -> float:
         t0 = time.monotonic()
-        _kill_server(stack, "kafka")
         worker = chain.procs["streams-0"]
+        _kill_server(stack, "kafka")
         assert worker.wait(30) == 75, "the worker exits to start afresh"
-        chain.start_streams()
+        _wait(lambda: chain.restarts == 1 and chain.procs["streams-0"] is not worker)
         return time.monotonic() - t0
 
     _run_case(settings, chain, tmp_path, fault, 7)
+
+
+def test_a_worker_stops_on_sigterm_even_when_kafka_is_gone(stack, settings, chain):
+    """faust waits for the broker at shutdown; a stop must end all the same."""
+    time.sleep(3)  # the worker is up and has joined its group
+    stack.stop("kafka")  # on purpose: the supervisor leaves it stopped
+    try:
+        worker = chain.procs["streams-0"]
+        t0 = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(40)
+        took = time.monotonic() - t0
+    finally:
+        stack.start("kafka")
+    print(f"\nstopped in {took:.1f} s")
+    assert took < 15, "stop_timeout_s (10 s) bounds a stop"
+
+
+def test_tansu_outgrowing_its_memory_bound_is_started_again_empty(tmp_path, monkeypatch):
+    """Tansu cannot delete records; past ``kafka_max_rss_mb`` the supervisor starts it again
+    empty. An edge agent sending meanwhile loses nothing; the broker's memory stays bounded."""
+    from bench.pipeline_e2e import paced_records
+    from simulators.publish import publish
+    from vigie.settings import Settings
+    from vigie.stack import Stack
+    from vigie.stack.supervisor import rss_mb
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("VIGIE_HOME", str(home))
+    monkeypatch.setenv("VIGIE_STACK__KAFKA_MAX_RSS_MB", "60")
+    stack = Stack(home)
+    stack.up()
+    try:
+        settings = Settings()
+        first = stack.pid("kafka")
+        with running_chain(settings, {"VIGIE_HOME": str(home)}, tmp_path, T) as chain:
+            # not a lamp: the filler's batches go to every lamp
+            asset = next(a for a in T.assets if a.kind == "water_meter")
+            collector = Collector(settings, asset.id)
+            agent = AgentProcess(settings, tmp_path, asset)
+            agent.start()
+            try:
+                publish(
+                    paced_records(T, 20_000, 25, settings.mqtt.prefix, {}),
+                    settings.mqtt,
+                    T.id,
+                    start_ms=int(time.time() * 1000),
+                    speed=1.0,
+                    show_progress=False,
+                    client_id="chaos-filler",
+                )
+                time.sleep(3)
+                agent.stop()
+                chain.check_alive()
+            finally:
+                if agent.proc is not None and agent.proc.poll() is None:
+                    agent.proc.kill()
+                collector.close()
+            rotated = stack.pid("kafka") != first
+            size = rss_mb(stack.pid("kafka"))
+            _check_exact(settings, asset.id, collector.batches)
+            assert agent.queued() == 0
+        log = (stack.root / "supervisor.log").read_text()
+    finally:
+        stack.down()
+    assert rotated and "outgrew its memory bound" in log
+    assert size < 60 + 20, "bounded: started again before it grew much past its bound"

@@ -21,8 +21,8 @@ from edge.agent import Agent
 from edge.config import AgentConfig
 from edge.queue import BatchQueue
 from simulators.territory import generate
+from tests.helpers import running_chain
 from vigie import influxql
-from vigie.stack.components import Components
 
 pytestmark = pytest.mark.e2e
 T = generate(150, seed=12, territory_id="receipts")
@@ -88,14 +88,8 @@ def _check(settings, agent: Agent) -> None:
 
 @pytest.fixture
 def chain(settings, isolated, tmp_path):
-    registry = tmp_path / "territory.json"
-    T.save(registry)
-    env = {**isolated, "VIGIE_REGISTRY": str(registry), "VIGIE_TERRITORY": T.id}
-    comps = Components(tmp_path, settings, env)
-    comps.start_streams()
-    comps.start_ingest()
-    yield comps
-    comps.stop_all()
+    with running_chain(settings, isolated, tmp_path, T) as comps:
+        yield comps
 
 
 def test_mosquitto_restarted_while_the_bridge_is_down_loses_nothing(

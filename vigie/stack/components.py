@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vigie.exits import Exit
 from vigie.mqtt import platform_status_topic, wait_for_status
 from vigie.settings import Settings
 from vigie.stack.services import StackError
 
+log = logging.getLogger("vigie.stack")
+
 
 @dataclass
 class Components:
-    """Starts ``vigie ingest run`` / ``vigie streams run`` as child processes with given env."""
+    """Starts ``vigie ingest run`` / ``vigie streams run`` as child processes with given env.
+
+    Like a service manager, it starts again a component that exits asking for it (code 75: a
+    worker whose Kafka-compatible broker came back empty); any other exit is left for
+    ``check_alive`` to report.
+    """
 
     home: Path
     settings: Settings
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    restarts: int = 0
+    _args: dict[str, list[str]] = field(default_factory=dict)
+    _closing: threading.Event = field(default_factory=threading.Event)
+    _watcher: threading.Thread | None = None
+
+    def _watch(self) -> None:
+        while not self._closing.wait(0.2):
+            for name, proc in list(self.procs.items()):
+                if proc.poll() == Exit.RESTART and self.procs.get(name) is proc:
+                    log.warning("component asked to be started again", extra={"component": name})
+                    self.restarts += 1
+                    self._start(name, self._args[name])
 
     def _start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         logdir = self.home / "logs"
@@ -36,6 +58,10 @@ class Components:
                 env=env,
             )
         self.procs[name] = proc
+        self._args[name] = args
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, daemon=True)
+            self._watcher.start()
         return proc
 
     def log(self, name: str) -> str:
@@ -69,13 +95,14 @@ class Components:
             proc.wait()
 
     def stop_all(self) -> None:
+        self._closing.set()
         for name in list(self.procs):
             self.stop(name)
 
     def check_alive(self) -> None:
         """Raise with the log tail of any component that died."""
         for name, proc in self.procs.items():
-            if proc.poll() is not None:
+            if proc.poll() not in (None, Exit.RESTART):  # 75: being started again
                 raise StackError(
                     f"{name} exited with code {proc.returncode}; its log:\n{self.log(name)[-2000:]}"
                 )

@@ -170,6 +170,10 @@ class Stack:
         with self.locked():
             self._stop_recorded(name, sig)
 
+    def stop_locked(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:
+        """``stop`` for a caller that holds the lock (the supervisor)."""
+        self._stop_recorded(name, sig)
+
     def _stop_recorded(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:
         info = self.processes.get(name)
         if not info:

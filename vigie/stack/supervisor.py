@@ -1,5 +1,6 @@
 """Keeps the local stack's servers running: a server that exits unasked is started again, on
-the same port, with the same configuration and identities.
+the same port, with the same configuration and identities; the embedded Kafka-compatible
+broker is started again, empty, when it outgrows its memory bound (it cannot delete records).
 
 One process per stack (``vigie stack supervise``, started by ``vigie stack up``). It reads
 ``stack.json`` under the stack's lock: a server whose record is there but whose process is gone
@@ -13,7 +14,7 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from vigie.stack.launcher import Stack
@@ -28,13 +29,24 @@ class SupervisionPolicy:
     first_delay_s: float = 0.5
     max_delay_s: float = 30.0
     calm_after_s: float = 60.0  # up this long: the next crash starts the back-off afresh
+    kafka_max_rss_mb: int = 4096  # 0: no bound (StackSettings.kafka_max_rss_mb)
 
 
 @dataclass
 class _Restarts:
     count: int = 0
     last: float = 0.0
-    down_since: dict[str, float] = field(default_factory=dict)
+    down_since: float | None = None
+
+
+def rss_mb(pid: int | None) -> float:
+    """A process's resident memory (0 when it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, TypeError):
+        return 0.0
+    kb = next((int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmRSS")), 0)
+    return kb / 1024
 
 
 def supervise(home: Path, stop: threading.Event, policy: SupervisionPolicy | None = None) -> None:
@@ -47,12 +59,14 @@ def supervise(home: Path, stop: threading.Event, policy: SupervisionPolicy | Non
         if not stack.state_file.exists():
             continue
         with stack.locked():
+            _bound_kafka(stack, policy)
             for name in list(stack.processes):
                 if stack.running(name):
                     continue
                 r = restarts.setdefault(name, _Restarts())
                 now = time.monotonic()
-                r.down_since.setdefault(name, now)
+                if r.down_since is None:
+                    r.down_since = now
                 if now - r.last > policy.calm_after_s:
                     r.count = 0
                 delay = min(policy.first_delay_s * 2**r.count, policy.max_delay_s)
@@ -64,16 +78,31 @@ def supervise(home: Path, stop: threading.Event, policy: SupervisionPolicy | Non
                 except StackError as exc:
                     log.error("restart failed", extra={"server": name, "error": str(exc)[:300]})
                     continue
-                down = time.monotonic() - r.down_since.pop(name)
+                down, r.down_since = time.monotonic() - r.down_since, None
                 log.warning(
                     "server restarted",
                     extra={"server": name, "recovered_in_s": round(down, 2), "restarts": r.count},
                 )
 
 
-def run(home: Path) -> None:
+def _bound_kafka(stack: Stack, policy: SupervisionPolicy) -> None:
+    """Start the embedded Kafka-compatible broker again, empty, once it outgrew its bound."""
+    if not policy.kafka_max_rss_mb or "kafka" not in stack.processes:
+        return
+    size = rss_mb(stack.pid("kafka"))
+    if size <= policy.kafka_max_rss_mb:
+        return
+    log.warning(
+        "the kafka-compatible broker outgrew its memory bound: starting it again, empty",
+        extra={"rss_mb": round(size), "bound_mb": policy.kafka_max_rss_mb},
+    )
+    stack.stop_locked("kafka")
+    stack.launch("kafka")
+
+
+def run(home: Path, kafka_max_rss_mb: int) -> None:
     """``vigie stack supervise``: until SIGTERM or SIGINT."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
-    supervise(home, stop)
+    supervise(home, stop, SupervisionPolicy(kafka_max_rss_mb=kafka_max_rss_mb))
