@@ -361,3 +361,17 @@ def test_tansu_outgrowing_its_memory_bound_is_started_again_empty(tmp_path, monk
         stack.down()
     assert rotated and "outgrew its memory bound" in log
     assert size < 60 + 20, "bounded: started again before it grew much past its bound"
+
+
+def test_one_of_two_bridges_stopped_for_good(settings, chain, tmp_path):
+    """A bridge instance that stops for good hands its share back: the broker routes nothing
+    more to it and the other instance takes the whole load."""
+
+    def fault(_agent) -> float:
+        t0 = time.monotonic()
+        chain.stop("ingest-1")  # SIGTERM, never started again
+        return time.monotonic() - t0
+
+    chain.start_ingest("1")
+    _run_case(settings, chain, tmp_path, fault, 9)
+    assert "share handed back, session ended" in chain.log("ingest-1")
