@@ -21,7 +21,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from bench.common import best_of, console, pin_to_one_core, report
-from ingest.bridge import make_router, produce
+from ingest.bridge import make_router
+from ingest.handoff import produce
 from ingest.routing import Inbound
 from ingest.validation import validate
 from simulators.territory import generate
