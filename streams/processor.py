@@ -27,7 +27,13 @@ from streams.groups import GroupPolicy, GroupState
 from streams.kpis import KpiPolicy
 from streams.pipeline import BulkOutput, Pipeline, Policies
 from streams.receipts import ReceiptPublisher, Receipts
-from streams.recovery import StoredReading, recovery_span, seeded_states, without_stored
+from streams.recovery import (
+    SeqMark,
+    StoredReading,
+    recovery_span,
+    seeded_states,
+    without_stored,
+)
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
 from streams.sinks.influx_v2 import InfluxV2Sink
 from streams.sinks.lineprotocol import dead_letter_lines, platform_lines
@@ -79,21 +85,32 @@ class Folded:
 
 def _stored_readings(
     settings: Settings, devices: list[str], start_ms: int, end_ms: int
-) -> list[StoredReading]:
-    """The raw readings InfluxDB holds for these devices in [start, end), read with the
-    reader's credential; a query per 200 devices."""
+) -> tuple[list[StoredReading], dict[str, SeqMark]]:
+    """The raw readings InfluxDB holds for these devices in [start, end), and each device's
+    last sequence mark from the fleet measurement; read with the reader's credential, a
+    query of each per 200 devices."""
     rows: list[StoredReading] = []
+    marks: dict[str, SeqMark] = {}
     for i in range(0, len(devices), 200):
         names = "|".join(re.escape(d) for d in devices[i : i + 200])
+        which = f'"device" =~ /^({names})$/'
         q = (
-            f'SELECT "value" FROM "raw"."telemetry" WHERE "device" =~ /^({names})$/ '
+            f'SELECT "value" FROM "raw"."telemetry" WHERE {which} '
             f'AND time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "device", "metric"'
         )
         rows += [
             (r["device"], r["metric"], int(r["time"]), float(r["value"]))
             for r in influxql.query(settings.influx, q)
         ]
-    return rows
+        q = (
+            'SELECT last("last_seq") AS "last_seq", last("missing_seq") AS "missing" '
+            f'FROM "long"."fleet" WHERE {which} GROUP BY "device"'
+        )
+        marks |= {
+            r["device"]: (int(r["last_seq"]), int(r["missing"] or 0))
+            for r in influxql.query(settings.influx, q)
+        }
+    return rows, marks
 
 
 def _territory(event: Any, default: str) -> str:
@@ -232,7 +249,7 @@ class TelemetryProcessor:
             return Recovered({}, {})
         start_ms, end_ms = recovery_span(stateless, self.pipeline.policies.window)
         devices = sorted({b.device_id for b in stateless})
-        rows = await retrying(
+        rows, marks = await retrying(
             lambda: asyncio.to_thread(_stored_readings, self.settings, devices, start_ms, end_ms),
             RetryPolicy(),
             lambda exc: isinstance(exc, OSError),
@@ -241,12 +258,12 @@ class TelemetryProcessor:
         stored: dict[str, set[tuple[str, int]]] = {}
         for device, metric, ts, _value in rows:
             stored.setdefault(device, set()).add((metric, ts))
-        if rows:
+        if rows or marks:
             log.warning(
                 "windows rebuilt from stored readings",
-                extra={"devices": len(stored), "readings": len(rows)},
+                extra={"devices": len(stored), "readings": len(rows), "sequences": len(marks)},
             )
-        return Recovered(seeded_states(rows, self.pipeline.policies.window), stored)
+        return Recovered(seeded_states(rows, self.pipeline.policies.window, marks), stored)
 
     def _fold(
         self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]], recovered: Recovered

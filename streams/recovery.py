@@ -11,8 +11,12 @@ worker reads the device's raw readings that the bulk's windows cover back from I
 - a reading already stored (same device, metric and time: the same InfluxDB point) is a repeat
   whose receipt was lost, and is dropped (``without_stored``), so nothing counts twice.
 
-Alert states, sequence windows and energy carries start afresh: a repeated alert or one
-missing-sequence count is the price of a broker restart, never a wrong aggregate.
+- the sequence window starts at the last sequence number the fleet measurement recorded,
+  with its missing count (``SeqMark``), so batches lost with the broker show as missing
+  sequence numbers, and the ones an edge agent sends again fill their gaps.
+
+Alert states and energy carries start afresh: a repeated alert is the price of a broker
+restart, never a wrong aggregate.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from collections.abc import Iterable, Mapping
 from streams.windowing import DeviceState, WindowPolicy, step
 from vigie.contracts import TelemetryBatch
 from vigie.contracts.envelope import MAX_READINGS_PER_BATCH
+from vigie.sequence import SeqWindow
 
 StoredReading = tuple[str, str, int, float]  # device, metric, ts_ms, value
+SeqMark = tuple[int, int]  # the last sequence number stored, and missing ones until then
 
 
 def recovery_span(batches: Iterable[TelemetryBatch], policy: WindowPolicy) -> tuple[int, int]:
@@ -34,9 +40,14 @@ def recovery_span(batches: Iterable[TelemetryBatch], policy: WindowPolicy) -> tu
     return min(stamps) - reach, max(stamps) + max(policy.window_ms, policy.hop_window_ms)
 
 
-def seeded_states(stored: Iterable[StoredReading], policy: WindowPolicy) -> dict[str, DeviceState]:
+def seeded_states(
+    stored: Iterable[StoredReading],
+    policy: WindowPolicy,
+    marks: Mapping[str, SeqMark] | None = None,
+) -> dict[str, DeviceState]:
     """Each device's state as if its stored readings had just been folded: open windows and
-    watermark; no sequence window (the next real batch starts one), no late count."""
+    watermark, no late count; the sequence window from the device's mark, when there is
+    one (else the next real batch starts it)."""
     by_device: dict[str, list[StoredReading]] = defaultdict(list)
     for row in stored:
         by_device[row[0]].append(row)
@@ -55,6 +66,11 @@ def seeded_states(stored: Iterable[StoredReading], policy: WindowPolicy) -> dict
         step(states, batches, policy)
         state = states[device]
         state.seq, state.missing, state.late = None, 0, 0
+    for device, (last_seq, missing) in (marks or {}).items():
+        state = states.setdefault(device, DeviceState())
+        if last_seq >= 0:
+            state.seq = SeqWindow(last_seq, size=policy.seq_window)
+            state.missing = missing
     return states
 
 

@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -375,3 +376,69 @@ def test_one_of_two_bridges_stopped_for_good(settings, chain, tmp_path):
     chain.start_ingest("1")
     _run_case(settings, chain, tmp_path, fault, 9)
     assert "share handed back, session ended" in chain.log("ingest-1")
+
+
+def test_a_plain_publishers_batches_lost_with_tansu_are_counted(stack, settings, chain):
+    """A plain MQTT device has nothing to send again: what Tansu held and the worker had not
+    consumed is lost, and shows as missing sequence numbers on the fleet view. The worker is
+    paused while Tansu is killed, so that a loss happens every run."""
+    lamp = LAMPS[10].id
+    topic = f"{settings.mqtt.prefix}/{T.id}/lighting/{lamp}/telemetry"
+    client = make_client(settings.mqtt, "chaos-plain-fleet")
+    connect(client, settings.mqtt)
+    client.loop_start()
+    stop = threading.Event()
+    sent = [0]
+
+    def publisher() -> None:
+        base = int(time.time() * 1000) - 600_000
+        while not stop.is_set():
+            seq = sent[0]
+            batch = {
+                "v": 1,
+                "device_id": lamp,
+                "seq": seq,
+                "sent_at_ms": base + seq * 100,
+                "readings": [{"ts_ms": base + seq * 100, "metric": "power_w", "value": 20.0}],
+            }
+            client.publish(topic, json.dumps(batch).encode(), qos=1).wait_for_publish(10)
+            sent[0] += 1
+            time.sleep(0.01)
+
+    def figures() -> tuple[int, int, int]:
+        where = f"WHERE device='{lamp}'"
+        q = f'SELECT count("value") FROM "raw"."telemetry" {where}'
+        stored = int(influxql.scalar(settings.influx, q))
+        fleet = influxql.query(
+            settings.influx,
+            f'SELECT last("last_seq") AS s, last("missing_seq") AS m FROM "long"."fleet" {where}',
+        )
+        return (stored, *((int(fleet[0]["s"]), int(fleet[0]["m"])) if fleet else (-1, 0)))
+
+    runner = threading.Thread(target=publisher)
+    runner.start()
+    try:
+        _wait(lambda: figures()[0] > 0)
+        worker = chain.procs["streams-0"]
+        worker.send_signal(signal.SIGSTOP)
+        time.sleep(2)  # batches pile up in Tansu, acknowledged, not consumed
+        _kill_server(stack, "kafka")
+        worker.send_signal(signal.SIGCONT)
+        time.sleep(8)
+    finally:
+        stop.set()
+        runner.join(30)
+        client.disconnect()
+        client.loop_stop()
+    deadline = time.monotonic() + 60
+    while True:
+        stored, last_seq, missing = figures()
+        settled = last_seq == sent[0] - 1 and stored + missing == sent[0]
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    chain.check_alive()
+    print(f"\n{sent[0]} batches sent, {stored} stored, {missing} counted missing")
+    assert last_seq == sent[0] - 1
+    assert missing > 0, "the paused worker had not consumed what Tansu lost"
+    assert stored + missing == sent[0], "every batch is either stored or counted missing"

@@ -85,3 +85,14 @@ def test_windows_rebuilt_from_stored_readings_equal_an_uninterrupted_fold(readin
         assert r.sum == pytest.approx(total, rel=1e-12, abs=1e-12)  # summed in another order
     assert got.duplicates == 0
     assert sum(len(b.readings) for b in fresh) == len(after)
+
+
+def test_a_rebuilt_sequence_window_counts_what_the_broker_lost_and_a_resend_fills_it():
+    states = seeded_states([], POLICY, {"d": (10, 2)})
+    got = step(states, [_batch("d", 14, [(1_000, 1.0)])], POLICY)
+    assert states["d"].missing == 2 + 3, "11, 12 and 13 lost with the broker"
+    step(states, [_batch("d", 12, [(900, 1.0)])], POLICY)
+    assert states["d"].missing == 4, "an edge agent sent 12 again"
+    assert got.duplicates == 0
+    again = step(states, [_batch("d", 10, [(800, 1.0)])], POLICY)
+    assert again.duplicates == 1, "the last stored batch is known"
