@@ -29,9 +29,10 @@ from streams.pipeline import BulkOutput, Pipeline, Policies
 from streams.receipts import ReceiptPublisher, Receipts
 from streams.recovery import (
     SeqMark,
-    StoredReading,
-    recovery_span,
+    StoredWindow,
+    reading_span,
     seeded_states,
+    window_span,
     without_stored,
 )
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
@@ -83,25 +84,50 @@ class Folded:
     receipts: Receipts
 
 
-def _stored_readings(
-    settings: Settings, devices: list[str], start_ms: int, end_ms: int
-) -> tuple[list[StoredReading], dict[str, SeqMark]]:
-    """The raw readings InfluxDB holds for these devices in [start, end), and each device's
-    last sequence mark from the fleet measurement; read with the reader's credential, a
-    query of each per 200 devices."""
-    rows: list[StoredReading] = []
+def _read_back(
+    settings: Settings,
+    devices: list[str],
+    spans: Mapping[str, tuple[int, int]],
+    readings: tuple[int, int],
+) -> tuple[list[StoredWindow], dict[str, set[tuple[str, int]]], dict[str, SeqMark]]:
+    """What InfluxDB holds for these devices (``streams.recovery``): the windows of each
+    aggregate measurement starting in its span, the raw points within ``readings`` (both ends
+    included), the last sequence marks; read with the reader's credential, per 200 devices."""
+    stored: list[StoredWindow] = []
+    points: dict[str, set[tuple[str, int]]] = {}
     marks: dict[str, SeqMark] = {}
+    fields = '"count", "sum", "min", "max", "last", "last_ts_ms"'
     for i in range(0, len(devices), 200):
         names = "|".join(re.escape(d) for d in devices[i : i + 200])
         which = f'"device" =~ /^({names})$/'
+        for measurement, (start_ms, end_ms) in spans.items():
+            hop = measurement != "agg_1m"
+            q = (
+                f'SELECT {fields} FROM "long"."{measurement}" WHERE {which} AND '
+                f'time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "device", "metric"'
+            )
+            stored += [
+                StoredWindow(
+                    r["device"],
+                    r["metric"],
+                    int(r["time"]),
+                    int(r["count"]),
+                    float(r["sum"]),
+                    float(r["min"]),
+                    float(r["max"]),
+                    int(r["last_ts_ms"]),
+                    float(r["last"]),
+                    hop,
+                )
+                for r in influxql.query(settings.influx, q)
+                if r.get("last_ts_ms") is not None
+            ]
         q = (
-            f'SELECT "value" FROM "raw"."telemetry" WHERE {which} '
-            f'AND time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "device", "metric"'
+            f'SELECT "value" FROM "raw"."telemetry" WHERE {which} AND time >= {readings[0]}ms '
+            f'AND time <= {readings[1]}ms GROUP BY "device", "metric"'
         )
-        rows += [
-            (r["device"], r["metric"], int(r["time"]), float(r["value"]))
-            for r in influxql.query(settings.influx, q)
-        ]
+        for r in influxql.query(settings.influx, q):
+            points.setdefault(r["device"], set()).add((r["metric"], int(r["time"])))
         q = (
             'SELECT last("last_seq") AS "last_seq", last("missing_seq") AS "missing" '
             f'FROM "long"."fleet" WHERE {which} GROUP BY "device"'
@@ -110,7 +136,7 @@ def _stored_readings(
             r["device"]: (int(r["last_seq"]), int(r["missing"] or 0))
             for r in influxql.query(settings.influx, q)
         }
-    return rows, marks
+    return stored, points, marks
 
 
 def _territory(event: Any, default: str) -> str:
@@ -247,23 +273,25 @@ class TelemetryProcessor:
         ]
         if not stateless or not self.settings.streams.rebuild_from_store:
             return Recovered({}, {})
-        start_ms, end_ms = recovery_span(stateless, self.pipeline.policies.window)
+        policy = self.pipeline.policies.window
+        spans = {
+            "agg_1m": window_span(stateless, policy.window_ms, policy),
+            "agg_hop_1h": window_span(stateless, policy.hop_window_ms, policy),
+        }
+        readings = reading_span(stateless)
         devices = sorted({b.device_id for b in stateless})
-        rows, marks = await retrying(
-            lambda: asyncio.to_thread(_stored_readings, self.settings, devices, start_ms, end_ms),
+        stored, points, marks = await retrying(
+            lambda: asyncio.to_thread(_read_back, self.settings, devices, spans, readings),
             RetryPolicy(),
             lambda exc: isinstance(exc, OSError),
             self.settings.influx.url,
         )
-        stored: dict[str, set[tuple[str, int]]] = {}
-        for device, metric, ts, _value in rows:
-            stored.setdefault(device, set()).add((metric, ts))
-        if rows or marks:
+        if stored or marks:
             log.warning(
-                "windows rebuilt from stored readings",
-                extra={"devices": len(stored), "readings": len(rows), "sequences": len(marks)},
+                "state rebuilt from what InfluxDB holds",
+                extra={"devices": len(marks), "windows": len(stored), "points": len(points)},
             )
-        return Recovered(seeded_states(rows, self.pipeline.policies.window, marks), stored)
+        return Recovered(seeded_states(stored, policy, marks), points)
 
     def _fold(
         self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]], recovered: Recovered

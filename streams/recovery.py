@@ -1,19 +1,21 @@
-"""A device's windows rebuilt from what InfluxDB holds, for a worker that lost its state. Pure.
+"""A device's windows started again from what InfluxDB holds, for a worker that lost its
+state. Pure.
 
 A worker keeps each device's open windows in a faust table whose changelog lives in Kafka. The
 embedded Kafka-compatible broker keeps data in memory: when it restarts, the changelog is gone,
 and a worker starting from nothing would write a window holding only the readings that came
 after, over the complete one already stored. So before a device with no state is folded, the
-worker reads the device's raw readings that the bulk's windows cover back from InfluxDB:
+worker reads back what it wrote for that device:
 
-- the windows start from those readings (``seeded_states``), so a window written again holds
-  what was stored plus what is new;
-- a reading already stored (same device, metric and time: the same InfluxDB point) is a repeat
-  whose receipt was lost, and is dropped (``without_stored``), so nothing counts twice.
-
-- the sequence window starts at the last sequence number the fleet measurement recorded,
-  with its missing count (``SeqMark``), so batches lost with the broker show as missing
-  sequence numbers, and the ones an edge agent sends again fill their gaps.
+- the windows the bulk can touch, as stored (``agg_1m`` and ``agg_hop_1h``: count, sum, min,
+  max, last and its time), which ``seeded_states`` turns back into open windows, so a window
+  written again holds what was stored plus what is new (the state read back is one row per
+  window, whatever the readings' rate);
+- the raw readings stored over the bulk's own time span: a reading InfluxDB already holds
+  (same device, metric and time: the same point) is a repeat whose receipt was lost, and
+  ``without_stored`` drops it, so nothing counts twice;
+- the last sequence mark of the fleet measurement (``SeqMark``), so batches lost with the
+  broker show as missing sequence numbers, and those an edge agent sends again fill them.
 
 Alert states and energy carries start afresh: a repeated alert is the price of a broker
 restart, never a wrong aggregate.
@@ -21,51 +23,64 @@ restart, never a wrong aggregate.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from streams.windowing import DeviceState, WindowPolicy, step
+from streams.windowing import DeviceState, WindowPolicy, open_only
 from vigie.contracts import TelemetryBatch
-from vigie.contracts.envelope import MAX_READINGS_PER_BATCH
 from vigie.sequence import SeqWindow
 
-StoredReading = tuple[str, str, int, float]  # device, metric, ts_ms, value
 SeqMark = tuple[int, int]  # the last sequence number stored, and missing ones until then
 
 
-def recovery_span(batches: Iterable[TelemetryBatch], policy: WindowPolicy) -> tuple[int, int]:
-    """[start, end) in ms of every window (1-minute and hopping) these batches can touch."""
+@dataclass(frozen=True, slots=True)
+class StoredWindow:
+    """One window as InfluxDB holds it."""
+
+    device: str
+    metric: str
+    start_ms: int
+    count: int
+    sum: float
+    min: float
+    max: float
+    last_ts_ms: int
+    last: float
+    hop: bool = False
+
+
+def window_span(
+    batches: Iterable[TelemetryBatch], window_ms: int, policy: WindowPolicy
+) -> tuple[int, int]:
+    """[start, end) in ms of the starts of every window of that length these batches can
+    touch or that can still be open beside them."""
     stamps = [r["ts_ms"] for b in batches for r in b.readings]
-    reach = max(policy.window_ms, policy.hop_window_ms) + policy.allowed_lateness_ms
-    return min(stamps) - reach, max(stamps) + max(policy.window_ms, policy.hop_window_ms)
+    return min(stamps) - window_ms - policy.allowed_lateness_ms, max(stamps) + 1
+
+
+def reading_span(batches: Iterable[TelemetryBatch]) -> tuple[int, int]:
+    """[first, last] in ms of the batches' own readings."""
+    stamps = [r["ts_ms"] for b in batches for r in b.readings]
+    return min(stamps), max(stamps)
 
 
 def seeded_states(
-    stored: Iterable[StoredReading],
+    windows: Iterable[StoredWindow],
     policy: WindowPolicy,
     marks: Mapping[str, SeqMark] | None = None,
 ) -> dict[str, DeviceState]:
-    """Each device's state as if its stored readings had just been folded: open windows and
-    watermark, no late count; the sequence window from the device's mark, when there is
-    one (else the next real batch starts it)."""
-    by_device: dict[str, list[StoredReading]] = defaultdict(list)
-    for row in stored:
-        by_device[row[0]].append(row)
+    """Each device's state from its stored windows: the windows still open, and a watermark
+    at the latest reading they hold; its sequence window from its mark, when there is one
+    (else the next real batch starts it)."""
     states: dict[str, DeviceState] = {}
-    for device, rows in by_device.items():
-        rows.sort(key=lambda r: r[2])
-        batches = [
-            TelemetryBatch(
-                device_id=device,
-                seq=i,
-                sent_at_ms=rows[-1][2],
-                readings=[{"ts_ms": t, "metric": m, "value": v} for _, m, t, v in chunk],
-            )
-            for i, chunk in enumerate(_chunks(rows, MAX_READINGS_PER_BATCH))
-        ]
-        step(states, batches, policy)
-        state = states[device]
-        state.seq, state.missing, state.late = None, 0, 0
+    for w in windows:
+        state = states.setdefault(w.device, DeviceState())
+        target = state.hops if w.hop else state.windows
+        target[f"{w.metric}|{w.start_ms}"] = [w.count, w.sum, w.min, w.max, w.last_ts_ms, w.last]
+        state.watermark_ms = max(state.watermark_ms, w.last_ts_ms)
+    for state in states.values():
+        state.windows = open_only(state.windows, state.watermark_ms, policy.window_ms, policy)
+        state.hops = open_only(state.hops, state.watermark_ms, policy.hop_window_ms, policy)
     for device, (last_seq, missing) in (marks or {}).items():
         state = states.setdefault(device, DeviceState())
         if last_seq >= 0:
@@ -91,8 +106,3 @@ def without_stored(
         elif fresh:
             out.append(batch.model_copy(update={"readings": fresh}))
     return out
-
-
-def _chunks(rows: list[StoredReading], size: int) -> Iterable[list[StoredReading]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]

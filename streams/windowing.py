@@ -177,14 +177,15 @@ def step(
     for device, seen_ms in zip(devices, latest.tolist(), strict=True):
         state = states[device]
         state.watermark_ms = max(state.watermark_ms, seen_ms)
-        state.windows = _open_only(state.windows, state.watermark_ms, policy.window_ms, policy)
-        state.hops = _open_only(state.hops, state.watermark_ms, policy.hop_window_ms, policy)
+        state.windows = open_only(state.windows, state.watermark_ms, policy.window_ms, policy)
+        state.hops = open_only(state.hops, state.watermark_ms, policy.hop_window_ms, policy)
     return out
 
 
-def _open_only(
+def open_only(
     windows: dict[str, list[float]], watermark_ms: int, window_ms: int, policy: WindowPolicy
 ) -> dict[str, list[float]]:
+    """The windows still open under a watermark (closed ones are written and forgotten)."""
     horizon = watermark_ms - window_ms - policy.allowed_lateness_ms
     return {k: v for k, v in windows.items() if int(k.rsplit("|", 1)[1]) > horizon}
 

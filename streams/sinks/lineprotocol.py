@@ -69,7 +69,8 @@ def aggregate_lines(
     tags: TagIndex,
     measurement: str = AGGREGATE,
 ) -> list[str]:
-    """One line per (device, metric, window) with count, sum, min, max, mean, last."""
+    """One line per (device, metric, window) with count, sum, min, max, mean, last and the
+    time of the last (what a worker that lost its state starts the window from again)."""
     lines = []
     for row in rows:
         if row.count == 0 or math.isnan(row.sum):
@@ -78,7 +79,8 @@ def aggregate_lines(
             f"{measurement},{tags.tags(row.device_id, verticals[row.device_id])},"
             f"metric={row.metric} "
             f"count={row.count}i,sum={_f(row.sum)},min={_f(row.min)},max={_f(row.max)},"
-            f"mean={_f(row.mean)},last={_f(row.last)} {row.start_ms}"
+            f"mean={_f(row.mean)},last={_f(row.last)},last_ts_ms={row.last_ts_ms}i "
+            f"{row.start_ms}"
         )
     return lines
 

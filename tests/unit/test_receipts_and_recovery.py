@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from edge.queue import BatchQueue
 from edge.session import Link
-from streams.recovery import seeded_states, without_stored
+from streams.recovery import StoredWindow, seeded_states, without_stored
 from streams.windowing import WindowPolicy, step
 from vigie.contracts import Receipt, TelemetryBatch
 
@@ -44,12 +44,14 @@ def test_a_batch_is_sent_again_after_the_timeout_then_ever_later_until_a_receipt
     assert not link.resend_due(7, 10_000.0, 60.0), "never sent on this connection: not due"
 
 
-def _batch(device: str, seq: int, readings: list[tuple[int, float]]) -> TelemetryBatch:
+def _batch(
+    device: str, seq: int, readings: list[tuple[int, float]], metric: str = "power_w"
+) -> TelemetryBatch:
     return TelemetryBatch(
         device_id=device,
         seq=seq,
         sent_at_ms=readings[-1][0],
-        readings=[{"ts_ms": t, "metric": "power_w", "value": v} for t, v in readings],
+        readings=[{"ts_ms": t, "metric": metric, "value": v} for t, v in readings],
     )
 
 
@@ -61,30 +63,66 @@ _READINGS = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(_READINGS, st.integers(1, 59), st.integers(0, 10))
-def test_windows_rebuilt_from_stored_readings_equal_an_uninterrupted_fold(readings, cut, repeat):
-    """A worker that lost its state reads back what was stored, drops repeats, folds the rest:
-    every window it writes equals the one a worker that never stopped would write."""
+def _as_stored(rows, hop: bool = False) -> list[StoredWindow]:
+    """The rows a worker wrote, as InfluxDB holds them (agg_1m / agg_hop_1h)."""
+    return [
+        StoredWindow(
+            r.device_id,
+            r.metric,
+            r.start_ms,
+            r.count,
+            r.sum,
+            r.min,
+            r.max,
+            r.last_ts_ms,
+            r.last,
+            hop,
+        )
+        for r in rows
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    _READINGS,
+    st.integers(1, 59),
+    st.integers(0, 10),
+    st.sampled_from(["power_w", "traffic_flow_vehh"]),
+)
+def test_windows_rebuilt_from_stored_windows_equal_an_uninterrupted_fold(
+    readings, cut, repeat, metric
+):
+    """A worker that lost its state reads back the windows it wrote and the points already
+    stored, drops repeats, folds the rest: every window it writes, 1-minute and hopping,
+    equals the one a worker that never stopped would write."""
     readings = sorted(readings)
     cut = min(cut, len(readings) - 1)
     before, after = readings[:cut], readings[cut:]
     whole: dict = {}
-    expected = step(whole, [_batch("d", 0, before), _batch("d", 1, after)], POLICY)
-    # the first part is stored, the state is lost; a few stored readings come again
-    stored = [("d", "power_w", t, v) for t, v in before]
-    states = seeded_states(stored, POLICY)
+    step(whole, [_batch("d", 0, before, metric)], POLICY)
+    expected = step(whole, [_batch("d", 1, after, metric)], POLICY)
+    # what the interrupted worker wrote for the first part: its windows, as stored
+    first: dict = {}
+    wrote = step(first, [_batch("d", 0, before, metric)], POLICY)
+    stored = _latest(_as_stored(wrote.rows) + _as_stored(wrote.hop_rows, hop=True))
+    states = seeded_states(stored, POLICY, {"d": (0, 0)})
     again = before[len(before) - min(repeat, len(before)) :] + after
-    known = {"d": {("power_w", t) for t, _ in before}}
-    fresh = without_stored([_batch("d", 5, again)], known)
+    known = {"d": {(metric, t) for t, _ in before}}
+    fresh = without_stored([_batch("d", 1, again, metric)], known)
     got = step(states, fresh, POLICY)
-    final = {(r.metric, r.start_ms): (r.count, r.sum, r.min, r.max) for r in expected.rows}
-    for r in got.rows:
-        count, total, lo, hi = final[(r.metric, r.start_ms)]
-        assert (r.count, r.min, r.max) == (count, lo, hi)
-        assert r.sum == pytest.approx(total, rel=1e-12, abs=1e-12)  # summed in another order
-    assert got.duplicates == 0
+    for rows, want in ((got.rows, expected.rows), (got.hop_rows, expected.hop_rows)):
+        final = {(r.metric, r.start_ms): (r.count, r.sum, r.min, r.max, r.last) for r in want}
+        assert {(r.metric, r.start_ms) for r in rows} == set(final)
+        for r in rows:
+            count, total, lo, hi, last = final[(r.metric, r.start_ms)]
+            assert (r.count, r.min, r.max, r.last) == (count, lo, hi, last)
+            assert r.sum == pytest.approx(total, rel=1e-12, abs=1e-12)  # summed in another order
     assert sum(len(b.readings) for b in fresh) == len(after)
+
+
+def _latest(windows: list[StoredWindow]) -> list[StoredWindow]:
+    """One row per window, as InfluxDB keeps the last point written at a series and time."""
+    return list({(w.hop, w.metric, w.start_ms): w for w in windows}.values())
 
 
 def test_a_rebuilt_sequence_window_counts_what_the_broker_lost_and_a_resend_fills_it():
