@@ -29,7 +29,6 @@ from streams.pipeline import BulkOutput, Pipeline, Policies
 from streams.receipts import ReceiptPublisher, Receipts
 from streams.recovery import (
     SeqMark,
-    StoredWindow,
     reading_span,
     seeded_states,
     window_span,
@@ -38,7 +37,7 @@ from streams.recovery import (
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
 from streams.sinks.influx_v2 import InfluxV2Sink
 from streams.sinks.lineprotocol import dead_letter_lines, platform_lines
-from streams.windowing import DeviceState, WindowPolicy
+from streams.windowing import DeviceState, WindowPolicy, WindowRow
 from vigie import influxql
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
@@ -89,11 +88,11 @@ def _read_back(
     devices: list[str],
     spans: Mapping[str, tuple[int, int]],
     readings: tuple[int, int],
-) -> tuple[list[StoredWindow], dict[str, set[tuple[str, int]]], dict[str, SeqMark]]:
+) -> tuple[list[tuple[WindowRow, bool]], dict[str, set[tuple[str, int]]], dict[str, SeqMark]]:
     """What InfluxDB holds for these devices (``streams.recovery``): the windows of each
     aggregate measurement starting in its span, the raw points within ``readings`` (both ends
     included), the last sequence marks; read with the reader's credential, per 200 devices."""
-    stored: list[StoredWindow] = []
+    stored: list[tuple[WindowRow, bool]] = []
     points: dict[str, set[tuple[str, int]]] = {}
     marks: dict[str, SeqMark] = {}
     fields = '"count", "sum", "min", "max", "last", "last_ts_ms"'
@@ -107,16 +106,18 @@ def _read_back(
                 f'time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "device", "metric"'
             )
             stored += [
-                StoredWindow(
-                    r["device"],
-                    r["metric"],
-                    int(r["time"]),
-                    int(r["count"]),
-                    float(r["sum"]),
-                    float(r["min"]),
-                    float(r["max"]),
-                    int(r["last_ts_ms"]),
-                    float(r["last"]),
+                (
+                    WindowRow(
+                        r["device"],
+                        r["metric"],
+                        int(r["time"]),
+                        int(r["count"]),
+                        float(r["sum"]),
+                        float(r["min"]),
+                        float(r["max"]),
+                        int(r["last_ts_ms"]),
+                        float(r["last"]),
+                    ),
                     hop,
                 )
                 for r in influxql.query(settings.influx, q)

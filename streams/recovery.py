@@ -24,29 +24,12 @@ restart, never a wrong aggregate.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
-from streams.windowing import DeviceState, WindowPolicy, open_only
+from streams.windowing import DeviceState, WindowPolicy, WindowRow, open_only
 from vigie.contracts import TelemetryBatch
 from vigie.sequence import SeqWindow
 
 SeqMark = tuple[int, int]  # the last sequence number stored, and missing ones until then
-
-
-@dataclass(frozen=True, slots=True)
-class StoredWindow:
-    """One window as InfluxDB holds it."""
-
-    device: str
-    metric: str
-    start_ms: int
-    count: int
-    sum: float
-    min: float
-    max: float
-    last_ts_ms: int
-    last: float
-    hop: bool = False
 
 
 def window_span(
@@ -65,17 +48,17 @@ def reading_span(batches: Iterable[TelemetryBatch]) -> tuple[int, int]:
 
 
 def seeded_states(
-    windows: Iterable[StoredWindow],
+    windows: Iterable[tuple[WindowRow, bool]],
     policy: WindowPolicy,
     marks: Mapping[str, SeqMark] | None = None,
 ) -> dict[str, DeviceState]:
-    """Each device's state from its stored windows: the windows still open, and a watermark
-    at the latest reading they hold; its sequence window from its mark, when there is one
-    (else the next real batch starts it)."""
+    """Each device's state from its stored windows (each with whether it is a hopping one):
+    the windows still open, and a watermark at the latest reading they hold; its sequence
+    window from its mark, when there is one (else the next real batch starts it)."""
     states: dict[str, DeviceState] = {}
-    for w in windows:
-        state = states.setdefault(w.device, DeviceState())
-        target = state.hops if w.hop else state.windows
+    for w, hop in windows:
+        state = states.setdefault(w.device_id, DeviceState())
+        target = state.hops if hop else state.windows
         target[f"{w.metric}|{w.start_ms}"] = [w.count, w.sum, w.min, w.max, w.last_ts_ms, w.last]
         state.watermark_ms = max(state.watermark_ms, w.last_ts_ms)
     for state in states.values():

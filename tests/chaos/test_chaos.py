@@ -184,11 +184,11 @@ def _kill_server(stack, name: str) -> float:
 
 
 def test_mosquitto_killed(stack, settings, chain, tmp_path):
-    _run_case(settings, chain, tmp_path, lambda _agent: _kill_server(stack, "mosquitto"), 0)
+    assert _run_case(settings, chain, tmp_path, lambda _a: _kill_server(stack, "mosquitto"), 0) < 10
 
 
 def test_influxdb_killed(stack, settings, chain, tmp_path):
-    _run_case(settings, chain, tmp_path, lambda _agent: _kill_server(stack, "influxdb"), 1)
+    assert _run_case(settings, chain, tmp_path, lambda _a: _kill_server(stack, "influxdb"), 1) < 10
 
 
 def test_bridge_killed(settings, chain, tmp_path):
@@ -199,7 +199,7 @@ def test_bridge_killed(settings, chain, tmp_path):
         chain.start_ingest()
         return time.monotonic() - t0
 
-    _run_case(settings, chain, tmp_path, fault, 2)
+    assert _run_case(settings, chain, tmp_path, fault, 2) < 30
 
 
 def test_worker_killed(settings, chain, tmp_path):
@@ -211,7 +211,7 @@ def test_worker_killed(settings, chain, tmp_path):
         chain.start_streams()
         return time.monotonic() - t0
 
-    _run_case(settings, chain, tmp_path, fault, 3)
+    assert _run_case(settings, chain, tmp_path, fault, 3) < 30
 
 
 def test_edge_agent_killed(settings, chain, tmp_path):
@@ -222,7 +222,7 @@ def test_edge_agent_killed(settings, chain, tmp_path):
         agent.start()
         return time.monotonic() - t0
 
-    _run_case(settings, chain, tmp_path, fault, 4)
+    assert _run_case(settings, chain, tmp_path, fault, 4) < 30
 
 
 def test_edge_agent_killed_while_offline(stack, settings, chain, tmp_path):
@@ -238,7 +238,7 @@ def test_edge_agent_killed_while_offline(stack, settings, chain, tmp_path):
         stack.start("mosquitto")
         return time.monotonic() - t0
 
-    _run_case(settings, chain, tmp_path, fault, 5)
+    assert _run_case(settings, chain, tmp_path, fault, 5) < 30
 
 
 def test_bridge_keeps_running_when_tansu_is_killed(stack, settings, chain):
@@ -294,7 +294,7 @@ def test_tansu_killed(stack, settings, chain, tmp_path):
         _wait(lambda: chain.restarts == 1 and chain.procs["streams-0"] is not worker)
         return time.monotonic() - t0
 
-    _run_case(settings, chain, tmp_path, fault, 7)
+    assert _run_case(settings, chain, tmp_path, fault, 7) < 60
 
 
 def test_a_worker_stops_on_sigterm_even_when_kafka_is_gone(stack, settings, chain):

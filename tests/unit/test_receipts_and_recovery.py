@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from edge.queue import BatchQueue
 from edge.session import Link
-from streams.recovery import StoredWindow, seeded_states, without_stored
+from streams.recovery import seeded_states, without_stored
 from streams.windowing import WindowPolicy, step
 from vigie.contracts import Receipt, TelemetryBatch
 
@@ -63,23 +63,9 @@ _READINGS = st.lists(
 )
 
 
-def _as_stored(rows, hop: bool = False) -> list[StoredWindow]:
+def _as_stored(rows, hop: bool = False) -> list:
     """The rows a worker wrote, as InfluxDB holds them (agg_1m / agg_hop_1h)."""
-    return [
-        StoredWindow(
-            r.device_id,
-            r.metric,
-            r.start_ms,
-            r.count,
-            r.sum,
-            r.min,
-            r.max,
-            r.last_ts_ms,
-            r.last,
-            hop,
-        )
-        for r in rows
-    ]
+    return [(r, hop) for r in rows]
 
 
 @settings(max_examples=200, deadline=None)
@@ -120,9 +106,9 @@ def test_windows_rebuilt_from_stored_windows_equal_an_uninterrupted_fold(
     assert sum(len(b.readings) for b in fresh) == len(after)
 
 
-def _latest(windows: list[StoredWindow]) -> list[StoredWindow]:
+def _latest(windows: list) -> list:
     """One row per window, as InfluxDB keeps the last point written at a series and time."""
-    return list({(w.hop, w.metric, w.start_ms): w for w in windows}.values())
+    return list({(hop, w.metric, w.start_ms): (w, hop) for w, hop in windows}.values())
 
 
 def test_a_rebuilt_sequence_window_counts_what_the_broker_lost_and_a_resend_fills_it():
