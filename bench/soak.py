@@ -17,7 +17,6 @@ import argparse
 import os
 import threading
 import time
-from pathlib import Path
 
 from rich.table import Table
 
@@ -28,17 +27,7 @@ from vigie import influxql
 from vigie.settings import Settings
 from vigie.stack import Stack
 from vigie.stack.components import Components
-
-
-def rss_mb(pid: int | None) -> float:
-    if pid is None:
-        return float("nan")
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return float("nan")
-    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
-    return kb / 1024
+from vigie.stack.supervisor import rss_mb
 
 
 def pids(stack: Stack, comps: Components) -> dict[str, int | None]:
