@@ -296,11 +296,13 @@ FLEET = Dashboard(
             fr="Équipements qui émettent",
         ),
         Panel(
-            "Last seen and missing sequence numbers per device",
+            "Last seen, missing batches and batches the edge queue dropped, per device",
             f'SELECT last("last_reading_ms") AS "last_reading_ms", last("missing_seq") AS '
-            f'"missing_seq" FROM {LONG}."fleet" WHERE {T} AND {D} GROUP BY "device"',
+            f'"missing_seq", last("edge_dropped") AS "edge_dropped" FROM {LONG}."fleet" '
+            f'WHERE {T} AND {D} GROUP BY "device"',
             viz=Viz.TABLE,
-            fr="Dernière mesure et numéros de séquence manquants par équipement",
+            fr="Dernière mesure, lots manquants et lots perdus par la file du boîtier, "
+            "par équipement",
         ),
         Panel(
             "Edge queue depth (batches)",

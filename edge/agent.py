@@ -96,6 +96,7 @@ class Agent:
                             len(self.queue),
                             self.queue.dropped,
                             stats.connected,
+                            self.queue.first_seq,
                         )
                         + own.readings(stats.sent, stats.sent_bytes),
                         now,

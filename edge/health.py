@@ -54,9 +54,10 @@ class SelfMeasure:
 
 
 def readings(
-    state_dir: Path, queue_depth: int, dropped: int, link_up: bool
+    state_dir: Path, queue_depth: int, dropped: int, link_up: bool, first_seq: int | None = None
 ) -> list[tuple[str, float]]:
-    """Health metrics of the registry (vertical-independent), those available here."""
+    """Health metrics of the registry (vertical-independent), those available here; the first
+    sequence number the queue gave lets the platform count batches it never saw."""
     disk = shutil.disk_usage(state_dir)
     out = [
         ("disk_used_pct", round(100 * disk.used / disk.total, 2)),
@@ -64,6 +65,8 @@ def readings(
         ("queue_dropped", float(dropped)),
         ("link_up", 1.0 if link_up else 0.0),
     ]
+    if first_seq is not None:
+        out.append(("seq_first", float(first_seq)))
     for name, value in (("cpu_temp_degc", cpu_temp_degc()), ("mem_used_pct", mem_used_pct())):
         if value is not None:
             out.append((name, round(value, 2)))

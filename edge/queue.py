@@ -63,6 +63,13 @@ class BatchQueue:
             return self._meta("next_seq")
 
     @property
+    def first_seq(self) -> int | None:
+        """The sequence number of the first batch this queue ever held (None while empty)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'first_seq'").fetchone()
+            return int(row[0]) if row else None
+
+    @property
     def dropped(self) -> int:
         with self._lock:
             return self._meta("dropped")
@@ -82,6 +89,10 @@ class BatchQueue:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany("INSERT INTO batches VALUES (?, ?, ?, ?)", items)
+                self._db.execute(
+                    "INSERT INTO meta VALUES ('first_seq', ?) ON CONFLICT(key) DO NOTHING",
+                    (items[0][0],),
+                )
                 self._db.execute(
                     "INSERT INTO meta VALUES ('next_seq', ?) ON CONFLICT(key) "
                     "DO UPDATE SET value = excluded.value",

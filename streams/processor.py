@@ -130,11 +130,17 @@ def _read_back(
         for r in influxql.query(settings.influx, q):
             points.setdefault(r["device"], set()).add((r["metric"], int(r["time"])))
         q = (
-            'SELECT last("last_seq") AS "last_seq", last("missing_seq") AS "missing" '
+            'SELECT last("last_seq") AS "last_seq", last("missing_seq") AS "missing", '
+            'last("first_seq") AS "first_seq", last("edge_dropped") AS "edge_dropped" '
             f'FROM "long"."fleet" WHERE {which} GROUP BY "device"'
         )
         marks |= {
-            r["device"]: (int(r["last_seq"]), int(r["missing"] or 0))
+            r["device"]: SeqMark(
+                int(r["last_seq"]),
+                int(r["missing"] or 0),
+                None if r.get("first_seq") is None else int(r["first_seq"]),
+                int(r.get("edge_dropped") or 0),
+            )
             for r in influxql.query(settings.influx, q)
         }
     return stored, points, marks

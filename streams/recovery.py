@@ -24,12 +24,20 @@ restart, never a wrong aggregate.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from streams.windowing import DeviceState, WindowPolicy, WindowRow, open_only
 from vigie.contracts import TelemetryBatch
 from vigie.sequence import SeqWindow
 
-SeqMark = tuple[int, int]  # the last sequence number stored, and missing ones until then
+
+class SeqMark(NamedTuple):
+    """A device's sequence as the fleet measurement last stored it."""
+
+    last_seq: int
+    missing: int  # numbers missing until then
+    first_seq: int | None = None  # where the missing count starts
+    edge_dropped: int = 0  # batches the agent's queue bound dropped
 
 
 def window_span(
@@ -64,11 +72,13 @@ def seeded_states(
     for state in states.values():
         state.windows = open_only(state.windows, state.watermark_ms, policy.window_ms, policy)
         state.hops = open_only(state.hops, state.watermark_ms, policy.hop_window_ms, policy)
-    for device, (last_seq, missing) in (marks or {}).items():
+    for device, mark in (marks or {}).items():
         state = states.setdefault(device, DeviceState())
-        if last_seq >= 0:
-            state.seq = SeqWindow(last_seq, size=policy.seq_window)
-            state.missing = missing
+        if mark.last_seq >= 0:
+            state.seq = SeqWindow(mark.last_seq, size=policy.seq_window)
+            state.missing = mark.missing
+            state.seq_start = mark.last_seq if mark.first_seq is None else mark.first_seq
+            state.edge_dropped = mark.edge_dropped
     return states
 
 

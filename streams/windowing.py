@@ -44,6 +44,8 @@ class DeviceState:
     hops: dict[str, list[float]] = field(default_factory=dict)  # hopping windows, the same
     late: int = 0
     missing: int = 0  # sequence numbers skipped and not (yet) seen
+    seq_start: int | None = None  # the lowest sequence number ``missing`` counts from
+    edge_dropped: int = 0  # batches the agent reports its queue bound dropped
     partition: int = 0  # where this device's records (and state changelog) live
     carry: dict[str, list[float]] = field(default_factory=dict)  # metric -> [ts, value]
     alerts: list[str] = field(default_factory=list)  # kinds currently raised
@@ -129,11 +131,17 @@ def step(
         state = states.setdefault(batch.device_id, DeviceState())
         if state.seq is None:
             state.seq = SeqWindow(batch.seq, size=policy.seq_window)
+            state.seq_start = batch.seq
         else:
             verdict, missing = state.seq.observe(batch.seq)
             if verdict is SeqVerdict.DUPLICATE:
                 out.duplicates += 1
                 continue
+            if state.seq_start is None or verdict is SeqVerdict.STALE:
+                state.seq_start = batch.seq if state.seq_start is None else state.seq_start
+            elif batch.seq < state.seq_start:  # below where counting began: the gap between
+                missing = state.seq_start - batch.seq - 1
+                state.seq_start = batch.seq
             state.missing = max(0, state.missing + missing)
         out.fresh.append(batch)
         out.touched.add(batch.device_id)
@@ -153,6 +161,7 @@ def step(
     ts = np.fromiter((r["ts_ms"] for r in readings), np.int64, n)
     values = np.fromiter((r["value"] for r in readings), np.float64, n)
     out.devices, out.code, out.ts, out.values = devices, group, ts, values
+    _edge_reports(states, devices, group, values)
     wm_before = {d: states[d].watermark_ms for d in devices}
     agg = tumbling(group, ts, values, policy.window_ms)
     out.rows, closed = _fold_windows(agg, policy.window_ms, policy, devices, states, wm_before)
@@ -180,6 +189,25 @@ def step(
         state.windows = open_only(state.windows, state.watermark_ms, policy.window_ms, policy)
         state.hops = open_only(state.hops, state.watermark_ms, policy.hop_window_ms, policy)
     return out
+
+
+_SEQ_FIRST, _EDGE_DROPPED = METRIC_INDEX["seq_first"], METRIC_INDEX["queue_dropped"]
+
+
+def _edge_reports(
+    states: dict[str, DeviceState], devices: list[str], group: np.ndarray, values: np.ndarray
+) -> None:
+    """What an edge agent says of its own sequence: the first number its queue gave (numbers
+    from there to the first one seen here are missing too) and its queue's drop counter."""
+    metric = group % N_METRICS
+    for k in np.flatnonzero((metric == _SEQ_FIRST) | (metric == _EDGE_DROPPED)).tolist():
+        state = states[devices[int(group[k]) // N_METRICS]]
+        value = int(values[k])
+        if metric[k] == _EDGE_DROPPED:
+            state.edge_dropped = max(state.edge_dropped, value)
+        elif state.seq_start is not None and 0 <= value < state.seq_start:
+            state.missing += state.seq_start - value
+            state.seq_start = value
 
 
 def open_only(

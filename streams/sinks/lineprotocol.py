@@ -101,18 +101,21 @@ def fleet_lines(
     tags: TagIndex,
     now_ms: int,
 ) -> list[str]:
-    """Per device: last sequence number, missing sequence numbers, late readings, last seen,
-    alerts currently raised, and its position (for the map) when the registry knows it."""
+    """Per device: last sequence number, missing sequence numbers (counted from the first one
+    the device reported or, failing that, the first one seen), batches its queue dropped, late
+    readings, last seen, alerts currently raised, and its position (for the map) when the
+    registry knows it."""
     lines = []
     for d in devices:
         st = states[d]
         last_seq = st.seq.high if st.seq is not None else -1
         asset = tags.registry.get(d)
         where = f",lat={_f(asset.lat)},lon={_f(asset.lon)}" if asset else ""
+        first = f",first_seq={st.seq_start}i" if st.seq_start is not None else ""
         lines.append(
             f"{FLEET},{tags.tags(d, verticals[d])} last_seq={last_seq}i,"
             f"missing_seq={st.missing}i,late={st.late}i,last_reading_ms={st.watermark_ms}i,"
-            f"alerts={len(st.alerts)}i{where} {now_ms}"
+            f"alerts={len(st.alerts)}i,edge_dropped={st.edge_dropped}i{first}{where} {now_ms}"
         )
     return lines
 

@@ -23,6 +23,7 @@ from edge.queue import BatchQueue
 from simulators.territory import generate
 from tests.helpers import running_chain
 from vigie import influxql
+from vigie.stack.services import free_port
 
 pytestmark = pytest.mark.e2e
 T = generate(150, seed=12, territory_id="receipts")
@@ -125,3 +126,42 @@ def test_mosquitto_killed_while_the_agent_sends_loses_nothing(stack, settings, c
     chain.check_alive()
     assert agent.session.stats.connections >= 2
     _check(settings, agent)
+
+
+def _fleet(settings, device: str) -> dict:
+    rows = influxql.query(
+        settings.influx,
+        'SELECT last("missing_seq") AS "missing", last("edge_dropped") AS "dropped", '
+        f'last("first_seq") AS "first" FROM "long"."fleet" WHERE device=\'{device}\'',
+    )
+    return rows[0] if rows else {}
+
+
+def test_batches_an_offline_agent_dropped_show_as_missing_on_the_fleet_view(
+    settings, chain, tmp_path
+):
+    """Offline, the agent's queue bound drops its oldest batches, so the first batch the
+    platform sees is not its first: the fleet row counts the gap from the agent's own report."""
+    asset = LAMPS[2]
+    config = _agent(settings, tmp_path, asset).config
+    offline = config.model_copy(
+        update={
+            "queue_max_batches": 6,
+            "mqtt": config.mqtt.model_copy(update={"port": free_port()}),
+        }
+    )
+    agent = Agent(offline)
+    _run_for(agent, 2.5, lambda: None)
+    queue = BatchQueue(config.state_dir / "queue.db")
+    dropped, kept = queue.dropped, len(queue)
+    queue.close()
+    assert dropped > 0 and kept == 6
+    agent = Agent(config.model_copy(update={"health_period_s": 0.5}))
+    _run_for(agent, 2, lambda: None)
+    deadline = time.monotonic() + 30
+    while _fleet(settings, asset.id).get("dropped") != dropped and time.monotonic() < deadline:
+        time.sleep(0.5)
+    fleet = _fleet(settings, asset.id)
+    assert fleet.get("first") == 0, "the agent's first sequence number reached the platform"
+    assert fleet.get("dropped") == dropped
+    assert fleet.get("missing") == dropped, "every dropped batch counted, nothing else"

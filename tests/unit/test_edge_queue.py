@@ -28,3 +28,14 @@ def test_put_many_is_one_transaction(tmp_path):
     q = BatchQueue(tmp_path / "q.db", QueuePolicy(durability="normal"))
     q.put_many([(s, s, "waste", b"p") for s in range(50)])
     assert len(q) == 50 and q.next_seq() == 50
+
+
+def test_the_first_sequence_number_is_kept_after_it_was_dropped_and_reopened(tmp_path):
+    q = BatchQueue(tmp_path / "q.db", QueuePolicy(max_batches=2))
+    assert q.first_seq is None
+    for seq in range(3, 8):
+        q.put(seq, 0, "lighting", b"x")
+    q.close()
+    q = BatchQueue(tmp_path / "q.db")
+    assert (q.first_seq, q.dropped, len(q)) == (3, 3, 2)
+    q.close()

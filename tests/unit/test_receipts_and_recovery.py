@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from edge.queue import BatchQueue
 from edge.session import Link
-from streams.recovery import seeded_states, without_stored
+from streams.recovery import SeqMark, seeded_states, without_stored
 from streams.windowing import WindowPolicy, step
 from vigie.contracts import Receipt, TelemetryBatch
 
@@ -91,7 +91,7 @@ def test_windows_rebuilt_from_stored_windows_equal_an_uninterrupted_fold(
     first: dict = {}
     wrote = step(first, [_batch("d", 0, before, metric)], POLICY)
     stored = _latest(_as_stored(wrote.rows) + _as_stored(wrote.hop_rows, hop=True))
-    states = seeded_states(stored, POLICY, {"d": (0, 0)})
+    states = seeded_states(stored, POLICY, {"d": SeqMark(0, 0)})
     again = before[len(before) - min(repeat, len(before)) :] + after
     known = {"d": {(metric, t) for t, _ in before}}
     fresh = without_stored([_batch("d", 1, again, metric)], known)
@@ -112,7 +112,7 @@ def _latest(windows: list) -> list:
 
 
 def test_a_rebuilt_sequence_window_counts_what_the_broker_lost_and_a_resend_fills_it():
-    states = seeded_states([], POLICY, {"d": (10, 2)})
+    states = seeded_states([], POLICY, {"d": SeqMark(10, 2)})
     got = step(states, [_batch("d", 14, [(1_000, 1.0)])], POLICY)
     assert states["d"].missing == 2 + 3, "11, 12 and 13 lost with the broker"
     step(states, [_batch("d", 12, [(900, 1.0)])], POLICY)

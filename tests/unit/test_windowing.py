@@ -58,6 +58,39 @@ def test_missing_sequence_numbers_are_counted_and_refilled():
     assert DeviceState.from_bytes(states["a"].to_bytes()).missing == 2
 
 
+def _health(device, seq, ts, **values):
+    return TelemetryBatch(
+        device_id=device,
+        seq=seq,
+        sent_at_ms=0,
+        readings=[{"ts_ms": ts, "metric": m, "value": float(v)} for m, v in values.items()],
+    )
+
+
+def test_batches_an_agent_dropped_before_the_first_one_seen_count_as_missing():
+    """The worker first sees seq 5: the agent says its queue started at 0 and dropped 5."""
+    states: dict[str, DeviceState] = {}
+    step(states, [_batch("a", 5, [(0, 1.0)])], POLICY)
+    assert states["a"].missing == 0, "nothing is known before the agent reports"
+    step(states, [_health("a", 6, 1_000, seq_first=0, queue_dropped=5)], POLICY)
+    assert (states["a"].missing, states["a"].edge_dropped) == (5, 5)
+    step(states, [_health("a", 7, 2_000, seq_first=0, queue_dropped=5)], POLICY)
+    assert states["a"].missing == 5, "a repeated report changes nothing"
+    step(states, [_batch("a", 3, [(3_000, 1.0)])], POLICY)
+    assert states["a"].missing == 4, "a batch from before the first one seen fills its gap"
+    again = DeviceState.from_bytes(states["a"].to_bytes())
+    assert (again.missing, again.seq_start, again.edge_dropped) == (4, 0, 5)
+
+
+def test_a_late_batch_below_the_first_one_seen_counts_the_numbers_between():
+    states: dict[str, DeviceState] = {}
+    step(states, [_batch("a", 10, [(0, 1.0)])], POLICY)
+    step(states, [_batch("a", 7, [(1_000, 1.0)])], POLICY)
+    assert (states["a"].missing, states["a"].seq_start) == (2, 7), "8 and 9 not seen"
+    step(states, [_health("a", 11, 2_000, seq_first=7)], POLICY)
+    assert states["a"].missing == 2, "the agent's first number was already seen"
+
+
 def test_hopping_windows_of_road_traffic_hold_every_reading_of_their_hour_across_bulks():
     from streams.kernels.reference import hopping_reference
 

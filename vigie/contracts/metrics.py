@@ -189,6 +189,16 @@ _HEALTH: tuple[MetricSpec, ...] = (
         1e12,
         "Batches dropped by the queue bound since installation",
     ),
+    MetricSpec(
+        "seq_first",
+        "seq",
+        None,
+        MetricKind.GAUGE,
+        0.0,
+        2.0**53,
+        "First sequence number the agent's queue gave (gaps before the platform's first "
+        "batch from the device count from it)",
+    ),
     MetricSpec("link_up", "1", None, MetricKind.GAUGE, 0.0, 1.0, "Broker connection up"),
     MetricSpec(
         "battery_pct",
