@@ -68,3 +68,18 @@ def test_influxdb_answers_no_anonymous_profiling(stack):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url, timeout=5)
     assert refused.value.code in (401, 404)
+
+
+def test_the_production_influxdb_has_no_anonymous_debug_or_metrics_endpoint():
+    """InfluxDB 2.7 cannot run here: its documented switches are checked in docker-compose
+    (2.x has no backup RPC port; pprof and /metrics answer anonymously unless turned off)."""
+    from pathlib import Path
+
+    import yaml
+
+    compose = yaml.safe_load(Path("docker-compose.yml").read_text())
+    env = compose["services"]["influxdb"]["environment"]
+    assert compose["services"]["influxdb"]["image"].startswith("influxdb:2")
+    assert env["INFLUXD_PPROF_DISABLED"] == "true"
+    assert env["INFLUXD_METRICS_DISABLED"] == "true"
+    assert env["INFLUXD_REPORTING_DISABLED"] == "true"
