@@ -15,7 +15,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from ingest.dedup import SequenceTracker, SeqVerdict
 from ingest.stats import BridgeStats
 from ingest.validation import Accepted, ValidationPolicy, not_for_ingest, validate
-from vigie.contracts import Asset, DeadLetter, KafkaTopics
+from vigie.contracts import Asset, Channel, DeadLetter, KafkaTopics
 
 log = logging.getLogger("vigie.ingest")
 _PARTITIONER = DefaultPartitioner()
@@ -103,7 +103,9 @@ class Router:
                 [("reason", verdict.reason.encode())],
             )
         batch = verdict.batch
-        seen = self.tracker.observe(batch.device_id, batch.seq)
+        history = verdict.topic.channel is Channel.BACKFILL
+        # history numbers its batches apart from the device's own: it is tracked downstream
+        seen = None if history else self.tracker.observe(batch.device_id, batch.seq)
         self.stats.duplicates += seen is SeqVerdict.DUPLICATE
         self.stats.stale += seen is SeqVerdict.STALE
         self.stats.accepted += 1
@@ -114,6 +116,7 @@ class Router:
         self.stats.by_vertical[(vertical, "readings")] += len(batch.readings)
         headers = [
             ("territory", verdict.topic.territory.encode()),
+            ("source", b"backfill" if history else b"live"),
             ("received_at_ms", str(item.received_at_ms).encode()),
             ("ingest", self.instance.encode()),
         ]

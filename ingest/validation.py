@@ -79,9 +79,13 @@ def _schema_rejection(exc: ValidationError, vertical: Vertical) -> Rejected:
 _BOUND_ERRORS = frozenset({"less_than_equal", "greater_than_equal"})
 
 
-def _clock_problem(batch: TelemetryBatch, now_ms: int, policy: ValidationPolicy) -> Rejected | None:
+def _clock_problem(
+    batch: TelemetryBatch, now_ms: int, policy: ValidationPolicy, history: bool = False
+) -> Rejected | None:
+    """Readings from the future are refused; from the past, beyond ``max_age_s``, unless the
+    batch is history imported on the backfill channel (any age since 1970)."""
     stamps = [r["ts_ms"] for r in batch.readings]
-    earliest = now_ms - int(policy.max_age_s * 1000)
+    earliest = 0 if history else now_ms - int(policy.max_age_s * 1000)
     latest = now_ms + int(policy.max_clock_skew_s * 1000)
     if earliest <= min(stamps) and max(stamps) <= latest:
         return None
@@ -118,6 +122,9 @@ def _duplicate_key(payload: bytes, batch: TelemetryBatch) -> Rejected | None:
     return Rejected(RejectReason.DUPLICATE_KEY, f"key {repeated[0]!r} appears twice in an object")
 
 
+INGESTED = frozenset({Channel.TELEMETRY, Channel.BACKFILL})
+
+
 @functools.lru_cache(maxsize=200_000)
 def _parse_topic(topic: str, prefix: str) -> DeviceTopic:
     """Topics repeat for every batch of a device: parse each once (errors are not cached)."""
@@ -130,7 +137,7 @@ def not_for_ingest(topic: str, prefix: str) -> bool:
     if topic.startswith(f"{prefix}/_platform/"):
         return True
     try:
-        return _parse_topic(topic, prefix).channel is not Channel.TELEMETRY
+        return _parse_topic(topic, prefix).channel not in INGESTED
     except TopicError:
         return False
 
@@ -147,7 +154,7 @@ def validate(
         parsed = _parse_topic(topic, policy.prefix)
     except TopicError as exc:
         return Rejected(RejectReason.BAD_TOPIC, str(exc))
-    if parsed.channel is not Channel.TELEMETRY:
+    if parsed.channel not in INGESTED:
         return Rejected(RejectReason.BAD_TOPIC, f"{topic}: not a telemetry topic")
     if len(payload) > policy.max_payload_bytes:
         return Rejected(
@@ -179,5 +186,5 @@ def validate(
                 f"device {batch.device_id!r} is a {asset.kind} ({asset.vertical}), "
                 f"published under {parsed.vertical}",
             )
-    problem = _clock_problem(batch, now_ms, policy)
+    problem = _clock_problem(batch, now_ms, policy, parsed.channel is Channel.BACKFILL)
     return problem if problem is not None else Accepted(parsed, batch)

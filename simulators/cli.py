@@ -5,12 +5,16 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from vigie.contracts import Territory
+from vigie.contracts import Channel, Territory
+
+if TYPE_CHECKING:
+    from simulators.recording import Recorded
 from vigie.exits import Exit, fail
 from vigie.settings import Settings
 
@@ -169,8 +173,24 @@ def replay(
     device_template: str = typer.Option(
         "{}", help="CSV: device id from the cell, e.g. traffic-{}."
     ),
+    timezone: str | None = typer.Option(
+        None, help="CSV: IANA time zone of timestamps without an offset, e.g. Europe/Paris."
+    ),
+    period: int | None = typer.Option(
+        None, help="CSV: seconds between a device's readings (default: the shortest step)."
+    ),
+    history: bool = typer.Option(
+        False, help="Recording: send it as history (backfill channel, any age)."
+    ),
+    wait: float = typer.Option(
+        300.0, help="Seconds to wait for the platform to store what was sent (0: do not ask)."
+    ),
 ) -> None:
-    """Replay a recording (or a CSV of real sensor data) to the MQTT broker."""
+    """Replay a recording, or import a CSV of real sensor data as history, then report what
+    the platform stored and rejected (asked from InfluxDB).
+
+    A CSV is sent on each device's backfill channel (history of any age, numbered by period
+    so that gaps show); with authentication, publish as the replayer's service account."""
     from simulators import recording
     from simulators.publish import publish
 
@@ -184,29 +204,37 @@ def replay(
                 "a CSV needs --registry, --time, --device and at least one --value METRIC=COLUMN",
             )
         terr = load_registry(registry)
-        mapping = CsvMapping(
-            time_column,
-            device_column,
-            dict(v.split("=", 1) for v in value),
-            time_format,
-            delimiter,
-            device_template,
-        )
         try:
+            mapping = CsvMapping(
+                time_column,
+                device_column,
+                dict(v.split("=", 1) for v in value),
+                time_format,
+                delimiter,
+                device_template,
+                timezone,
+                period,
+            )
             result = import_csv(source, mapping, terr.by_id())
         except ValueError as exc:
             raise fail(Exit.USAGE, str(exc)) from None
         for p in result.problems:
-            console.print(f"[yellow]{source}:{p.line}[/] {p.reason}")
+            console.print(f"[yellow]{source}:[/] {p}")
         console.print(
-            f"{result.rows:,} rows: {result.readings:,} readings, "
-            f"{len(result.problems):,} rows rejected"
+            f"{result.rows:,} rows read: {result.readings:,} values kept, "
+            f"{result.values_rejected:,} values and {result.rows_rejected:,} whole rows refused "
+            "(listed above)"
         )
-        items = list(recording.from_emitted(result.emitted, terr.id, settings.mqtt.prefix))
+        items = list(
+            recording.from_emitted(result.emitted, terr.id, settings.mqtt.prefix, Channel.BACKFILL)
+        )
     else:
         items = list(recording.read(source))
+        if history:
+            items = [recording.as_history(r, settings.mqtt.prefix) for r in items]
     if not items:
         raise fail(Exit.USAGE, f"nothing to replay in {source}")
+    started_ms = int(time.time() * 1000)
     report = publish(
         items,
         settings.mqtt,
@@ -215,7 +243,53 @@ def replay(
         speed=speed or None,
         total=len(items),
     )
-    console.print(f"replayed {report.batches:,} messages in {report.wall_s:.1f} s")
+    console.print(f"sent {report.batches:,} messages in {report.wall_s:.1f} s")
+    if wait > 0:
+        _platform_report(settings, items, started_ms, wait)
+
+
+def _platform_report(
+    settings: Settings, items: list[Recorded], started_ms: int, wait: float
+) -> None:
+    """What InfluxDB holds of the replayed readings; exits non-zero when some are missing."""
+    from simulators.accounting import settle
+    from simulators.recording import readings_of
+
+    devices, span, sent = readings_of(items)
+    if not devices:
+        raise fail(
+            Exit.FAILED, "no valid reading was sent: see the dead letters (vigie stack status)"
+        )
+    try:
+        seen = settle(
+            settings.influx,
+            devices,
+            span,
+            started_ms,
+            sent,
+            timeout_s=wait,
+            on_progress=lambda c: console.print(
+                f"  stored so far: {c.stored:,} of {sent:,}", highlight=False
+            ),
+        )
+    except OSError as exc:
+        raise fail(
+            Exit.CONNECT,
+            f"InfluxDB at {settings.influx.url} did not answer ({exc}): is the stack up "
+            "(vigie stack status)?",
+        ) from None
+    rejected = ", ".join(f"{n:,} {reason}" for reason, n in sorted(seen.rejected.items()))
+    console.print(
+        f"the platform stored {seen.stored:,} of {sent:,} readings sent; dead letters since the "
+        f"replay began: {rejected or 'none'}; gaps in imported history: "
+        f"{seen.history_gaps:,} missing periods"
+    )
+    if seen.stored < sent:
+        raise fail(
+            Exit.FAILED,
+            f"{sent - seen.stored:,} readings are not stored: the reasons above say why "
+            "(dead letters keep the payloads); are the bridge and worker running?",
+        )
 
 
 def record(

@@ -1,21 +1,36 @@
-"""Import a CSV of real sensor data into batches, with a column mapping; bad rows reported.
+"""Import a CSV of real sensor data into history batches, with a column mapping. Pure but for
+reading the file.
 
 Wide format: one row per (time, device), one column per metric, e.g. the Paris permanent road
-counters (``iu_ac;t_1h;q;k``: counter id, hour, flow veh/h, occupancy %). Every row that
-cannot become readings is reported with its line number and why, never skipped silently.
+counters (``iu_ac;t_1h;q;k``: counter id, hour, flow veh/h, occupancy %).
+
+- **Per value**: an empty or bad cell rejects that value only, reported with its line, column
+  and why; the row's other values are kept. A row whose time or device is unusable is
+  rejected whole, reported the same way. Nothing is skipped silently.
+- **Local time**: timestamps with an offset are taken as they are; naive ones need the
+  territory's time zone (``timezone``), and a local time that a daylight-saving change skips
+  or repeats is reported, never guessed.
+- **Gaps survive**: a device's batches are numbered by their period since 1970 (its reading
+  period, given or inferred as the shortest step between its rows), so a missing hour is a
+  missing sequence number on the platform's history fleet view, and importing the same file
+  twice gives the same numbers (repeats are recognised downstream).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.batcher import Batcher, BatchPolicy
 from simulators.simulation import Emitted
-from vigie.contracts import METRICS, Asset
+from vigie.contracts import METRICS, Asset, TelemetryBatch
+from vigie.localtime import LocalClock, LocalTimeError
+
+DEFAULT_PERIOD_S = 3600
 
 
 @dataclass(frozen=True)
@@ -28,12 +43,19 @@ class CsvMapping:
     time_format: str = "iso"  # iso | epoch_s | epoch_ms
     delimiter: str = ","
     device_template: str = "{}"
+    timezone: str | None = None  # IANA zone for naive timestamps
+    period_s: int | None = None  # each device's reading period; None: inferred
 
 
 @dataclass(frozen=True, slots=True)
 class CsvProblem:
     line: int
     reason: str
+    column: str | None = None  # None: the whole row
+
+    def __str__(self) -> str:
+        where = f"column {self.column}: " if self.column else ""
+        return f"line {self.line}: {where}{self.reason}"
 
 
 @dataclass
@@ -42,33 +64,34 @@ class CsvImport:
     problems: list[CsvProblem] = field(default_factory=list)
     rows: int = 0
     readings: int = 0
+    rows_rejected: int = 0  # rows with nothing kept
+    values_rejected: int = 0  # cells refused in rows otherwise usable
+    span_ms: tuple[int, int] | None = None  # first and last reading kept
 
 
-def _time_ms(cell: str, fmt: str) -> int:
+def _time_ms(cell: str, fmt: str, clock: LocalClock | None) -> int:
     if fmt == "epoch_s":
         return int(float(cell) * 1000)
     if fmt == "epoch_ms":
         return int(cell)
     parsed = dt.datetime.fromisoformat(cell.strip().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        raise ValueError(f"time {cell!r} has no time zone")
+        if clock is None:
+            raise ValueError(f"{cell!r} has no UTC offset: give the territory's --timezone")
+        parsed = clock.resolve(parsed)
     return int(parsed.timestamp() * 1000)
 
 
-def import_csv(
-    path: Path,
-    mapping: CsvMapping,
-    registry: Mapping[str, Asset],
-    policy: BatchPolicy | None = None,
-) -> CsvImport:
-    """Rows -> batches per device (sequence numbers from 0), in time order."""
+def import_csv(path: Path, mapping: CsvMapping, registry: Mapping[str, Asset]) -> CsvImport:
+    """Rows -> one history batch per device and period, in time order."""
     for metric in mapping.values:
         if metric not in METRICS:
             raise ValueError(
                 f"unknown metric {metric!r} in the mapping; known: {', '.join(METRICS)}"
             )
+    clock = LocalClock(mapping.timezone) if mapping.timezone else None
     out = CsvImport()
-    rows: list[tuple[int, str, list[tuple[str, float]]]] = []
+    kept: dict[str, list[tuple[int, list[tuple[str, float]]]]] = defaultdict(list)
     with Path(path).open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f, delimiter=mapping.delimiter)
         missing = {mapping.time, mapping.device, *mapping.values.values()} - set(
@@ -81,54 +104,88 @@ def import_csv(
             )
         for line, row in enumerate(reader, start=2):
             out.rows += 1
-            problem = _row(row, mapping, registry, rows)
-            if problem:
-                out.problems.append(CsvProblem(line, problem))
-    batchers: dict[str, Batcher] = {}
-    rows.sort(key=lambda r: r[0])
-    for ts, device, readings in rows:
-        batcher = batchers.setdefault(device, Batcher(device, policy or BatchPolicy()))
-        for metric, value in readings:
-            out.readings += 1
-            batch = batcher.add(ts, metric, value, ts)
-            if batch is not None:
-                out.emitted.append(Emitted(ts, registry[device].vertical, batch))
-    last = rows[-1][0] if rows else 0
-    for device, batcher in batchers.items():
-        batch = batcher.flush(last)
-        if batch is not None:
-            out.emitted.append(Emitted(last, registry[device].vertical, batch))
+            found = _row(line, row, mapping, registry, clock, out.problems)
+            if found is None:
+                out.rows_rejected += 1
+            else:
+                kept[found[1]].append((found[0], found[2]))
+    for device, rows in sorted(kept.items()):
+        out.emitted += _batches(device, rows, mapping.period_s, registry[device])
+    out.emitted.sort(key=lambda e: (e.sim_ms, e.batch.device_id))
+    out.readings = sum(len(e.batch.readings) for e in out.emitted)
+    out.values_rejected = sum(p.column in mapping.values.values() for p in out.problems)
+    stamps = [r["ts_ms"] for e in out.emitted for r in e.batch.readings]
+    out.span_ms = (min(stamps), max(stamps)) if stamps else None
+    return out
+
+
+def period_of(stamps: list[int]) -> int:
+    """A device's reading period (ms): the shortest step between distinct timestamps."""
+    distinct = sorted(set(stamps))
+    steps = [b - a for a, b in itertools.pairwise(distinct)]
+    return min(steps) if steps else DEFAULT_PERIOD_S * 1000
+
+
+def _batches(
+    device: str,
+    rows: list[tuple[int, list[tuple[str, float]]]],
+    period_s: int | None,
+    asset: Asset,
+) -> list[Emitted]:
+    period = period_s * 1000 if period_s else period_of([ts for ts, _ in rows])
+    slots: dict[int, list[dict[str, object]]] = defaultdict(list)
+    for ts, readings in rows:
+        slots[ts // period] += [{"ts_ms": ts, "metric": m, "value": v} for m, v in readings]
+    out = []
+    for seq, readings in sorted(slots.items()):
+        last = max(int(r["ts_ms"]) for r in readings)  # type: ignore[call-overload]
+        batch = TelemetryBatch(device_id=device, seq=seq, sent_at_ms=last, readings=readings)
+        out.append(Emitted(last, asset.vertical, batch))
     return out
 
 
 def _row(
+    line: int,
     row: dict[str, str],
     mapping: CsvMapping,
     registry: Mapping[str, Asset],
-    rows: list[tuple[int, str, list[tuple[str, float]]]],
-) -> str | None:
+    clock: LocalClock | None,
+    problems: list[CsvProblem],
+) -> tuple[int, str, list[tuple[str, float]]] | None:
+    """(time, device, the row's valid readings), or None when nothing of it can be kept;
+    every value or row refused is added to ``problems``."""
     try:
-        ts = _time_ms(row[mapping.time], mapping.time_format)
-    except (ValueError, TypeError) as exc:
-        return f"column {mapping.time}: {exc}"
+        ts = _time_ms(row[mapping.time] or "", mapping.time_format, clock)
+    except (ValueError, TypeError, LocalTimeError) as exc:
+        problems.append(CsvProblem(line, str(exc), mapping.time))
+        return None
     device = mapping.device_template.format((row[mapping.device] or "").strip())
     asset = registry.get(device)
     if asset is None:
-        return f"device {device!r} is not in the registry"
+        problems.append(CsvProblem(line, f"device {device!r} is not in the registry"))
+        return None
     readings = []
     for metric, column in mapping.values.items():
-        spec = METRICS[metric]
-        cell = (row[column] or "").strip().replace(",", ".")
-        if not cell:
-            return f"column {column}: empty {metric}"
-        try:
-            value = float(cell)
-        except ValueError:
-            return f"column {column}: {cell!r} is not a number"
-        if spec.vertical not in (None, asset.vertical):
-            return f"{metric} is a {spec.vertical} metric, {device} is {asset.vertical}"
-        if not spec.minimum <= value <= spec.maximum:
-            return f"column {column}: {value} outside [{spec.minimum}, {spec.maximum}] {spec.unit}"
-        readings.append((metric, value))
-    rows.append((ts, device, readings))
-    return None
+        problem = _value_problem(row[column], metric, asset)
+        if isinstance(problem, str):
+            problems.append(CsvProblem(line, problem, column))
+        else:
+            readings.append((metric, problem))
+    return (ts, device, readings) if readings else None
+
+
+def _value_problem(raw: str | None, metric: str, asset: Asset) -> str | float:
+    """The cell's value, or why it cannot be kept."""
+    spec = METRICS[metric]
+    cell = (raw or "").strip().replace(",", ".")
+    if not cell:
+        return f"empty {metric}"
+    try:
+        value = float(cell)
+    except ValueError:
+        return f"{cell!r} is not a number"
+    if spec.vertical not in (None, asset.vertical):
+        return f"{metric} is a {spec.vertical} metric, {asset.id} is {asset.vertical}"
+    if not spec.minimum <= value <= spec.maximum:
+        return f"{value} outside [{spec.minimum}, {spec.maximum}] {spec.unit}"
+    return value

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from simulators.scenario import Faults, Scenario
 from vigie.contracts import Asset, AssetKind, Territory
+from vigie.localtime import LocalClock
 from vigie.sun import is_dark
 
 HOUR_MS = 3_600_000
@@ -31,7 +32,6 @@ HOUR_MS = 3_600_000
 
 @dataclass(frozen=True)
 class ModelParams:
-    tz_offset_h: float = 1.0  # local time = UTC + offset (CET)
     dim_from_h: float = 23.0
     dim_to_h: float = 5.0
     dim_level: float = 0.5
@@ -40,10 +40,6 @@ class ModelParams:
     bin_fill_pct_per_day: tuple[float, float] = (8.0, 30.0)
     collection_weekdays: tuple[int, ...] = (0, 3)  # Monday and Thursday
     road_peak_vehh: float = 900.0
-
-
-def local_hour(ts_ms: int, offset_h: float) -> float:
-    return ((ts_ms / HOUR_MS) + offset_h) % 24
 
 
 def _bump(h: float, centre: float, width: float) -> float:
@@ -66,6 +62,7 @@ class TerritoryModel:
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
         self.faults = Faults(self.scenario)
+        self.clock = LocalClock(self.territory.timezone)
         self._dark: dict[int, bool] = {}
         self._road_scale: dict[str, float] = {}
         self.lamps_of: dict[str, list[Asset]] = {}
@@ -96,7 +93,7 @@ class TerritoryModel:
     def lamp_power_w(self, lamp: Asset, ts_ms: int) -> float:
         if not self.dark(ts_ms) or self.faults.lamp_failed(lamp.id, ts_ms):
             return 0.0
-        h = local_hour(ts_ms, self.params.tz_offset_h)
+        h = self.clock.hour_at(ts_ms)
         dimmed = h >= self.params.dim_from_h or h < self.params.dim_to_h
         return float(lamp.nominal_power_w or 0.0) * (self.params.dim_level if dimmed else 1.0)
 
@@ -107,7 +104,7 @@ class TerritoryModel:
     # -- water -----------------------------------------------------------------------------
 
     def dma_flow_m3h(self, dma: str, ts_ms: int) -> float:
-        h = local_hour(ts_ms, self.params.tz_offset_h)
+        h = self.clock.hour_at(ts_ms)
         shape = (
             0.35 + 0.9 * _bump(h, 7.5, 1.5) + 0.7 * _bump(h, 19.5, 2.0) + 0.3 * _bump(h, 12.5, 2)
         )
@@ -116,7 +113,7 @@ class TerritoryModel:
     # -- mobility --------------------------------------------------------------------------
 
     def road_flow_vehh(self, ts_ms: int) -> float:
-        h = local_hour(ts_ms, self.params.tz_offset_h)
+        h = self.clock.hour_at(ts_ms)
         weekday = ((ts_ms // (24 * HOUR_MS)) + 3) % 7 < 5  # 1970-01-01 was a Thursday
         if weekday:
             shape = (
@@ -155,7 +152,7 @@ class TerritoryModel:
             day = ts_ms // (24 * HOUR_MS)
             weekday = (day + 3) % 7
             fill = self._fill[asset.id] + self._rate[asset.id] * dt_s / 86_400
-            h = local_hour(ts_ms, self.params.tz_offset_h)
+            h = self.clock.hour_at(ts_ms)
             if weekday in self.params.collection_weekdays and 6 <= h < 6 + dt_s / 3600:
                 fill = 0.0
             self._fill[asset.id] = min(fill, 100.0)
@@ -175,7 +172,7 @@ class TerritoryModel:
                 ("occupancy_pct", round(min(100.0, 24.0 * ratio), 1)),
             ]
         if kind is AssetKind.PARKING_SENSOR:
-            h = local_hour(ts_ms, self.params.tz_offset_h)
+            h = self.clock.hour_at(ts_ms)
             busy = 0.2 + 0.7 * _bump(h, 14.0, 4.0)
             slot = f"{asset.id}:{ts_ms // (20 * 60_000)}".encode()
             occupied = zlib.crc32(slot) % 1000 / 1000 < busy

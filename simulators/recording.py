@@ -18,7 +18,7 @@ from typing import IO
 import paho.mqtt.client as mqtt
 
 from simulators.simulation import Emitted
-from vigie.contracts import Channel, DeviceTopic
+from vigie.contracts import TELEMETRY_BATCH, Channel, DeviceTopic, TopicError
 from vigie.mqtt import connect, make_client
 from vigie.sections import MqttSettings
 
@@ -46,12 +46,43 @@ class Recorded:
 
 
 def from_emitted(
-    items: Iterable[Emitted], territory: str, prefix: str = "vigie"
+    items: Iterable[Emitted],
+    territory: str,
+    prefix: str = "vigie",
+    channel: Channel = Channel.TELEMETRY,
 ) -> Iterator[Recorded]:
-    """A simulation as the messages it publishes."""
+    """A simulation (or an import) as the messages it publishes."""
     for e in items:
-        topic = DeviceTopic(territory, e.vertical, e.batch.device_id, Channel.TELEMETRY, prefix)
+        topic = DeviceTopic(territory, e.vertical, e.batch.device_id, channel, prefix)
         yield Recorded(e.sim_ms, str(topic), e.batch.model_dump_json().encode())
+
+
+def as_history(record: Recorded, prefix: str = "vigie") -> Recorded:
+    """A recorded telemetry message sent again as history (its device's backfill channel)."""
+    try:
+        topic = DeviceTopic.parse(record.topic, prefix)
+    except TopicError:
+        return record  # a malformed topic replays as it was, to become a dead letter again
+    if topic.channel is not Channel.TELEMETRY:
+        return record
+    again = DeviceTopic(topic.territory, topic.vertical, topic.device_id, Channel.BACKFILL, prefix)
+    return Recorded(record.sim_ms, str(again), record.payload)
+
+
+def readings_of(records: Iterable[Recorded]) -> tuple[set[str], tuple[int, int], int]:
+    """The devices, time span and number of readings of the well-formed batches among
+    the records (what the platform can be asked about afterwards)."""
+    devices: set[str] = set()
+    lo, hi, n = 2**62, -(2**62), 0
+    for r in records:
+        try:
+            batch = TELEMETRY_BATCH.validate_json(r.payload)
+        except ValueError:
+            continue
+        devices.add(batch.device_id)
+        stamps = [x["ts_ms"] for x in batch.readings]
+        lo, hi, n = min(lo, *stamps), max(hi, *stamps), n + len(stamps)
+    return devices, (lo, hi), n
 
 
 def write(records: Iterable[Recorded], out: IO[str]) -> int:

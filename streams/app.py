@@ -67,7 +67,8 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         key_type=bytes,
         value_type=bytes,
     )
-    registry = Territory.load(settings.registry).by_id() if settings.registry else None
+    territory = Territory.load(settings.registry) if settings.registry else None
+    registry = territory.by_id() if territory else None
     alerts = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
 
     deadletters = app.topic(topics.deadletter, key_type=bytes, value_type=bytes)
@@ -79,7 +80,14 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         # delivered before the record it replaces is acknowledged
         await (await deadletters.send(key=key, value=value))
 
-    processor = TelemetryProcessor(settings, table, registry, emit, emit_dead_letter)
+    processor = TelemetryProcessor(
+        settings,
+        table,
+        registry,
+        emit,
+        emit_dead_letter,
+        timezone=territory.timezone if territory else "Europe/Paris",
+    )
 
     guard = OffsetGuard()
 

@@ -15,6 +15,7 @@ from pydantic_core import from_json, to_json
 
 from streams.alerts import Alert, AlertKind, transition
 from streams.kernels.attribution import attribute
+from vigie.localtime import HOUR_MS, LocalClock
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class GroupPolicy:
     nominal_losses: float = 0.03
     remainder_alert_share: float = 0.10  # unexplained / metered that raises an alert...
     remainder_alert_min_w: float = 200.0  # ...when it also averages this much power
-    tz_offset_h: float = 1.0
+    clock: LocalClock = field(default_factory=LocalClock)  # the territory's time zone
     night_from_h: int = 2
     night_to_h: int = 5
     leak_ratio: float = 1.25  # night minimum / baseline that suggests a leak
@@ -63,8 +64,8 @@ class GroupState:
 
     def observe_night_flow(self, ts_ms: np.ndarray, flow: np.ndarray, policy: GroupPolicy) -> None:
         """Keep each night's minimum flow (between night_from_h and night_to_h, local)."""
-        local = ts_ms + int(policy.tz_offset_h * 3_600_000)
-        hour = (local // 3_600_000) % 24
+        local = policy.clock.local_ms(ts_ms)
+        hour = (local // HOUR_MS) % 24
         mask = (hour >= policy.night_from_h) & (hour < policy.night_to_h) & ~np.isnan(flow)
         for night, value in zip((local[mask] // 86_400_000) * 86_400_000, flow[mask], strict=True):
             key = str(int(night))
@@ -151,7 +152,7 @@ def close_nights(
     subject: str | None = None,
 ) -> tuple[list[NightVerdict], list[Alert]]:
     """Judge every night that ended: leak index against the recent clean nights."""
-    local_wm = state.watermark_ms + int(policy.tz_offset_h * 3_600_000)
+    local_wm = state.watermark_ms + policy.clock.offset_at(state.watermark_ms)
     verdicts, alerts = [], []
     for key in sorted(state.nights, key=int):
         night = int(key)
@@ -161,7 +162,7 @@ def close_nights(
         baseline = float(np.percentile(state.history, 20)) if state.history else float("nan")
         index = minimum / baseline if baseline > 0 else float("nan")
         leak = bool(index > policy.leak_ratio and minimum - baseline > policy.leak_min_excess_m3h)
-        at = night - int(policy.tz_offset_h * 3_600_000) + policy.night_to_h * 3_600_000
+        at = policy.clock.utc_of_local(night + policy.night_to_h * HOUR_MS, strict=False)
         verdicts.append(NightVerdict(group, at, minimum, baseline, index))
         if not np.isnan(index):
             alert = transition(

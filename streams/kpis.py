@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from streams.alerts import Alert, AlertKind, transition
 from streams.daylight import DarkCalendar
 from streams.windowing import DeviceState
 from vigie.contracts import Asset
+from vigie.localtime import LocalClock
 
 TRAFFIC_STATES = ("fluid", "dense", "saturated", "blocked")
 
@@ -29,7 +30,7 @@ class KpiPolicy:
     lamp_off_w: float = 1.0
     lamp_fail_readings: int = 3
     switch_off_hours: tuple[int, int] | None = None  # local (from, to), e.g. (23, 5)
-    tz_offset_h: float = 1.0
+    clock: LocalClock = field(default_factory=LocalClock)  # the territory's time zone
     bin_full_pct: float = 80.0
     bin_clear_pct: float = 60.0
     bin_emptied_drop_pct: float = 10.0
@@ -48,7 +49,7 @@ def _switched_off(ts_ms: np.ndarray, policy: KpiPolicy) -> np.ndarray:
     """Per reading: whether it falls in the commune's switch-off hours (local time)."""
     if policy.switch_off_hours is None:
         return np.zeros(ts_ms.shape, bool)
-    h = (ts_ms / 3_600_000 + policy.tz_offset_h) % 24
+    h = policy.clock.hour(ts_ms)
     a, b = policy.switch_off_hours
     return ((a <= h) | (h < b)) if a > b else ((a <= h) & (h < b))
 

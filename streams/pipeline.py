@@ -32,6 +32,7 @@ class Policies:
     window: WindowPolicy = field(default_factory=WindowPolicy)
     group: GroupPolicy = field(default_factory=GroupPolicy)
     kpi: KpiPolicy = field(default_factory=lambda: kpis.KpiPolicy())
+    raw_keep_ms: int = 7 * 86_400_000  # raw retention (0: forever); older history goes to long
 
 
 KpiPolicy = kpis.KpiPolicy
@@ -47,7 +48,16 @@ class BulkOutput:
     readings: int = 0
     duplicates: int = 0
     late: int = 0
+    history: int = 0  # of the readings, those imported as history
     reading_ts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # fresh ones
+
+
+def _by_age(lines: list[str], cutoff_ms: int) -> tuple[list[str], list[str]]:
+    """Raw lines (ms timestamps last) split into those at or after the cutoff, and older."""
+    recent, old = [], []
+    for line in lines:
+        (recent if int(line[line.rindex(" ") + 1 :]) >= cutoff_ms else old).append(line)
+    return recent, old
 
 
 def group_key(asset: Asset | None) -> str | None:
@@ -84,8 +94,13 @@ class Pipeline:
         devices: dict[str, DeviceState],
         groups: dict[str, GroupState],
         now_ms: int,
+        history: bool = False,
     ) -> BulkOutput:
-        """Fold one bulk into the states and return what to write."""
+        """Fold one bulk into the states and return what to write.
+
+        ``history``: the batches are imported history (backfill channel), folded on states of
+        their own (``devices`` holds those), with no energy attribution, KPIs or alerts; raw
+        readings older than the raw retention go to the long retention, where they are kept."""
         out = BulkOutput()
         res = step(devices, batches, self.policies.window)
         out.duplicates, out.late, out.devices = res.duplicates, len(res.late), set(res.touched)
@@ -94,10 +109,21 @@ class Pipeline:
         out.raw = lp.raw_lines(((verticals[b.device_id], b) for b in res.fresh), self.tags)
         out.readings = len(out.raw)
         out.reading_ts = res.ts
-        out.long = lp.aggregate_lines(res.rows, verticals, self.tags)
+        if history and self.policies.raw_keep_ms:  # 0: raw data kept forever
+            out.raw, out.long = _by_age(out.raw, now_ms - self.policies.raw_keep_ms + 3_600_000)
+        out.long += lp.aggregate_lines(res.rows, verticals, self.tags)
         out.long += lp.aggregate_lines(res.hop_rows, verticals, self.tags, lp.HOPPING)
         out.long += lp.late_lines(res.late, verticals, self.tags)
-        out.long += lp.fleet_lines(devices, res.touched, verticals, self.tags, now_ms)
+        out.long += lp.fleet_lines(
+            devices,
+            res.touched,
+            verticals,
+            self.tags,
+            now_ms,
+            lp.FLEET_HISTORY if history else lp.FLEET,
+        )
+        if history:
+            return out
         if res.fresh:
             self._energy(res, devices, groups, partitions, out)
             self._device_kpis(res, devices, out)

@@ -17,7 +17,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,12 +35,13 @@ from streams.recovery import (
     without_stored,
 )
 from streams.sinks.influx_v1 import InfluxV1Sink, Retention
-from streams.sinks.influx_v2 import InfluxV2Sink
-from streams.sinks.lineprotocol import dead_letter_lines, platform_lines
+from streams.sinks.influx_v2 import InfluxV2Sink, retention_seconds
+from streams.sinks.lineprotocol import FLEET, FLEET_HISTORY, dead_letter_lines, platform_lines
 from streams.windowing import DeviceState, WindowPolicy, WindowRow
 from vigie import influxql
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
+from vigie.localtime import LocalClock
 from vigie.retry import RetryPolicy, retrying
 from vigie.sections import read_secret
 from vigie.settings import Settings
@@ -49,17 +50,23 @@ from vigie.usage import ProcessUsage
 log = logging.getLogger("vigie.streams")
 
 GROUP_PREFIX = b"g:"
+HISTORY_PREFIX = "h:"  # a device's state for its imported history (device ids hold no ':')
 Emit = Callable[[bytes, bytes], Awaitable[Any]]
 
 
-def policies_from(settings: Settings) -> Policies:
+def policies_from(settings: Settings, timezone: str = "Europe/Paris") -> Policies:
+    """The streams' settings, in the territory's time zone (its registry says which)."""
     s = settings.streams
+    clock = LocalClock(timezone)
     return Policies(
         window=WindowPolicy(s.window_s * 1000, s.allowed_lateness_s * 1000),
         group=GroupPolicy(
-            window_ms=s.attribution_window_s * 1000, lateness_ms=s.group_lateness_s * 1000
+            window_ms=s.attribution_window_s * 1000,
+            lateness_ms=s.group_lateness_s * 1000,
+            clock=clock,
         ),
-        kpi=KpiPolicy(silent_after_ms=s.silent_after_s * 1000),
+        kpi=KpiPolicy(silent_after_ms=s.silent_after_s * 1000, clock=clock),
+        raw_keep_ms=retention_seconds(settings.influx.raw_retention) * 1000,
     )
 
 
@@ -69,6 +76,15 @@ class Recovered:
 
     states: dict[str, DeviceState]
     stored: dict[str, set[tuple[str, int]]]  # device -> {(metric, ts_ms)} already stored
+
+
+@dataclass
+class _Found:
+    """The batches of one source (live or history) in a bulk, with where they came from."""
+
+    batches: list[TelemetryBatch] = field(default_factory=list)
+    verticals: dict[str, str] = field(default_factory=dict)
+    partitions: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,10 +104,13 @@ def _read_back(
     devices: list[str],
     spans: Mapping[str, tuple[int, int]],
     readings: tuple[int, int],
+    history: bool = False,
 ) -> tuple[list[tuple[WindowRow, bool]], dict[str, set[tuple[str, int]]], dict[str, SeqMark]]:
     """What InfluxDB holds for these devices (``streams.recovery``): the windows of each
     aggregate measurement starting in its span, the raw points within ``readings`` (both ends
-    included), the last sequence marks; read with the reader's credential, per 200 devices."""
+    included; for imported history, in both retention policies), the last sequence marks (of
+    the fleet measurement, or of the history's); read with the reader's credential, per 200
+    devices."""
     stored: list[tuple[WindowRow, bool]] = []
     points: dict[str, set[tuple[str, int]]] = {}
     marks: dict[str, SeqMark] = {}
@@ -123,16 +142,17 @@ def _read_back(
                 for r in influxql.query(settings.influx, q)
                 if r.get("last_ts_ms") is not None
             ]
-        q = (
-            f'SELECT "value" FROM "raw"."telemetry" WHERE {which} AND time >= {readings[0]}ms '
-            f'AND time <= {readings[1]}ms GROUP BY "device", "metric"'
-        )
-        for r in influxql.query(settings.influx, q):
-            points.setdefault(r["device"], set()).add((r["metric"], int(r["time"])))
+        for rp in ("raw", "long") if history else ("raw",):
+            q = (
+                f'SELECT "value" FROM "{rp}"."telemetry" WHERE {which} AND '
+                f'time >= {readings[0]}ms AND time <= {readings[1]}ms GROUP BY "device", "metric"'
+            )
+            for r in influxql.query(settings.influx, q):
+                points.setdefault(r["device"], set()).add((r["metric"], int(r["time"])))
         q = (
             'SELECT last("last_seq") AS "last_seq", last("missing_seq") AS "missing", '
             'last("first_seq") AS "first_seq", last("edge_dropped") AS "edge_dropped" '
-            f'FROM "long"."fleet" WHERE {which} GROUP BY "device"'
+            f'FROM "long"."{FLEET_HISTORY if history else FLEET}" WHERE {which} GROUP BY "device"'
         )
         marks |= {
             r["device"]: SeqMark(
@@ -144,6 +164,13 @@ def _read_back(
             for r in influxql.query(settings.influx, q)
         }
     return stored, points, marks
+
+
+def _is_history(event: Any) -> bool:
+    """Whether the bridge marked the record as imported history (its ``source`` header)."""
+    headers = event.message.headers or ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return dict(items).get("source") == b"backfill"
 
 
 def _territory(event: Any, default: str) -> str:
@@ -164,13 +191,15 @@ class TelemetryProcessor:
         registry: Mapping[str, Asset] | None,
         emit_alert: Emit | None = None,
         emit_dead_letter: Emit | None = None,
+        timezone: str = "Europe/Paris",
     ) -> None:
         self.settings = settings
         self.table = table
-        self.pipeline = Pipeline(settings.territory, registry, policies_from(settings))
+        self.pipeline = Pipeline(settings.territory, registry, policies_from(settings, timezone))
         self.emit_alert = emit_alert
         self.emit_dead_letter = emit_dead_letter
         self.unprocessable = 0
+        self.storage_refused = 0  # lines of requests InfluxDB partly refused
         self.receipts = (
             ReceiptPublisher(settings.mqtt, f"vigie-streams-{socket.gethostname()}-{os.getpid()}")
             if settings.streams.receipts
@@ -268,16 +297,25 @@ class TelemetryProcessor:
                 await self._unprocessable(event, f"not a telemetry bundle: {exc.errors()[0]}")
         return decoded
 
-    async def _recover(self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]]) -> Recovered:
+    async def _recover(
+        self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]]
+    ) -> tuple[Recovered, Recovered]:
         """For devices with no state (new ones, or all of them after the Kafka-compatible
         broker came back empty), what InfluxDB already holds of the windows the bulk touches
-        (``streams.recovery``)."""
-        stateless = [
-            b
-            for _, bundled in decoded
-            for b in bundled
-            if self.table.data.get(b.device_id.encode()) is None
-        ]
+        (``streams.recovery``): for their live stream, and for their imported history."""
+        out = []
+        for history, prefix in ((False, ""), (True, HISTORY_PREFIX)):
+            stateless = [
+                b
+                for event, bundled in decoded
+                if _is_history(event) is history
+                for b in bundled
+                if self.table.data.get((prefix + b.device_id).encode()) is None
+            ]
+            out.append(await self._read_stored(stateless, history))
+        return out[0], out[1]
+
+    async def _read_stored(self, stateless: list[TelemetryBatch], history: bool) -> Recovered:
         if not stateless or not self.settings.streams.rebuild_from_store:
             return Recovered({}, {})
         policy = self.pipeline.policies.window
@@ -288,7 +326,7 @@ class TelemetryProcessor:
         readings = reading_span(stateless)
         devices = sorted({b.device_id for b in stateless})
         stored, points, marks = await retrying(
-            lambda: asyncio.to_thread(_read_back, self.settings, devices, spans, readings),
+            lambda: asyncio.to_thread(_read_back, self.settings, devices, spans, readings, history),
             RetryPolicy(),
             lambda exc: isinstance(exc, OSError),
             self.settings.influx.url,
@@ -296,48 +334,77 @@ class TelemetryProcessor:
         if stored or marks:
             log.warning(
                 "state rebuilt from what InfluxDB holds",
-                extra={"devices": len(marks), "windows": len(stored), "points": len(points)},
+                extra={
+                    "devices": len(marks),
+                    "windows": len(stored),
+                    "points": len(points),
+                    "history": history,
+                },
             )
         return Recovered(seeded_states(stored, policy, marks), points)
 
     def _fold(
-        self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]], recovered: Recovered
+        self,
+        decoded: Sequence[tuple[Any, list[TelemetryBatch]]],
+        recovered: tuple[Recovered, Recovered],
     ) -> Folded:
         """Run the pipeline over decoded events, on states read afresh from the table (so a
-        failed fold leaves nothing behind)."""
+        failed fold leaves nothing behind): the live stream, then imported history on states
+        of its own (no receipts: no agent waits for them)."""
+        now_ms = int(time.time() * 1000)
         batches: list[TelemetryBatch] = []
-        verticals: dict[str, str] = {}
-        partitions: dict[str, int] = {}
         kafka_ms: list[float] = []
         receipts = Receipts()
+        found: tuple[_Found, _Found] = (_Found(), _Found())
         for event, bundled in decoded:
+            history = _is_history(event)
+            into, stored = found[history], recovered[history].stored
             vertical = event.message.topic.rsplit(".", 1)[1]
             territory = _territory(event, self.settings.territory)
             for batch in bundled:
-                verticals[batch.device_id] = vertical
-                partitions[batch.device_id] = event.message.partition
-                receipts.add(territory, vertical, batch.device_id, batch.seq)
-            fresh = without_stored(bundled, recovered.stored) if recovered.stored else bundled
-            batches += fresh
-            kafka_ms += [event.message.timestamp * 1000] * len(fresh)
-        devices = {d: self._state(d, recovered) for d in verticals}
+                into.verticals[batch.device_id] = vertical
+                into.partitions[batch.device_id] = event.message.partition
+                if not history:
+                    receipts.add(territory, vertical, batch.device_id, batch.seq)
+            fresh = without_stored(bundled, stored) if stored else bundled
+            into.batches += fresh
+            if not history:
+                batches += fresh
+                kafka_ms += [event.message.timestamp * 1000] * len(fresh)
+        live, past = found
+        devices = {d: self._state(d, recovered[0]) for d in live.verticals}
         groups = {
             g: GroupState.from_bytes(self.table.data.get(GROUP_PREFIX + g.encode()))
-            for g in self.pipeline.groups_of(verticals)
+            for g in self.pipeline.groups_of(live.verticals)
         }
         out = self.pipeline.process(
-            batches, verticals, partitions, devices, groups, int(time.time() * 1000)
+            live.batches, live.verticals, live.partitions, devices, groups, now_ms
         )
+        if past.batches:
+            kept = {d: self._state(d, recovered[1], HISTORY_PREFIX) for d in past.verticals}
+            old = self.pipeline.process(
+                past.batches, past.verticals, past.partitions, kept, {}, now_ms, history=True
+            )
+            out.raw += old.raw
+            out.long += old.long
+            out.readings += old.readings
+            out.duplicates += old.duplicates
+            out.late += old.late
+            out.history += old.readings
+            out.devices |= {HISTORY_PREFIX + d for d in old.devices}
+            devices |= {HISTORY_PREFIX + d: s for d, s in kept.items()}
         return Folded(out, devices, groups, batches, kafka_ms, receipts)
 
-    def _state(self, device: str, recovered: Recovered) -> DeviceState:
-        raw = self.table.data.get(device.encode())
+    def _state(self, device: str, recovered: Recovered, prefix: str = "") -> DeviceState:
+        raw = self.table.data.get((prefix + device).encode())
         if raw is None and device in recovered.states:
             return DeviceState.from_bytes(recovered.states[device].to_bytes())  # a copy
         return DeviceState.from_bytes(raw)
 
     async def _without_unprocessable(
-        self, decoded: list[tuple[Any, list[TelemetryBatch]]], recovered: Recovered
+        self,
+        decoded: list[tuple[Any, list[TelemetryBatch]]],
+        recovered: tuple[Recovered, Recovered],
     ) -> list[tuple[Any, list[TelemetryBatch]]]:
         """The events that fold on their own; the others go to the dead letters."""
         kept = []
@@ -349,6 +416,20 @@ class TelemetryProcessor:
             else:
                 kept.append(item)
         return kept
+
+    async def _refused(self) -> None:
+        """Lines InfluxDB acknowledged but would not keep (a partial write): counted, and kept
+        on the dead-letter topic with InfluxDB's words, never only logged."""
+        refused = getattr(self.sink, "refused", None)
+        while refused:
+            rp, detail, body = refused.pop(0)
+            self.storage_refused += body.count(b"\n") + 1
+            source = f"influxdb:{self.settings.influx.database}/{rp}"
+            letter = DeadLetter.of(
+                source, int(time.time() * 1000), RejectReason.STORAGE_REFUSED, detail, body
+            )
+            if self.emit_dead_letter is not None:
+                await self.emit_dead_letter(source.encode(), letter.model_dump_json().encode())
 
     async def _unprocessable(self, event: Any, detail: str) -> None:
         """A record this worker cannot use: kept whole, with why, on the dead-letter topic."""
@@ -465,7 +546,7 @@ class TelemetryProcessor:
             devices = {
                 k.decode(): DeviceState.from_bytes(v)
                 for k, v in list(self.table.data.items())
-                if not k.startswith(GROUP_PREFIX)
+                if not k.startswith((GROUP_PREFIX, HISTORY_PREFIX.encode()))
             }
             out = self.pipeline.silent_devices(devices)
             if out.alerts:
@@ -504,6 +585,7 @@ class TelemetryProcessor:
         await asyncio.gather(
             self.sink.write(out.raw, "raw"), self.sink.write(out.long + own, "long")
         )
+        await self._refused()
         self._self_metrics(out, stages)
         for alert in out.alerts:
             log.info(

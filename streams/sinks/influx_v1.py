@@ -50,6 +50,8 @@ class InfluxV1Sink:
         self._session: aiohttp.ClientSession | None = None
         self.lines_written = 0
         self.partial_writes = 0
+        # (retention policy, InfluxDB's words, the lines of the request) of each partial write
+        self.refused: list[tuple[str, str, bytes]] = []
 
     async def __aenter__(self) -> InfluxV1Sink:
         headers = {}
@@ -136,6 +138,7 @@ class InfluxV1Sink:
             if resp.status == 400 and "partial write" in text:
                 # e.g. points older than the retention policy: nothing a retry can fix
                 self.partial_writes += 1
+                self.refused.append((rp, text[:1000], body))
                 log.error("influxdb dropped points", extra={"rp": rp, "detail": text[:300]})
                 return
             if 400 <= resp.status < 500:

@@ -22,6 +22,7 @@ AGGREGATE = "agg_1m"
 HOPPING = "agg_hop_1h"  # 1-hour windows every 15 minutes (road traffic), at the window start
 LATE = "late_readings"
 FLEET = "fleet"
+FLEET_HISTORY = "fleet_history"  # the same, for imported history (gaps in the source)
 
 
 class TagIndex:
@@ -100,6 +101,7 @@ def fleet_lines(
     verticals: Mapping[str, str],
     tags: TagIndex,
     now_ms: int,
+    measurement: str = FLEET,
 ) -> list[str]:
     """Per device: last sequence number, missing sequence numbers (counted from the first one
     the device reported or, failing that, the first one seen), batches its queue dropped, late
@@ -113,7 +115,7 @@ def fleet_lines(
         where = f",lat={_f(asset.lat)},lon={_f(asset.lon)}" if asset else ""
         first = f",first_seq={st.seq_start}i" if st.seq_start is not None else ""
         lines.append(
-            f"{FLEET},{tags.tags(d, verticals[d])} last_seq={last_seq}i,"
+            f"{measurement},{tags.tags(d, verticals[d])} last_seq={last_seq}i,"
             f"missing_seq={st.missing}i,late={st.late}i,last_reading_ms={st.watermark_ms}i,"
             f"alerts={len(st.alerts)}i,edge_dropped={st.edge_dropped}i{first}{where} {now_ms}"
         )

@@ -48,33 +48,82 @@ def _paris_registry() -> Territory:
     )
 
 
-def test_csv_import_of_paris_counters_reports_every_bad_row(tmp_path):
-    path = tmp_path / "comptages.csv"
-    path.write_text(PARIS, encoding="utf-8")
-    mapping = CsvMapping(
+def _mapping(**kw) -> CsvMapping:
+    return CsvMapping(
         time="t_1h",
         device="iu_ac",
         delimiter=";",
         device_template="traffic-{}",
         values={"traffic_flow_vehh": "q", "occupancy_pct": "k"},
+        **kw,
     )
-    result = import_csv(path, mapping, _paris_registry().by_id())
+
+
+def test_csv_import_keeps_every_valid_value_and_reports_each_bad_one(tmp_path):
+    path = tmp_path / "comptages.csv"
+    path.write_text(PARIS, encoding="utf-8")
+    result = import_csv(path, _mapping(), _paris_registry().by_id())
     assert result.rows == 8
     expected = {
-        4: "not a number",
-        5: "empty",
-        6: "not in the registry",
-        7: "Invalid isoformat",
-        8: "outside [0.0, 100.0]",
+        (4, "q"): "not a number",
+        (5, "q"): "empty",
+        (6, None): "not in the registry",
+        (7, "t_1h"): "Invalid isoformat",
+        (8, "k"): "outside [0.0, 100.0]",
     }
-    assert {p.line for p in result.problems} == set(expected)
+    assert {(p.line, p.column) for p in result.problems} == set(expected)
     for problem in result.problems:
-        assert expected[problem.line] in problem.reason
-    readings = [
-        (b.batch.device_id, r["metric"], r["value"])
+        assert expected[(problem.line, problem.column)] in problem.reason
+    readings = {
+        (b.batch.device_id, r["metric"], r["ts_ms"], r["value"])
         for b in result.emitted
         for r in b.batch.readings
-    ]
-    assert ("traffic-5001", "occupancy_pct", 21.5) in readings  # French decimal comma
-    assert len(readings) == 6 == result.readings
-    assert [b.batch.seq for b in result.emitted if b.batch.device_id == "traffic-5001"] == [0, 1]
+    }
+    at = 1_709_535_600_000  # 2024-03-04T08:00:00+01:00
+    assert ("traffic-5001", "occupancy_pct", at, 21.5) in readings  # French decimal comma
+    # a row's valid values are kept when another of its cells is bad
+    assert ("traffic-5002", "occupancy_pct", at, 12.0) in readings
+    assert ("traffic-5002", "occupancy_pct", at + 3_600_000, 12.0) in readings
+    assert ("traffic-5002", "traffic_flow_vehh", at + 7_200_000, 455.0) in readings
+    assert len(readings) == 9 == result.readings
+    assert (result.rows_rejected, result.values_rejected) == (2, 3)
+
+
+def test_batches_are_numbered_by_hour_so_a_missing_hour_is_a_missing_number(tmp_path):
+    path = tmp_path / "comptages.csv"
+    path.write_text(PARIS, encoding="utf-8")
+    result = import_csv(path, _mapping(), _paris_registry().by_id())
+    seqs = {
+        d: [b.batch.seq for b in result.emitted if b.batch.device_id == d]
+        for d in ("traffic-5001", "traffic-5002")
+    }
+    first = 1_709_535_600_000 // 3_600_000
+    assert seqs["traffic-5001"] == [first, first + 1]
+    assert seqs["traffic-5002"] == [first, first + 1, first + 2, first + 3]
+    again = import_csv(path, _mapping(), _paris_registry().by_id())
+    assert [b.batch for b in again.emitted] == [b.batch for b in result.emitted], "same numbers"
+    assert all(b.batch.seq == b.batch.readings[0]["ts_ms"] // 3_600_000 for b in result.emitted)
+
+
+NAIVE = """iu_ac;t_1h;q;k
+5001;2026-03-29 01:00:00;100;1
+5001;2026-03-29 02:00:00;100;1
+5001;2026-03-29 03:00:00;100;1
+5001;2026-10-25 02:00:00;100;1
+5001;2026-10-25 04:00:00;100;1
+"""
+
+
+def test_naive_local_times_need_a_time_zone_and_dst_holes_are_reported(tmp_path):
+    path = tmp_path / "naive.csv"
+    path.write_text(NAIVE, encoding="utf-8")
+    refused = import_csv(path, _mapping(), _paris_registry().by_id())
+    assert refused.readings == 0 and "--timezone" in refused.problems[0].reason
+    result = import_csv(path, _mapping(timezone="Europe/Paris"), _paris_registry().by_id())
+    reasons = {p.line: p.reason for p in result.problems}
+    assert set(reasons) == {3, 5}
+    assert "does not exist" in reasons[3] and "happens twice" in reasons[5]
+    stamps = sorted({r["ts_ms"] for b in result.emitted for r in b.batch.readings})
+    hours = [(t - stamps[0]) // 3_600_000 for t in stamps]
+    assert hours[:2] == [0, 1], "01:00 CET then 03:00 CEST: one hour apart"
+    assert stamps[2] - stamps[0] == (210 * 24 + 3) * 3_600_000, "04:00 CET, after the change"

@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from simulators.models import TerritoryModel, local_hour
+from simulators.models import TerritoryModel
 from simulators.scenario import Leak, Scenario, Window
 from simulators.simulation import Simulation, SimulationPlan
 from simulators.territory import generate
@@ -56,16 +56,17 @@ def test_bins_fill_then_empty_on_collection_days():
     assert any(b > a for (_, a), (_, b) in itertools.pairwise(levels))
 
 
-def test_weekday_traffic_has_a_morning_and_an_evening_peak():
+@pytest.mark.parametrize("day", [(2026, 3, 4), (2026, 7, 8)], ids=["winter", "summer"])
+def test_weekday_traffic_has_a_morning_and_an_evening_peak_in_local_time(day):
     model = TerritoryModel(T)
-    day = _ms(2026, 3, 4)  # a Wednesday
+    day = _ms(*day)  # a Wednesday, in winter (UTC+1) and summer time (UTC+2)
     flows = [model.road_flow_vehh(day + m * 60_000) for m in range(24 * 60)]
     peaks = [
         m
         for m in range(1, len(flows) - 1)
         if flows[m] > flows[m - 1] and flows[m] >= flows[m + 1] and flows[m] > 400
     ]
-    hours = [local_hour(day + m * 60_000, 1) for m in peaks]
+    hours = [model.clock.hour_at(day + m * 60_000) for m in peaks]
     assert len(hours) == 2
     assert 7 <= hours[0] <= 9 and 17 <= hours[1] <= 19, hours
 

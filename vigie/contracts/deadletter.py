@@ -22,6 +22,7 @@ class RejectReason(StrEnum):
     CLOCK_SKEW = "clock_skew"
     DUPLICATE_KEY = "duplicate_key"  # a JSON object naming one key twice: ambiguous bytes
     UNPROCESSABLE = "unprocessable"  # a Kafka record a stream worker could not decode or fold
+    STORAGE_REFUSED = "storage_refused"  # lines InfluxDB would not keep (a partial write)
 
 
 class DeadLetter(BaseModel):

@@ -6,10 +6,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigie.contracts.envelope import DeviceId
 from vigie.contracts.metrics import Vertical
+from vigie.localtime import zone
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
@@ -100,8 +101,15 @@ class Territory(BaseModel):
     lat: float
     lon: float
     population: Annotated[int, Field(ge=0)] = 0
+    timezone: str = "Europe/Paris"  # IANA name: schedules, nights and days are local
     districts: list[District]
     assets: list[Asset]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        zone(name)
+        return name
 
     @model_validator(mode="after")
     def _consistent(self) -> Territory:

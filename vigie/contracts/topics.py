@@ -19,6 +19,9 @@ class Channel(StrEnum):
     CMD = "cmd"  # platform -> device
     ACK = "ack"  # device -> platform: a command applied or refused
     RECEIPT = "receipt"  # platform -> device: which batches are stored (contracts.receipts)
+    # history of a device, imported by the replayer's service account (never by a device):
+    # no age limit, its own sequence numbers and windows, no alerts, no receipts
+    BACKFILL = "backfill"
 
 
 class TopicError(ValueError):

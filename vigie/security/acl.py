@@ -19,6 +19,7 @@ class ServiceAccount(StrEnum):
     INGEST = "vigie-ingest"
     COMMANDER = "vigie-commander"  # sends commands, reads acknowledgements and status
     SIMULATOR = "vigie-simulator"  # publishes simulated telemetry for every device (tests)
+    REPLAYER = "vigie-replayer"  # imports history (backfill) for any device of the territory
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ def acl_text(policy: AclPolicy) -> str:
         f"topic write {root}/+/+/cmd",
         f"topic read {root}/+/+/ack",
         f"topic read {root}/+/+/status",
+    ]
+    lines += [
+        "# history imports: only this account publishes on the backfill channel",
+        f"user {ServiceAccount.REPLAYER}",
+        f"topic write {root}/+/+/backfill",
     ]
     if policy.with_simulator:
         lines += [f"user {ServiceAccount.SIMULATOR}", f"topic write {root}/+/+/telemetry"]
