@@ -8,7 +8,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 
 import faust
@@ -117,12 +118,13 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
 
     async def telemetry(stream: faust.StreamT) -> None:
         # acknowledged by hand: only what was processed, after it was written
-        async for events in stream.noack_take(
-            settings.streams.take_max, within=settings.streams.take_within_s
-        ):
-            kept = await admit(events)  # type: ignore[arg-type]
-            if kept:
-                await processor.handle(kept, written=partial(acknowledge, stream, kept))
+        with _exit_on_crash(app, "telemetry"):
+            async for events in stream.noack_take(
+                settings.streams.take_max, within=settings.streams.take_within_s
+            ):
+                kept = await admit(events)  # type: ignore[arg-type]
+                if kept:
+                    await processor.handle(kept, written=partial(acknowledge, stream, kept))
 
     # one agent per vertical: a vertical's bulks never wait for another's to fill; they share
     # the processor (one bulk folded at a time, one in flight to InfluxDB)
@@ -136,8 +138,9 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
 
     @app.agent(deadletters)
     async def quality(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(500, within=1.0):
-            await processor.dead_letters(events)
+        with _exit_on_crash(app, "dead letters"):
+            async for events in stream.take_events(500, within=1.0):
+                await processor.dead_letters(events)
 
     @app.on_before_shutdown.connect
     async def close_sink(_app: faust.App, **_kw: object) -> None:
@@ -205,6 +208,23 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
     app.processor = processor  # type: ignore[attr-defined]
     app.offset_guard = guard  # type: ignore[attr-defined]
     return app
+
+
+@contextmanager
+def _exit_on_crash(app: faust.App, agent: str) -> Iterator[None]:
+    """An agent that crashed leaves faust running with nothing consuming its topic: exit
+    instead, for the service manager to start a fresh worker (what was not acknowledged is
+    delivered again). A record that cannot be folded never gets here: it is a dead letter."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        if app.should_stop:  # stopping anyway: faust ends the agents its own way
+            raise
+        log.exception("agent crashed: exiting for a fresh start", extra={"agent": agent})
+        logging.shutdown()
+        os._exit(int(Exit.RESTART))
 
 
 def _exit_if_stuck(timeout_s: float) -> None:

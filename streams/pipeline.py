@@ -99,8 +99,9 @@ class Pipeline:
         """Fold one bulk into the states and return what to write.
 
         ``history``: the batches are imported history (backfill channel), folded on states of
-        their own (``devices`` holds those), with no energy attribution, KPIs or alerts; raw
-        readings older than the raw retention go to the long retention, where they are kept."""
+        their own (``devices`` holds those), with no energy attribution, KPIs or alerts. Raw
+        readings older than the raw retention (less an hour) go to the long retention, where
+        they are kept, instead of being dropped by InfluxDB."""
         out = BulkOutput()
         res = step(devices, batches, self.policies.window)
         out.duplicates, out.late, out.devices = res.duplicates, len(res.late), set(res.touched)
@@ -109,7 +110,7 @@ class Pipeline:
         out.raw = lp.raw_lines(((verticals[b.device_id], b) for b in res.fresh), self.tags)
         out.readings = len(out.raw)
         out.reading_ts = res.ts
-        if history and self.policies.raw_keep_ms:  # 0: raw data kept forever
+        if self.policies.raw_keep_ms:  # 0: raw data kept forever
             out.raw, out.long = _by_age(out.raw, now_ms - self.policies.raw_keep_ms + 3_600_000)
         out.long += lp.aggregate_lines(res.rows, verticals, self.tags)
         out.long += lp.aggregate_lines(res.hop_rows, verticals, self.tags, lp.HOPPING)

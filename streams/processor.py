@@ -166,6 +166,20 @@ def _read_back(
     return stored, points, marks
 
 
+def _chunks(body: bytes, size: int) -> list[bytes]:
+    """Line-protocol bytes in pieces of at most ``size`` bytes, cut at line ends (a longer
+    line is a piece of its own)."""
+    parts, start = [], 0
+    while start < len(body):
+        end = body.rfind(b"\n", start, start + size) if len(body) - start > size else len(body)
+        if end <= start:
+            end = body.find(b"\n", start + size)
+            end = len(body) if end < 0 else end
+        parts.append(body[start:end])
+        start = end + 1
+    return parts
+
+
 def _is_history(event: Any) -> bool:
     """Whether the bridge marked the record as imported history (its ``source`` header)."""
     headers = event.message.headers or ()
@@ -425,11 +439,12 @@ class TelemetryProcessor:
             rp, detail, body = refused.pop(0)
             self.storage_refused += body.count(b"\n") + 1
             source = f"influxdb:{self.settings.influx.database}/{rp}"
-            letter = DeadLetter.of(
-                source, int(time.time() * 1000), RejectReason.STORAGE_REFUSED, detail, body
-            )
-            if self.emit_dead_letter is not None:
-                await self.emit_dead_letter(source.encode(), letter.model_dump_json().encode())
+            for part in _chunks(body, 256 * 1024):  # under Kafka's message size, base64 and all
+                letter = DeadLetter.of(
+                    source, int(time.time() * 1000), RejectReason.STORAGE_REFUSED, detail, part
+                )
+                if self.emit_dead_letter is not None:
+                    await self.emit_dead_letter(source.encode(), letter.model_dump_json().encode())
 
     async def _unprocessable(self, event: Any, detail: str) -> None:
         """A record this worker cannot use: kept whole, with why, on the dead-letter topic."""
