@@ -174,8 +174,8 @@ def _influx_unreachable(settings: Settings, exc: OSError) -> typer.Exit:
 
 @opendata_app.command("export")
 def opendata_export(
-    from_: str = typer.Option(..., "--from", help="First UTC day, YYYY-MM-DD."),
-    to: str = typer.Option(..., "--to", help="Last UTC day, YYYY-MM-DD (included)."),
+    from_: str = typer.Option(..., "--from", help="First local day, YYYY-MM-DD."),
+    to: str = typer.Option(..., "--to", help="Last local day, YYYY-MM-DD (included)."),
     vertical: list[str] = typer.Option(
         None, help="lighting, water, waste or mobility (repeat; default: all)."
     ),
@@ -186,13 +186,22 @@ def opendata_export(
     ),
 ) -> None:
     """Export aggregated data sets (CSV, JSON) and their data package: by district and
-    period, no device identifiers, small mobility counts suppressed."""
-    from datetime import UTC, date, datetime, timedelta
+    period of the territory's local calendar (its registry's time zone), no device
+    identifiers, small mobility counts suppressed, mobility coverage stated."""
+    from datetime import date, timedelta
 
+    from vigie.contracts import AssetKind, Territory
+    from vigie.localtime import LocalClock
     from vigie.opendata.datasets import DATASETS
     from vigie.opendata.export import export
 
     settings = Settings()
+    territory = Territory.load(settings.registry) if settings.registry else None
+    clock = LocalClock(territory.timezone if territory else "Europe/Paris")
+    counters: dict[str, int] = {}
+    for asset in territory.assets if territory else ():
+        if asset.kind is AssetKind.TRAFFIC_COUNTER:
+            counters[asset.district] = counters.get(asset.district, 0) + 1
     try:
         first, last = date.fromisoformat(from_), date.fromisoformat(to)
     except ValueError:
@@ -201,8 +210,8 @@ def opendata_export(
     if not chosen:
         raise fail(Exit.USAGE, f"--vertical {vertical}: none of lighting, water, waste, mobility")
 
-    def ms(d: date) -> int:
-        return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
+    def ms(d: date) -> int:  # local midnight
+        return clock.utc_of_local((d - date(1970, 1, 1)).days * 86_400_000, strict=False)
 
     try:
         counts = export(
@@ -214,6 +223,8 @@ def opendata_export(
             out,
             grain,
             min_count,
+            clock,
+            counters,
         )
     except ValueError as exc:
         raise fail(Exit.USAGE, str(exc)) from None
@@ -221,7 +232,7 @@ def opendata_export(
         raise _influx_unreachable(settings, exc) from None
     for name, n in counts.items():
         console.print(f"{out / name}.csv, .json: {n} rows")
-    console.print(f"{out / 'datapackage.json'}: metadata")
+    console.print(f"{out / 'datapackage.json'}: metadata; days are local days of {clock.timezone}")
 
 
 @footprint_app.command("factors")

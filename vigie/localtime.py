@@ -56,6 +56,10 @@ class LocalClock:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_zone", zone(self.timezone))
 
+    @property
+    def zone(self) -> ZoneInfo:
+        return self._zone
+
     def offsets_ms(self, ts_ms: np.ndarray) -> np.ndarray:
         """The UTC offset in force at each instant (ms)."""
         ts = np.asarray(ts_ms, np.int64)

@@ -69,11 +69,14 @@ def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(set
         assert identifier not in everything  # no device identifier in any file
     with (tmp_path / "mobility-counts.csv").open() as f:
         cells = list(csv.DictReader(f))
+    assert len(cells) == 24 * 2, "a cell for every hour of the day and district, data or not"
     centre = [c for c in cells if c["district"] == "centre"]
-    assert [int(c["vehicles"]) for c in centre] == [600, 600, 600]
+    assert [c["vehicles"] for c in centre[:4]] == ["600", "600", "600", ""]
+    assert [c["coverage"] for c in centre[:4]] == ["1.0", "1.0", "1.0", "0.0"]
+    assert centre[0]["time"] == "2026-01-01T01:00:00+01:00", "local time with its offset"
     hamlet = {c["time"]: c for c in cells if c["district"] == "hamlet"}
-    assert hamlet["2026-01-01T00:00:00Z"]["vehicles"] == "30"
-    for t in ("2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"):
+    assert hamlet["2026-01-01T01:00:00+01:00"]["vehicles"] == "30"
+    for t in ("2026-01-01T02:00:00+01:00", "2026-01-01T03:00:00+01:00"):
         assert hamlet[t]["vehicles"] == "" and hamlet[t]["suppressed"] == "True"
     published = [int(c["vehicles"]) for c in cells if c["vehicles"]]
     assert min(published) >= 10  # no cell below the threshold
@@ -89,7 +92,7 @@ def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(set
         assert resource["update_frequency"]
     energy = json.loads((tmp_path / "lighting-energy.json").read_text())
     assert energy[0] == {
-        "time": "2026-01-01T00:00:00Z",
+        "time": "2026-01-01T01:00:00+01:00",
         "district": "centre",
         "energy_kwh": 1.2,
         "full_power_kwh": 2.0,

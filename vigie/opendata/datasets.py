@@ -8,11 +8,16 @@ schema.data.gouv.fr (fields with type, unit and description; licence; update fre
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+
+from vigie.localtime import DAY_MS, HOUR_MS, LocalClock
 
 LICENCE = {
     "name": "etalab-2.0",
@@ -41,7 +46,9 @@ class Dataset:
     counts: str | None = None  # the field whose small values are suppressed
 
 
-TIME = Field("time", "datetime", "", "start of the period (UTC, ISO 8601)")
+TIME = Field(
+    "time", "datetime", "", "start of the period, local time with its UTC offset (ISO 8601)"
+)
 DISTRICT = Field("district", "string", "", "district of the territory")
 SPAN = "\"territory\" = '$territory' AND time >= $from AND time < $to"
 
@@ -99,18 +106,22 @@ DATASETS: tuple[Dataset, ...] = (
     Dataset(
         "mobility-counts",
         "mobility",
-        "Road traffic counts per district and hour",
-        "Vehicles counted by the district's road counters over each period (sum over counters "
-        "of their mean hourly flow times the period). Counts below the suppression threshold "
-        "are left empty and flagged, so that no cell singles anyone out.",
+        "Road traffic counts per district and period",
+        "Vehicles counted by the district's road counters over each period: the sum, over the "
+        "hours each counter reported, of its count for the hour (its mean hourly flow), never "
+        "extrapolated to hours without data; coverage is the share of counter-hours that had "
+        "data. Every period of the export has its cell, empty when nothing was counted. Counts "
+        "below the suppression threshold are left empty and flagged, so that no cell singles "
+        "anyone out.",
         'SELECT mean("mean") AS "flow_vehh" FROM "long"."agg_1m" WHERE '
         f"{SPAN} AND \"metric\" = 'traffic_flow_vehh' "
-        'GROUP BY time($grain), "district", "device" fill(none)',
+        'GROUP BY time(1h), "district", "device" fill(none)',
         (
             TIME,
             DISTRICT,
-            Field("vehicles", "integer", "veh", "vehicles counted (empty when suppressed)"),
+            Field("vehicles", "integer", "veh", "vehicles counted (empty: none, or suppressed)"),
             Field("counters", "integer", "", "road counters in the district"),
+            Field("coverage", "number", "", "share of counter-hours with data (0 to 1)"),
             Field("suppressed", "boolean", "", "true when the count was below the threshold"),
         ),
         frequency="hourly",
@@ -119,21 +130,64 @@ DATASETS: tuple[Dataset, ...] = (
 )
 
 
-def mobility_cells(rows: Iterable[Mapping[str, Any]], grain_h: float) -> list[dict[str, Any]]:
-    """Per-counter mean flows summed into district cells; the device column is dropped."""
+def mobility_cells(
+    rows: Iterable[Mapping[str, Any]],
+    periods: Sequence[tuple[int, int]],
+    counters: Mapping[str, int],
+) -> list[dict[str, Any]]:
+    """Counter-hours (hour start, district, device, mean hourly flow) summed into a cell per
+    period and district, every period present; the device column is dropped.
+
+    ``counters``: how many road counters each district has (coverage is counted against
+    them); a district with data but not listed counts the counters that reported."""
+    starts = [p[0] for p in periods]
     cells: dict[tuple[int, str], list[float]] = defaultdict(list)
+    seen: dict[str, set[str]] = defaultdict(set)
     for row in rows:
-        if row.get("flow_vehh") is not None:
-            cells[(row["time"], row["district"])].append(float(row["flow_vehh"]))
-    return [
-        {
-            "time": t,
-            "district": d,
-            "vehicles": round(sum(flows) * grain_h),
-            "counters": len(flows),
-        }
-        for (t, d), flows in sorted(cells.items())
-    ]
+        if row.get("flow_vehh") is None:
+            continue
+        k = bisect.bisect_right(starts, int(row["time"])) - 1
+        if k < 0 or int(row["time"]) >= periods[k][1]:
+            continue
+        cells[(k, row["district"])].append(float(row["flow_vehh"]))
+        seen[row["district"]].add(row["device"])
+    expected = {d: max(counters.get(d, 0), len(seen[d])) for d in {*counters, *seen}}
+    out = []
+    for k, (start, end) in enumerate(periods):
+        hours = (end - start) / 3_600_000
+        for district in sorted(expected):
+            flows = cells.get((k, district), [])
+            out.append(
+                {
+                    "time": start,
+                    "district": district,
+                    "vehicles": round(sum(flows)) if flows else None,
+                    "counters": expected[district],
+                    "coverage": round(len(flows) / (expected[district] * hours), 4),
+                }
+            )
+    return out
+
+
+def periods(start_ms: int, end_ms: int, grain: str, clock: LocalClock) -> list[tuple[int, int]]:
+    """The export's periods: UTC hours for ``1h`` (labelled in local time, so a repeated
+    autumn hour keeps its two offsets), local 3-hour blocks or local days otherwise (a day of
+    the spring change lasts 23 hours, of the autumn one 25)."""
+    if grain == "1h":
+        first = start_ms - start_ms % HOUR_MS
+        return [(t, t + HOUR_MS) for t in range(first, end_ms, HOUR_MS)]
+    step = {"3h": 3 * HOUR_MS, "1d": DAY_MS}[grain]
+    local = int(clock.local_ms(np.array([start_ms]))[0])
+    local -= local % step
+    out: list[tuple[int, int]] = []
+    while True:
+        start = clock.utc_of_local(local, strict=False)
+        end = clock.utc_of_local(local + step, strict=False)
+        if start >= end_ms:
+            return out
+        if end > start:  # a block the spring change skipped has no length
+            out.append((start, end))
+        local += step
 
 
 def suppress(rows: list[dict[str, Any]], field: str, threshold: int) -> list[dict[str, Any]]:

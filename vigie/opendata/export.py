@@ -1,46 +1,62 @@
-"""Writes the open data sets (CSV and JSON) and their data package from InfluxDB."""
+"""Writes the open data sets (CSV and JSON) and their data package from InfluxDB.
+
+Periods follow the territory's local calendar (``vigie.localtime``): days start at local
+midnight, InfluxQL groups in the territory's time zone, and times are written in local time
+with their UTC offset.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from vigie import influxql
-from vigie.opendata.datasets import Dataset, metadata, mobility_cells, suppress, tidy
+from vigie.localtime import LocalClock
+from vigie.opendata.datasets import (
+    Dataset,
+    metadata,
+    mobility_cells,
+    periods,
+    suppress,
+    tidy,
+)
 from vigie.sections import InfluxSettings
 
-GRAINS_H = {"1h": 1.0, "3h": 3.0, "1d": 24.0}
+GRAINS = ("1h", "3h", "1d")
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _iso(ms: int, clock: LocalClock) -> str:
+    return datetime.fromtimestamp(ms / 1000, clock.zone).isoformat(timespec="seconds")
 
 
 def rows_of(
     influx: InfluxSettings,
     dataset: Dataset,
     territory: str,
-    start_ms: int,
-    end_ms: int,
+    span: tuple[int, int],
     grain: str,
     threshold: int,
+    clock: LocalClock,
+    counters: Mapping[str, int] | None = None,
 ) -> list[dict[str, Any]]:
+    """One data set's rows over [start, end), in the territory's calendar."""
     query = (
         dataset.query.replace("$territory", territory)
-        .replace("$from", f"{start_ms}ms")
-        .replace("$to", f"{end_ms}ms")
+        .replace("$from", f"{span[0]}ms")
+        .replace("$to", f"{span[1]}ms")
         .replace("$grain", grain)
-    )
+    ) + f" tz('{clock.timezone}')"
     rows = influxql.query(influx, query)
     if dataset.counts:
-        rows = suppress(mobility_cells(rows, GRAINS_H[grain]), dataset.counts, threshold)
+        cells = mobility_cells(rows, periods(*span, grain, clock), counters or {})
+        rows = suppress(cells, dataset.counts, threshold)
     out = tidy(dataset, rows)
     for row in out:
-        row["time"] = _iso(row["time"])
+        row["time"] = _iso(row["time"], clock)
     return out
 
 
@@ -53,15 +69,21 @@ def export(
     out: Path,
     grain: str = "1h",
     threshold: int = 10,
+    clock: LocalClock | None = None,
+    counters: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
     """Write ``<name>.csv``, ``<name>.json`` per data set and ``datapackage.json``; returns
-    the number of rows per data set."""
-    if grain not in GRAINS_H:
-        raise ValueError(f"grain {grain!r}: one of {', '.join(GRAINS_H)}")
+    the number of rows per data set. ``counters``: road counters per district (from the
+    registry), against which mobility coverage is counted."""
+    if grain not in GRAINS:
+        raise ValueError(f"grain {grain!r}: one of {', '.join(GRAINS)}")
+    clock = clock or LocalClock()
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for dataset in datasets:
-        rows = rows_of(influx, dataset, territory, start_ms, end_ms, grain, threshold)
+        rows = rows_of(
+            influx, dataset, territory, (start_ms, end_ms), grain, threshold, clock, counters
+        )
         names = [f.name for f in dataset.fields]
         with (out / f"{dataset.name}.csv").open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=names)
@@ -69,6 +91,6 @@ def export(
             writer.writerows(rows)
         (out / f"{dataset.name}.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
         counts[dataset.name] = len(rows)
-    package = metadata(datasets, territory, (_iso(start_ms), _iso(end_ms)), threshold)
+    package = metadata(datasets, territory, (_iso(start_ms, clock), _iso(end_ms, clock)), threshold)
     (out / "datapackage.json").write_text(json.dumps(package, indent=1), encoding="utf-8")
     return counts
