@@ -113,7 +113,9 @@ class Pipeline:
         if self.policies.raw_keep_ms:  # 0: raw data kept forever
             out.raw, out.long = _by_age(out.raw, now_ms - self.policies.raw_keep_ms + 3_600_000)
         out.long += lp.aggregate_lines(res.rows, verticals, self.tags)
-        out.long += lp.aggregate_lines(res.hop_rows, verticals, self.tags, lp.HOPPING)
+        out.long += lp.aggregate_lines(
+            res.hop_rows, verticals, self.tags, lp.HOPPING, self.policies.window.hop_window_ms
+        )
         out.long += lp.late_lines(res.late, verticals, self.tags)
         out.long += lp.fleet_lines(
             devices,
@@ -267,11 +269,12 @@ class Pipeline:
             elif metric == OCCUPANCY and asset.kind is AssetKind.TRAFFIC_COUNTER:
                 out.alerts += kpis.road(device, state, ts[a:b], val[a:b], policy)
                 states = kpis.traffic_state(val[a:b])
-                out.long.append(
-                    lp.road_line(
-                        device, int(ts[b - 1]), float(val[b - 1]), int(states[-1]), self.tags
+                out.long += [  # one point per counter and reading interval
+                    lp.road_line(device, t, v, s, self.tags)
+                    for t, v, s in zip(
+                        ts[a:b].tolist(), val[a:b].tolist(), states.tolist(), strict=True
                     )
-                )
+                ]
         for d in res.touched:
             if AlertKind.DEVICE_SILENT in devices[d].alerts:
                 alert = kpis.silent(d, devices[d], devices[d].watermark_ms, policy)

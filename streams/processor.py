@@ -105,6 +105,7 @@ def _read_back(
     spans: Mapping[str, tuple[int, int]],
     readings: tuple[int, int],
     history: bool = False,
+    hop_ms: int = 3_600_000,
 ) -> tuple[list[tuple[WindowRow, bool]], dict[str, set[tuple[str, int]]], dict[str, SeqMark]]:
     """What InfluxDB holds for these devices (``streams.recovery``): the windows of each
     aggregate measurement starting in its span, the raw points within ``readings`` (both ends
@@ -120,16 +121,18 @@ def _read_back(
         which = f'"device" =~ /^({names})$/'
         for measurement, (start_ms, end_ms) in spans.items():
             hop = measurement != "agg_1m"
+            shift = hop_ms if hop else 0  # hopping windows are labelled by their end
             q = (
                 f'SELECT {fields} FROM "long"."{measurement}" WHERE {which} AND '
-                f'time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "device", "metric"'
+                f"time >= {start_ms + shift}ms AND time < {end_ms + shift}ms "
+                'GROUP BY "device", "metric"'
             )
             stored += [
                 (
                     WindowRow(
                         r["device"],
                         r["metric"],
-                        int(r["time"]),
+                        int(r["time"]) - shift,
                         int(r["count"]),
                         float(r["sum"]),
                         float(r["min"]),
@@ -340,7 +343,15 @@ class TelemetryProcessor:
         readings = reading_span(stateless)
         devices = sorted({b.device_id for b in stateless})
         stored, points, marks = await retrying(
-            lambda: asyncio.to_thread(_read_back, self.settings, devices, spans, readings, history),
+            lambda: asyncio.to_thread(
+                _read_back,
+                self.settings,
+                devices,
+                spans,
+                readings,
+                history,
+                policy.hop_window_ms,
+            ),
             RetryPolicy(),
             lambda exc: isinstance(exc, OSError),
             self.settings.influx.url,

@@ -19,7 +19,8 @@ from vigie.contracts.platform import PlatformReport
 
 RAW = "telemetry"
 AGGREGATE = "agg_1m"
-HOPPING = "agg_hop_1h"  # 1-hour windows every 15 minutes (road traffic), at the window start
+HOPPING = "agg_hop_1h"  # 1-hour windows every 15 minutes (road traffic), at the window END:
+# a point at 08:15 holds 07:15-08:15, "the last hour", as the README and the panels say
 LATE = "late_readings"
 FLEET = "fleet"
 FLEET_HISTORY = "fleet_history"  # the same, for imported history (gaps in the source)
@@ -69,9 +70,11 @@ def aggregate_lines(
     verticals: Mapping[str, str],
     tags: TagIndex,
     measurement: str = AGGREGATE,
+    label_offset_ms: int = 0,
 ) -> list[str]:
     """One line per (device, metric, window) with count, sum, min, max, mean, last and the
-    time of the last (what a worker that lost its state starts the window from again)."""
+    time of the last (what a worker that lost its state starts the window from again), at the
+    window's start plus ``label_offset_ms`` (a window's length: labelled by its end)."""
     lines = []
     for row in rows:
         if row.count == 0 or math.isnan(row.sum):
@@ -81,7 +84,7 @@ def aggregate_lines(
             f"metric={row.metric} "
             f"count={row.count}i,sum={_f(row.sum)},min={_f(row.min)},max={_f(row.max)},"
             f"mean={_f(row.mean)},last={_f(row.last)},last_ts_ms={row.last_ts_ms}i "
-            f"{row.start_ms}"
+            f"{row.start_ms + label_offset_ms}"
         )
     return lines
 

@@ -131,6 +131,19 @@ def test_weeks_old_history_is_stored_whole_with_its_gaps_and_reported(settings, 
     assert {(w["device"], int(w["time"])): (w["count"], w["sum"]) for w in windows} == {
         k: (1, v) for k, v in valid.items()
     }, "every 1-minute window holds its hour's count"
+    hops = influxql.query(
+        settings.influx,
+        'SELECT "count", "sum" FROM "long"."agg_hop_1h" WHERE "metric" = \'traffic_flow_vehh\' '
+        'GROUP BY "device"',
+    )
+    assert hops
+    for w in hops:  # a point at t holds the hour before t: "the last hour"
+        held = [
+            v
+            for (d, ts), v in valid.items()
+            if d == w["device"] and w["time"] - HOUR <= ts < w["time"]
+        ]
+        assert (w["count"], w["sum"]) == (len(held), sum(held)), w
     late = influxql.scalar(settings.influx, 'SELECT count("value") FROM "long"."late"')
     assert late == 0
     refused = influxql.query(

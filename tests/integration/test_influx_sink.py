@@ -83,3 +83,31 @@ def test_influxdb_refuses_anonymous_and_the_reader_cannot_write(settings):
         _status(settings, "/write", {"db": db}, influx.username, influx.password_file, body=line)
         == 204
     )
+
+
+def test_hopping_windows_labelled_by_their_end_read_back_at_their_start(settings):
+    """A worker that lost its state reads its windows back: a hopping window stored at its
+    end (07:15 holds 06:15-07:15) starts again at its start."""
+    from streams.processor import _read_back
+    from streams.sinks import lineprotocol as lp
+    from streams.windowing import WindowRow
+
+    hour = 3_600_000
+    base = (int(time.time() * 1000) // hour - 3) * hour
+    rows = [
+        WindowRow("ctr-1", "traffic_flow_vehh", base + k * 900_000, 2, 10.0, 4.0, 6.0, 0, 6.0)
+        for k in range(4)
+    ]
+    lines = lp.aggregate_lines(rows, {"ctr-1": "mobility"}, lp.TagIndex("t", {}), lp.HOPPING, hour)
+    assert [int(x.rsplit(" ", 1)[1]) for x in lines] == [r.start_ms + hour for r in rows]
+    writer = (settings.influx.username, read_secret(settings.influx.password_file))
+
+    async def go():
+        async with InfluxV1Sink(settings.influx.url, settings.influx.database, auth=writer) as s:
+            await s.write(lines, "long")
+
+    asyncio.run(go())
+    stored, _, _ = _read_back(
+        settings, ["ctr-1"], {"agg_hop_1h": (base, base + hour)}, (base, base), False, hour
+    )
+    assert sorted(w.start_ms for w, hop in stored if hop) == [r.start_ms for r in rows]

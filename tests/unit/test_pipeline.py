@@ -100,3 +100,27 @@ def test_dead_letters_of_one_millisecond_are_distinct_points():
     keys = {(parse_line(line)[1]["reason"], parse_line(line)[3]) for line in lines}
     assert len(keys) == 1_500
     assert all(1_000_000_000 <= t < 1_001_000_000 for _, t in keys), "within its millisecond"
+
+
+def test_road_state_has_one_point_per_counter_reading():
+    """Once a point per bulk (27 points for 1,317 readings): the traffic-state panel was empty."""
+    from streams.pipeline import Pipeline
+    from tests.helpers import parse_line
+    from vigie.contracts import Asset, AssetKind, TelemetryBatch
+
+    counter = Asset(id="ctr-1", kind=AssetKind.TRAFFIC_COUNTER, district="d1", lat=48.85, lon=2.35)
+    pipe = Pipeline("t", {counter.id: counter})
+    occupancy = [5.0, 20.0, 35.0, 60.0, 10.0]
+    batch = TelemetryBatch(
+        device_id="ctr-1",
+        seq=0,
+        sent_at_ms=0,
+        readings=[
+            {"ts_ms": 1_700_000_000_000 + i * 60_000, "metric": "occupancy_pct", "value": v}
+            for i, v in enumerate(occupancy)
+        ],
+    )
+    out = pipe.process([batch], {"ctr-1": "mobility"}, {"ctr-1": 0}, {}, {}, 1_700_000_600_000)
+    points = [parse_line(x) for x in out.long if x.startswith("road_state,")]
+    assert [p[3] for p in points] == [r["ts_ms"] for r in batch.readings]
+    assert [p[2]["state"] for p in points] == [0, 1, 2, 3, 0]
