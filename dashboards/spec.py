@@ -54,10 +54,12 @@ def render(
     interval: str = "1h",
     district: str = ".*",
     device: str = ".*",
+    time_filter: str | None = None,
 ) -> str:
-    """A panel query as plain InfluxQL, Grafana's macros and variables replaced."""
+    """A panel query as plain InfluxQL, Grafana's macros and variables replaced; the period
+    is back from now (``since``) unless ``time_filter`` names it."""
     return (
-        query.replace("$timeFilter", f"time > now() - {since}")
+        query.replace("$timeFilter", time_filter or f"time > now() - {since}")
         .replace("$__interval", interval)
         .replace("$territory", territory)
         .replace("$district", district)

@@ -285,22 +285,44 @@ def footprint_report(
 def dashboards_snapshot(
     out: Path = typer.Option(Path("vigie-bulletin.html"), help="The HTML file to write."),
     since: str = typer.Option("7d", help="Period covered, back from now (e.g. 24h, 7d, 4w)."),
+    from_: str | None = typer.Option(
+        None, "--from", help="Or a period of its own: first local day (YYYY-MM-DD) ..."
+    ),
+    to: str | None = typer.Option(None, "--to", help="... and last local day, included."),
     all_dashboards: bool = typer.Option(
         False, "--all", help="Every dashboard, not only the hypervisor."
     ),
 ) -> None:
     """Write the hypervisor (or every dashboard) as one static HTML page, French and English,
-    from the same queries as Grafana: it opens from a file, with no server."""
-    from dashboards.bulletin import write_snapshot
+    from the same queries as Grafana: it opens from a file, with no server. The period is
+    bucketed in steps that suit its length (about 150 points)."""
+    from datetime import date, timedelta
+
+    from dashboards.bulletin import Period, write_snapshot
     from dashboards.catalog import ALL, HYPERVISOR
+    from vigie.contracts import Territory
+    from vigie.localtime import DAY_MS, LocalClock
 
     settings = Settings()
     try:
+        if from_ or to:
+            if not (from_ and to):
+                raise ValueError("--from and --to go together")
+            zone = Territory.load(settings.registry).timezone if settings.registry else None
+            clock = LocalClock(zone or "Europe/Paris")
+            first, last = date.fromisoformat(from_), date.fromisoformat(to) + timedelta(1)
+            start, end = (
+                clock.utc_of_local((d - date(1970, 1, 1)).days * DAY_MS, strict=False)
+                for d in (first, last)
+            )
+            period = Period(start_ms=start, end_ms=end)
+        else:
+            period = Period(since)
         path = write_snapshot(
             settings.influx,
             ALL if all_dashboards else (HYPERVISOR,),
             settings.territory,
-            since,
+            period,
             out,
         )
     except ValueError as exc:

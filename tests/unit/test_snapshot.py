@@ -47,8 +47,23 @@ def test_the_hypervisor_map_places_assets():
     assert "<svg" in svg and svg.count("<use") + svg.count("<path") >= 5
 
 
-def test_interval_follows_the_period():
-    assert interval_for("24h") == "9m"
-    assert interval_for("7d") == "67m"
+def test_interval_follows_the_period_in_steps_a_reader_can_name():
+    assert interval_for("24h") == "15m"
+    assert interval_for("7d") == "3h"
+    assert interval_for("40w") == "7d"
     with pytest.raises(ValueError, match="7d"):
         interval_for("a week")
+
+
+def test_a_period_of_its_own_is_bucketed_for_its_length_not_back_from_now():
+    """A replay from March seen with --since 40w became two points per series."""
+    from dashboards.bulletin import Period, step_for
+    from dashboards.spec import render
+
+    march = Period(start_ms=1_774_000_000_000, end_ms=1_774_000_000_000 + 50 * 3_600_000)
+    assert step_for(march.span_s) == "30m", "50 hours: 100 points"
+    query = render("SELECT x FROM y WHERE $timeFilter", "t", time_filter=march.time_filter)
+    assert "time >= 1774000000000ms AND time < 1774180000000ms" in query
+    assert "now()" not in query
+    with pytest.raises(ValueError, match="before"):
+        Period(start_ms=2, end_ms=1)
