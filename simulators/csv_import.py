@@ -104,16 +104,17 @@ def import_csv(path: Path, mapping: CsvMapping, registry: Mapping[str, Asset]) -
             )
         for line, row in enumerate(reader, start=2):
             out.rows += 1
+            before = len(out.problems)
             found = _row(line, row, mapping, registry, clock, out.problems)
             if found is None:
                 out.rows_rejected += 1
             else:
+                out.values_rejected += len(out.problems) - before
                 kept[found[1]].append((found[0], found[2]))
     for device, rows in sorted(kept.items()):
         out.emitted += _batches(device, rows, mapping.period_s, registry[device])
     out.emitted.sort(key=lambda e: (e.sim_ms, e.batch.device_id))
     out.readings = sum(len(e.batch.readings) for e in out.emitted)
-    out.values_rejected = sum(p.column in mapping.values.values() for p in out.problems)
     stamps = [r["ts_ms"] for e in out.emitted for r in e.batch.readings]
     out.span_ms = (min(stamps), max(stamps)) if stamps else None
     return out

@@ -99,7 +99,8 @@ class Pipeline:
         """Fold one bulk into the states and return what to write.
 
         ``history``: the batches are imported history (backfill channel), folded on states of
-        their own (``devices`` holds those), with no energy attribution, KPIs or alerts. Raw
+        their own (``devices`` holds those), with per-reading KPIs (traffic state, bin levels) but
+        no energy attribution and no alert. Raw
         readings older than the raw retention (less an hour) go to the long retention, where
         they are kept, instead of being dropped by InfluxDB."""
         out = BulkOutput()
@@ -125,7 +126,10 @@ class Pipeline:
             now_ms,
             lp.FLEET_HISTORY if history else lp.FLEET,
         )
-        if history:
+        if history:  # the per-reading KPIs, but no alert: it all happened long ago
+            if res.fresh:
+                self._device_kpis(res, devices, out)
+            out.alerts = []
             return out
         if res.fresh:
             self._energy(res, devices, groups, partitions, out)

@@ -14,6 +14,7 @@ from rich.table import Table
 from simulators import cli as simulators_cli
 from vigie import logs
 from vigie.exits import Exit, fail
+from vigie.registry_cli import registry_app
 from vigie.settings import Settings, vigie_home
 
 console = Console(stderr=True)
@@ -56,6 +57,7 @@ devices_app = typer.Typer(
 app.add_typer(devices_app, name="devices")
 edge_app = typer.Typer(help="Edge agent for Raspberry Pi-class boards.", no_args_is_help=True)
 app.add_typer(edge_app, name="edge")
+app.add_typer(registry_app, name="registry")
 
 
 # -- stack ------------------------------------------------------------------------------------

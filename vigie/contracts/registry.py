@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -52,6 +52,9 @@ class Asset(BaseModel):
     cabinet_id: DeviceId | None = None  # lamp -> the cabinet that feeds it
     dma: Slug | None = None  # water meter / sensor -> district metered area
     capacity_l: Annotated[float, Field(gt=0)] | None = None  # bins
+    # where lat/lon come from: surveyed, or (inventories without coordinates) the asset's
+    # cabinet, its district's mean position, or the territory's centre
+    located: Literal["surveyed", "cabinet", "district", "territory"] = "surveyed"
 
     @property
     def vertical(self) -> Vertical:

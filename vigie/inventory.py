@@ -1,0 +1,200 @@
+"""A territory's registry built from the inventories technical services already have: a CSV
+export of light points or bins, a counter list, a GeoJSON file (an OpenStreetMap export of
+``highway=street_lamp`` included). Pure but for reading the file.
+
+A column mapping says where each attribute is. Every row that cannot become an asset is
+reported with its line (or feature number) and why; the others are kept. Coordinates are
+optional: an asset without them takes its cabinet's position, else its district's (the mean
+of the positioned assets there), else the territory's, and says so in ``located``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from vigie.contracts import Asset, AssetKind, Territory
+
+
+@dataclass(frozen=True)
+class InventoryMapping:
+    """Where each attribute is (a column or GeoJSON property name), or its value for all."""
+
+    kind: AssetKind
+    id: str  # column of the asset's own identifier
+    id_template: str = "{}"  # e.g. "lamp-{}"
+    district: str | None = None  # column; None: ``district_value`` for every asset
+    district_value: str = "territory"
+    lat: str | None = None  # columns; GeoJSON points need none
+    lon: str | None = None
+    cabinet: str | None = None  # lamps: column of the feeding cabinet's identifier
+    cabinet_template: str = "{}"
+    power_w: str | None = None  # lamps: column of the nominal power
+    power_w_value: float | None = None  # ... or one value for all
+    capacity_l: str | None = None  # bins
+    capacity_l_value: float | None = None
+    dma: str | None = None  # water: district metered area
+    delimiter: str = ","
+
+    @classmethod
+    def from_file(cls, path: Path) -> InventoryMapping:
+        """A small JSON mapping file: {"kind": "lamp", "id": "num_point", ...}."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(**{**data, "kind": AssetKind(data["kind"])})
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryProblem:
+    line: int  # CSV line, or GeoJSON feature number (from 1)
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class InventoryImport:
+    territory: Territory
+    added: int = 0
+    located: dict[str, int] = field(default_factory=dict)  # how positions were found
+    problems: list[InventoryProblem] = field(default_factory=list)
+
+
+def slug(text: str) -> str:
+    """A registry identifier from a label: ``Quartier Saint-Michel`` -> ``quartier-saint-michel``
+    (accents dropped, lowercase, at most 64 characters)."""
+    ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    out = re.sub(r"[^a-z0-9_.-]+", "-", ascii_.lower()).strip("-.")
+    return out[:64] or "unnamed"
+
+
+def _rows(path: Path, mapping: InventoryMapping) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line or feature number, properties with lat/lon where the geometry gives them)."""
+    if path.suffix.lower() in (".geojson", ".json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for n, feature in enumerate(data.get("features", []), start=1):
+            props = dict(feature.get("properties") or {})
+            if "id" in feature and "id" not in props:
+                props["id"] = feature["id"]
+            geometry = feature.get("geometry") or {}
+            if geometry.get("type") == "Point":
+                props["__lon"], props["__lat"] = geometry["coordinates"][:2]
+            yield n, props
+        return
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        yield from enumerate(csv.DictReader(f, delimiter=mapping.delimiter), start=2)
+
+
+def _number(props: Mapping[str, Any], column: str | None) -> float | None:
+    if column is None:
+        return None
+    cell = props.get(column)
+    if cell is None or str(cell).strip() == "":
+        return None
+    return float(str(cell).strip().replace(",", "."))
+
+
+def import_inventory(path: Path, mapping: InventoryMapping, base: Territory) -> InventoryImport:
+    """``base``'s assets and districts plus the inventory's; an id already there is a problem
+    (the registry is never silently overwritten)."""
+    assets = {a.id: a.model_dump() for a in base.assets}
+    districts = {d.id: d.name for d in base.districts}
+    problems: list[InventoryProblem] = []
+    pending: list[tuple[int, dict[str, Any]]] = []
+    for line, props in _rows(Path(path), mapping):
+        raw_id = str(props.get(mapping.id) or "").strip()
+        if not raw_id:
+            problems.append(InventoryProblem(line, f"no identifier in {mapping.id!r}"))
+            continue
+        asset_id = slug(mapping.id_template.format(raw_id.replace("/", "-")))
+        if asset_id in assets or any(asset_id == p[1]["id"] for p in pending):
+            problems.append(InventoryProblem(line, f"asset {asset_id} is already in the registry"))
+            continue
+        label = str(props.get(mapping.district) or "").strip() if mapping.district else ""
+        district = slug(label or mapping.district_value)
+        districts.setdefault(district, label or mapping.district_value)
+        try:
+            lat = props.get("__lat") if mapping.lat is None else _number(props, mapping.lat)
+            lon = props.get("__lon") if mapping.lon is None else _number(props, mapping.lon)
+            record: dict[str, Any] = {
+                "id": asset_id,
+                "kind": mapping.kind,
+                "district": district,
+                "lat": lat,
+                "lon": lon,
+                "nominal_power_w": _number(props, mapping.power_w) or mapping.power_w_value,
+                "capacity_l": _number(props, mapping.capacity_l) or mapping.capacity_l_value,
+            }
+        except ValueError as exc:
+            problems.append(InventoryProblem(line, f"not a number: {exc}"))
+            continue
+        if mapping.cabinet:
+            cabinet = str(props.get(mapping.cabinet) or "").strip()
+            record["cabinet_id"] = (
+                slug(mapping.cabinet_template.format(cabinet)) if cabinet else None
+            )
+        if mapping.dma:
+            record["dma"] = slug(str(props.get(mapping.dma) or "")) or None
+        pending.append((line, record))
+    located = _locate([r for _, r in pending], assets, base)
+    added = 0
+    for line, record in pending:
+        try:
+            asset = Asset.model_validate({k: v for k, v in record.items() if v is not None})
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(map(str, first["loc"])) or record["id"]
+            problems.append(InventoryProblem(line, f"{record['id']}: {where}: {first['msg']}"))
+            continue
+        assets[asset.id] = asset.model_dump()
+        added += 1
+    try:
+        territory = Territory.model_validate(
+            {
+                **base.model_dump(),
+                "districts": [{"id": k, "name": v} for k, v in districts.items()],
+                "assets": list(assets.values()),
+            }
+        )
+    except ValidationError as exc:
+        raise ValueError(f"the registry would be inconsistent: {exc}") from None
+    return InventoryImport(territory, added, located, problems)
+
+
+def _locate(
+    records: list[dict[str, Any]], known: Mapping[str, dict[str, Any]], base: Territory
+) -> dict[str, int]:
+    """Fill missing positions in place (cabinet, district mean, territory) and mark each;
+    returns how many assets got each kind of position."""
+    every = {**known, **{r["id"]: r for r in records}}
+
+    def surveyed(r: Mapping[str, Any]) -> bool:
+        return r.get("lat") is not None and r.get("located", "surveyed") == "surveyed"
+
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for r in every.values():
+        if surveyed(r) and r.get("lon") is not None:
+            acc = sums[r["district"]]
+            acc[0], acc[1], acc[2] = acc[0] + r["lat"], acc[1] + r["lon"], acc[2] + 1
+    counts: dict[str, int] = defaultdict(int)
+    for r in records:
+        if r.get("lat") is not None and r.get("lon") is not None:
+            r["located"] = "surveyed"
+        elif (cab := every.get(r.get("cabinet_id") or "")) and surveyed(cab):
+            r["lat"], r["lon"], r["located"] = cab["lat"], cab["lon"], "cabinet"
+        elif sums[r["district"]][2]:
+            lat, lon, n = sums[r["district"]]
+            r["lat"], r["lon"], r["located"] = lat / n, lon / n, "district"
+        else:
+            r["lat"], r["lon"], r["located"] = base.lat, base.lon, "territory"
+        counts[r["located"]] += 1
+    return dict(counts)

@@ -1,0 +1,141 @@
+"""``vigie registry``: build a territory's registry from real inventories, check it, show it,
+and print its JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from vigie.contracts import AssetKind, Territory
+from vigie.exits import Exit, fail
+
+console = Console(stderr=True)
+registry_app = typer.Typer(
+    help="Territory registries: import inventories (CSV, GeoJSON), validate, show, schema.",
+    no_args_is_help=True,
+)
+SCHEMA = Path(__file__).parent / "contracts" / "territory.schema.json"
+
+
+def schema_text() -> str:
+    """The registry's JSON Schema, generated from its model."""
+    return json.dumps(Territory.model_json_schema(), indent=1, sort_keys=True) + "\n"
+
+
+def _load(path: Path) -> Territory:
+    try:
+        return Territory.load(path)
+    except FileNotFoundError:
+        raise fail(Exit.USAGE, f"{path} not found: start one with vigie registry import") from None
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
+            for e in exc.errors(include_url=False)[:20]
+        ]
+        raise fail(Exit.USAGE, f"{path} is not a valid registry:\n" + "\n".join(lines)) from None
+
+
+@registry_app.command("import")
+def registry_import(
+    source: Path = typer.Argument(..., help="Inventory: CSV, or GeoJSON of points."),
+    into: Path = typer.Option(..., help="Registry file to add to (created if absent)."),
+    kind: AssetKind | None = typer.Option(None, help="What every row is (e.g. lamp)."),
+    id_column: str = typer.Option("", "--id", help="Column (or property) of the identifier."),
+    id_template: str = typer.Option("{}", help="Asset id from it, e.g. lamp-{}."),
+    district: str | None = typer.Option(None, help="Column of the district."),
+    district_value: str = typer.Option("territory", help="District when there is no column."),
+    lat: str | None = typer.Option(None, help="Latitude column (GeoJSON: the point)."),
+    lon: str | None = typer.Option(None, help="Longitude column (GeoJSON: the point)."),
+    cabinet: str | None = typer.Option(None, help="Lamps: column of the feeding cabinet."),
+    cabinet_template: str = typer.Option("{}", help="Cabinet id from it, e.g. cab-{}."),
+    power: str | None = typer.Option(None, help="Lamps: column of the nominal power (W)."),
+    power_value: float | None = typer.Option(None, help="Lamps: one nominal power for all."),
+    capacity: str | None = typer.Option(None, help="Bins: column of the capacity (l)."),
+    capacity_value: float | None = typer.Option(None, help="Bins: one capacity for all."),
+    dma: str | None = typer.Option(None, help="Water: column of the metered area."),
+    delimiter: str = typer.Option(",", help="CSV field delimiter."),
+    mapping_file: Path | None = typer.Option(
+        None, "--mapping", help="A JSON mapping file instead of the options above."
+    ),
+    territory: str | None = typer.Option(None, help="New registry: territory id."),
+    name: str | None = typer.Option(None, help="New registry: territory name."),
+    centre: str | None = typer.Option(None, help="New registry: LAT,LON of its centre."),
+    timezone: str = typer.Option("Europe/Paris", help="New registry: IANA time zone."),
+) -> None:
+    """Add an inventory's assets to a registry; every row refused is listed with its line."""
+    from vigie.inventory import InventoryMapping, import_inventory
+
+    if mapping_file is not None:
+        mapping = InventoryMapping.from_file(mapping_file)
+    elif kind is None or not id_column:
+        raise fail(Exit.USAGE, "give --kind and --id (or a --mapping file)")
+    else:
+        mapping = InventoryMapping(
+            kind, id_column, id_template, district, district_value, lat, lon, cabinet,
+            cabinet_template, power, power_value, capacity, capacity_value, dma, delimiter,
+        )  # fmt: skip
+    if into.exists():
+        base = _load(into)
+    else:
+        if not (territory and name and centre):
+            raise fail(
+                Exit.USAGE,
+                f"{into} does not exist yet: give --territory, --name and --centre LAT,LON",
+            )
+        try:
+            c_lat, c_lon = (float(x) for x in centre.split(","))
+            base = Territory(
+                id=territory, name=name, lat=c_lat, lon=c_lon, timezone=timezone,
+                districts=[], assets=[],
+            )  # fmt: skip
+        except (ValueError, ValidationError) as exc:
+            raise fail(Exit.USAGE, f"new registry: {exc}") from None
+    try:
+        result = import_inventory(source, mapping, base)
+    except (OSError, ValueError, KeyError) as exc:
+        raise fail(Exit.USAGE, f"{source}: {exc}") from None
+    for problem in result.problems:
+        console.print(f"[yellow]{source}:[/] {problem}")
+    result.territory.save(into)
+    where = ", ".join(f"{n:,} {how}" for how, n in sorted(result.located.items()))
+    console.print(
+        f"{into}: {result.added:,} {mapping.kind} assets added ({where or 'none'} positions), "
+        f"{len(result.problems):,} rows refused; the registry now holds "
+        f"{len(result.territory.assets):,} assets in {len(result.territory.districts):,} "
+        "districts"
+    )
+
+
+@registry_app.command("validate")
+def registry_validate(path: Path = typer.Argument(..., help="Registry file.")) -> None:
+    """Check a registry against its schema and its own consistency."""
+    territory = _load(path)
+    console.print(f"{path}: valid, {len(territory.assets):,} assets")
+
+
+@registry_app.command("show")
+def registry_show(path: Path = typer.Argument(..., help="Registry file.")) -> None:
+    """What a registry holds: assets by kind and district, and how they are located."""
+    territory = _load(path)
+    table = Table("district", *(k.value for k in AssetKind))
+    per = Counter((a.district, a.kind) for a in territory.assets)
+    for d in territory.districts:
+        table.add_row(d.name, *(str(per[(d.id, k)] or "") for k in AssetKind))
+    console.print(table)
+    located = Counter(a.located for a in territory.assets)
+    console.print(
+        f"{territory.name} ({territory.id}), {territory.timezone}: {len(territory.assets):,} "
+        f"assets; positions: " + ", ".join(f"{n:,} {k}" for k, n in sorted(located.items()))
+    )
+
+
+@registry_app.command("schema")
+def registry_schema() -> None:
+    """Print the registry's JSON Schema (shipped as vigie/contracts/territory.schema.json)."""
+    typer.echo(schema_text(), nl=False)
