@@ -27,11 +27,12 @@ from ingest.handoff import produce
 from ingest.routing import Inbound, Router
 from ingest.stats import BridgeStats, StatsCollector
 from ingest.validation import ValidationPolicy
-from vigie.contracts import KafkaTopics, Territory
+from vigie.contracts import KafkaTopics
 from vigie.contracts.platform import PlatformReport
 from vigie.contracts.topics import everything_filter, shared
 from vigie.kafka import BrokerRestartedError, cluster_id, ensure_topics
 from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
+from vigie.registries import Registries
 from vigie.retry import RetryPolicy
 from vigie.settings import Settings
 from vigie.usage import ProcessUsage
@@ -71,10 +72,11 @@ def make_router(settings: Settings, instance: str) -> Router:
     cannot tell a known device from a stranger: it refuses to start unless told explicitly
     to accept any device, and then says so in its log and its metrics."""
     ingest = settings.ingest
-    registry = Territory.load(settings.registry).by_id() if settings.registry else None
+    registry = Registries.load(settings.registry) if settings.registry else None
     if registry is None and not ingest.accept_any_device:
         raise NoRegistryError(
-            "no territory registry: set VIGIE_REGISTRY to the territory file (devices not in "
+            "no territory registry: set VIGIE_REGISTRY to the territory file, or a folder of "
+            "them, one per territory served (devices not in "
             "it become unknown_device dead letters), or VIGIE_INGEST__ACCEPT_ANY_DEVICE=true "
             "to accept every device id (tests and replays only)"
         )

@@ -16,6 +16,7 @@ from ingest.dedup import SequenceTracker, SeqVerdict
 from ingest.stats import BridgeStats
 from ingest.validation import Accepted, ValidationPolicy, not_for_ingest, validate
 from vigie.contracts import Asset, Channel, DeadLetter, KafkaTopics
+from vigie.registries import Registries
 
 log = logging.getLogger("vigie.ingest")
 _PARTITIONER = DefaultPartitioner()
@@ -50,7 +51,7 @@ class Router:
 
     topics: KafkaTopics
     policy: ValidationPolicy
-    registry: Mapping[str, Asset] | None
+    registry: Mapping[str, Asset] | Registries | None
     tracker: SequenceTracker
     stats: BridgeStats
     instance: str = "0"
@@ -120,7 +121,12 @@ class Router:
             ("received_at_ms", str(item.received_at_ms).encode()),
             ("ingest", self.instance.encode()),
         ]
-        asset = self.registry.get(batch.device_id) if self.registry is not None else None
+        assets = (
+            self.registry.assets(verdict.topic.territory)
+            if isinstance(self.registry, Registries)
+            else self.registry
+        )
+        asset = assets.get(batch.device_id) if assets is not None else None
         key = asset.partition_key if asset is not None else batch.device_id
         return Outbound(
             self.topics.telemetry(verdict.topic.vertical),

@@ -25,6 +25,7 @@ from vigie.contracts import (
     Vertical,
 )
 from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
+from vigie.registries import Registries
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +148,13 @@ def validate(
     payload: bytes,
     now_ms: int,
     policy: ValidationPolicy,
-    registry: Mapping[str, Asset] | None = None,
+    registry: Mapping[str, Asset] | Registries | None = None,
 ) -> Accepted | Rejected:
-    """Check one telemetry message against the contract, the registry and physics."""
+    """Check one telemetry message against the contract, the registry and physics.
+
+    ``registry``: one territory's assets (any territory in the topic), or the registries of
+    every territory the platform serves (the topic's territory picks one; a territory the
+    platform does not serve is refused)."""
     try:
         parsed = _parse_topic(topic, policy.prefix)
     except TopicError as exc:
@@ -173,6 +178,14 @@ def validate(
             RejectReason.SPOOFED_DEVICE,
             f"payload device_id {batch.device_id!r} published on the topic of {parsed.device_id!r}",
         )
+    if isinstance(registry, Registries):
+        served = registry.assets(parsed.territory)
+        if served is None:
+            return Rejected(
+                RejectReason.UNKNOWN_DEVICE,
+                f"territory {parsed.territory!r} is not served by this platform (no registry)",
+            )
+        registry = served
     if registry is not None:
         asset = registry.get(batch.device_id)
         if asset is None:

@@ -19,10 +19,11 @@ from pydantic import ValidationError
 from streams import transport
 from streams.offsets import Admission, OffsetGuard
 from streams.processor import TelemetryProcessor
-from vigie.contracts import KafkaTopics, Territory, Vertical
+from vigie.contracts import KafkaTopics, Vertical
 from vigie.contracts.platform import PlatformReport
 from vigie.exits import Exit
 from vigie.kafka import BrokerWatch, ensure_topics
+from vigie.registries import Registries
 from vigie.settings import Settings, vigie_home
 
 log = logging.getLogger("vigie.streams")
@@ -68,8 +69,7 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         key_type=bytes,
         value_type=bytes,
     )
-    territory = Territory.load(settings.registry) if settings.registry else None
-    registry = territory.by_id() if territory else None
+    registry = Registries.load(settings.registry) if settings.registry else None
     alerts = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
 
     deadletters = app.topic(topics.deadletter, key_type=bytes, value_type=bytes)
@@ -87,7 +87,6 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         registry,
         emit,
         emit_dead_letter,
-        timezone=territory.timezone if territory else "Europe/Paris",
     )
 
     guard = OffsetGuard()

@@ -51,6 +51,19 @@ class BulkOutput:
     history: int = 0  # of the readings, those imported as history
     reading_ts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # fresh ones
 
+    def merge(self, other: BulkOutput, history: bool = False) -> None:
+        """Add another lane's lines, alerts and counts (its states are the caller's to key);
+        history's readings count, but not in the reading-to-storage lag."""
+        self.raw += other.raw
+        self.long += other.long
+        self.alerts += other.alerts
+        self.readings += other.readings
+        self.duplicates += other.duplicates
+        self.late += other.late
+        self.history += other.readings if history else other.history
+        if not history and other.reading_ts.size:
+            self.reading_ts = np.concatenate([self.reading_ts, other.reading_ts])
+
 
 def _by_age(lines: list[str], cutoff_ms: int) -> tuple[list[str], list[str]]:
     """Raw lines (ms timestamps last) split into those at or after the cutoff, and older."""

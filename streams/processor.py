@@ -17,7 +17,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,14 @@ from pydantic import ValidationError
 
 from streams.groups import GroupPolicy, GroupState
 from streams.kpis import KpiPolicy
+from streams.lanes import (
+    GROUP_PREFIX,
+    Found,
+    Lane,
+    lane_of,
+    parse_group_key,
+    parse_key,
+)
 from streams.pipeline import BulkOutput, Pipeline, Policies
 from streams.receipts import ReceiptPublisher, Receipts
 from streams.recovery import (
@@ -42,6 +50,7 @@ from vigie import influxql
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
 from vigie.localtime import LocalClock
+from vigie.registries import Registries
 from vigie.retry import RetryPolicy, retrying
 from vigie.sections import read_secret
 from vigie.settings import Settings
@@ -49,8 +58,6 @@ from vigie.usage import ProcessUsage
 
 log = logging.getLogger("vigie.streams")
 
-GROUP_PREFIX = b"g:"
-HISTORY_PREFIX = "h:"  # a device's state for its imported history (device ids hold no ':')
 Emit = Callable[[bytes, bytes], Awaitable[Any]]
 
 
@@ -79,15 +86,6 @@ class Recovered:
 
 
 @dataclass
-class _Found:
-    """The batches of one source (live or history) in a bulk, with where they came from."""
-
-    batches: list[TelemetryBatch] = field(default_factory=list)
-    verticals: dict[str, str] = field(default_factory=dict)
-    partitions: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
 class Folded:
     """A bulk run through the pipeline, with what storing it will need."""
 
@@ -106,6 +104,7 @@ def _read_back(
     readings: tuple[int, int],
     history: bool = False,
     hop_ms: int = 3_600_000,
+    territory: str | None = None,
 ) -> tuple[list[tuple[WindowRow, bool]], dict[str, set[tuple[str, int]]], dict[str, SeqMark]]:
     """What InfluxDB holds for these devices (``streams.recovery``): the windows of each
     aggregate measurement starting in its span, the raw points within ``readings`` (both ends
@@ -119,6 +118,8 @@ def _read_back(
     for i in range(0, len(devices), 200):
         names = "|".join(re.escape(d) for d in devices[i : i + 200])
         which = f'"device" =~ /^({names})$/'
+        if territory is not None:
+            which += f" AND \"territory\" = '{territory}'"
         for measurement, (start_ms, end_ms) in spans.items():
             hop = measurement != "agg_1m"
             shift = hop_ms if hop else 0  # hopping windows are labelled by their end
@@ -183,21 +184,6 @@ def _chunks(body: bytes, size: int) -> list[bytes]:
     return parts
 
 
-def _is_history(event: Any) -> bool:
-    """Whether the bridge marked the record as imported history (its ``source`` header)."""
-    headers = event.message.headers or ()
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return dict(items).get("source") == b"backfill"
-
-
-def _territory(event: Any, default: str) -> str:
-    """The territory the bridge read in the record's MQTT topic (its ``territory`` header)."""
-    headers = event.message.headers or ()
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    value = dict(items).get("territory")
-    return value.decode() if value else default
-
-
 class TelemetryProcessor:
     """Processes one bulk of telemetry events at a time."""
 
@@ -205,14 +191,20 @@ class TelemetryProcessor:
         self,
         settings: Settings,
         table: Any,
-        registry: Mapping[str, Asset] | None,
+        registry: Mapping[str, Asset] | Registries | None,
         emit_alert: Emit | None = None,
         emit_dead_letter: Emit | None = None,
         timezone: str = "Europe/Paris",
     ) -> None:
         self.settings = settings
         self.table = table
-        self.pipeline = Pipeline(settings.territory, registry, policies_from(settings, timezone))
+        # one pipeline per territory served, each with its registry and local calendar; a
+        # plain registry (or none) serves whatever territory a record names
+        self.registries = registry if isinstance(registry, Registries) else None
+        self._plain = None if isinstance(registry, Registries) else registry
+        self._timezone = timezone
+        self.pipelines: dict[str, Pipeline] = {}
+        self.pipeline = self.pipeline_of(settings.territory)
         self.emit_alert = emit_alert
         self.emit_dead_letter = emit_dead_letter
         self.unprocessable = 0
@@ -314,28 +306,42 @@ class TelemetryProcessor:
                 await self._unprocessable(event, f"not a telemetry bundle: {exc.errors()[0]}")
         return decoded
 
+    def pipeline_of(self, territory: str) -> Pipeline:
+        """The pipeline of a territory: its registry and time zone when the platform serves
+        it by registry, else the plain registry (or none) and the default time zone."""
+        pipeline = self.pipelines.get(territory)
+        if pipeline is None:
+            served = self.registries.territories.get(territory) if self.registries else None
+            if served is not None:
+                policies = policies_from(self.settings, served.timezone)
+                pipeline = Pipeline(territory, served.by_id(), policies)
+            else:
+                policies = policies_from(self.settings, self._timezone)
+                pipeline = Pipeline(territory, self._plain, policies)
+            self.pipelines[territory] = pipeline
+        return pipeline
+
+    def _lane(self, event: Any) -> Lane:
+        return lane_of(event, self.settings.territory)
+
     async def _recover(
         self, decoded: Sequence[tuple[Any, list[TelemetryBatch]]]
-    ) -> tuple[Recovered, Recovered]:
+    ) -> dict[Lane, Recovered]:
         """For devices with no state (new ones, or all of them after the Kafka-compatible
         broker came back empty), what InfluxDB already holds of the windows the bulk touches
-        (``streams.recovery``): for their live stream, and for their imported history."""
-        out = []
-        for history, prefix in ((False, ""), (True, HISTORY_PREFIX)):
-            stateless = [
-                b
-                for event, bundled in decoded
-                if _is_history(event) is history
-                for b in bundled
-                if self.table.data.get((prefix + b.device_id).encode()) is None
-            ]
-            out.append(await self._read_stored(stateless, history))
-        return out[0], out[1]
+        (``streams.recovery``), per lane: territory, live stream or imported history."""
+        stateless: dict[Lane, list[TelemetryBatch]] = {}
+        for event, bundled in decoded:
+            lane = self._lane(event)
+            stateless.setdefault(lane, []).extend(
+                b for b in bundled if self.table.data.get(lane.key(b.device_id).encode()) is None
+            )
+        return {lane: await self._read_stored(found, lane) for lane, found in stateless.items()}
 
-    async def _read_stored(self, stateless: list[TelemetryBatch], history: bool) -> Recovered:
+    async def _read_stored(self, stateless: list[TelemetryBatch], lane: Lane) -> Recovered:
         if not stateless or not self.settings.streams.rebuild_from_store:
             return Recovered({}, {})
-        policy = self.pipeline.policies.window
+        policy = self.pipeline_of(lane.territory).policies.window
         spans = {
             "agg_1m": window_span(stateless, policy.window_ms, policy),
             "agg_hop_1h": window_span(stateless, policy.hop_window_ms, policy),
@@ -349,8 +355,9 @@ class TelemetryProcessor:
                 devices,
                 spans,
                 readings,
-                history,
+                lane.history,
                 policy.hop_window_ms,
+                lane.territory,
             ),
             RetryPolicy(),
             lambda exc: isinstance(exc, OSError),
@@ -363,7 +370,8 @@ class TelemetryProcessor:
                     "devices": len(marks),
                     "windows": len(stored),
                     "points": len(points),
-                    "history": history,
+                    "territory": lane.territory,
+                    "history": lane.history,
                 },
             )
         return Recovered(seeded_states(stored, policy, marks), points)
@@ -371,57 +379,60 @@ class TelemetryProcessor:
     def _fold(
         self,
         decoded: Sequence[tuple[Any, list[TelemetryBatch]]],
-        recovered: tuple[Recovered, Recovered],
+        recovered: Mapping[Lane, Recovered],
     ) -> Folded:
-        """Run the pipeline over decoded events, on states read afresh from the table (so a
-        failed fold leaves nothing behind): the live stream, then imported history on states
-        of its own (no receipts: no agent waits for them)."""
+        """Run each lane's pipeline over its batches, on states read afresh from the table
+        (so a failed fold leaves nothing behind). Imported history gets no receipts: no agent
+        waits for them. States and groups come back under their table keys."""
         now_ms = int(time.time() * 1000)
         batches: list[TelemetryBatch] = []
         kafka_ms: list[float] = []
         receipts = Receipts()
-        found: tuple[_Found, _Found] = (_Found(), _Found())
+        found: dict[Lane, Found] = {}
         for event, bundled in decoded:
-            history = _is_history(event)
-            into, stored = found[history], recovered[history].stored
+            lane = self._lane(event)
+            into = found.setdefault(lane, Found())
+            stored = recovered.get(lane, Recovered({}, {})).stored
             vertical = event.message.topic.rsplit(".", 1)[1]
-            territory = _territory(event, self.settings.territory)
             for batch in bundled:
                 into.verticals[batch.device_id] = vertical
                 into.partitions[batch.device_id] = event.message.partition
-                if not history:
-                    receipts.add(territory, vertical, batch.device_id, batch.seq)
+                if not lane.history:
+                    receipts.add(lane.territory, vertical, batch.device_id, batch.seq)
             fresh = without_stored(bundled, stored) if stored else bundled
             into.batches += fresh
-            if not history:
+            if not lane.history:
                 batches += fresh
                 kafka_ms += [event.message.timestamp * 1000] * len(fresh)
-        live, past = found
-        devices = {d: self._state(d, recovered[0]) for d in live.verticals}
-        groups = {
-            g: GroupState.from_bytes(self.table.data.get(GROUP_PREFIX + g.encode()))
-            for g in self.pipeline.groups_of(live.verticals)
-        }
-        out = self.pipeline.process(
-            live.batches, live.verticals, live.partitions, devices, groups, now_ms
-        )
-        if past.batches:
-            kept = {d: self._state(d, recovered[1], HISTORY_PREFIX) for d in past.verticals}
-            old = self.pipeline.process(
-                past.batches, past.verticals, past.partitions, kept, {}, now_ms, history=True
+        out = BulkOutput()
+        devices: dict[str, DeviceState] = {}
+        groups: dict[str, GroupState] = {}
+        for lane in sorted(found, key=lambda x: (x.history, x.territory)):
+            got, pipeline = found[lane], self.pipeline_of(lane.territory)
+            rec = recovered.get(lane, Recovered({}, {}))
+            states = {d: self._state(lane.key(d), rec, d) for d in got.verticals}
+            shared = {
+                g: GroupState.from_bytes(self.table.data.get(lane.group_key(g).encode()))
+                for g in ([] if lane.history else pipeline.groups_of(got.verticals))
+            }
+            part = pipeline.process(
+                got.batches,
+                got.verticals,
+                got.partitions,
+                states,
+                shared,
+                now_ms,
+                history=lane.history,
             )
-            out.raw += old.raw
-            out.long += old.long
-            out.readings += old.readings
-            out.duplicates += old.duplicates
-            out.late += old.late
-            out.history += old.readings
-            out.devices |= {HISTORY_PREFIX + d for d in old.devices}
-            devices |= {HISTORY_PREFIX + d: s for d, s in kept.items()}
+            out.merge(part, history=lane.history)
+            out.devices |= {lane.key(d) for d in part.devices}
+            out.groups |= {lane.group_key(g) for g in part.groups}
+            devices |= {lane.key(d): st for d, st in states.items()}
+            groups |= {lane.group_key(g): st for g, st in shared.items()}
         return Folded(out, devices, groups, batches, kafka_ms, receipts)
 
-    def _state(self, device: str, recovered: Recovered, prefix: str = "") -> DeviceState:
-        raw = self.table.data.get((prefix + device).encode())
+    def _state(self, key: str, recovered: Recovered, device: str) -> DeviceState:
+        raw = self.table.data.get(key.encode())
         if raw is None and device in recovered.states:
             return DeviceState.from_bytes(recovered.states[device].to_bytes())  # a copy
         return DeviceState.from_bytes(raw)
@@ -429,7 +440,7 @@ class TelemetryProcessor:
     async def _without_unprocessable(
         self,
         decoded: list[tuple[Any, list[TelemetryBatch]]],
-        recovered: tuple[Recovered, Recovered],
+        recovered: Mapping[Lane, Recovered],
     ) -> list[tuple[Any, list[TelemetryBatch]]]:
         """The events that fold on their own; the others go to the dead letters."""
         kept = []
@@ -556,25 +567,37 @@ class TelemetryProcessor:
         if time.monotonic() - self.last_event < idle_after_s:
             return
         async with self._lock:
-            groups = {
-                k[len(GROUP_PREFIX) :].decode(): GroupState.from_bytes(v)
-                for k, v in list(self.table.data.items())
-                if k.startswith(GROUP_PREFIX)
-            }
-            out = self.pipeline.close_idle(groups)
+            by_lane: dict[Lane, dict[str, GroupState]] = {}
+            for k, v in list(self.table.data.items()):
+                key = k.decode()
+                if key.startswith(GROUP_PREFIX):
+                    lane, group = parse_group_key(key, self.settings.territory)
+                    by_lane.setdefault(lane, {})[group] = GroupState.from_bytes(v)
+            out, groups = BulkOutput(), {}
+            for lane, states in by_lane.items():
+                part = self.pipeline_of(lane.territory).close_idle(states)
+                out.merge(part)
+                out.groups |= {lane.group_key(g) for g in part.groups}
+                groups |= {lane.group_key(g): st for g, st in states.items()}
             if out.groups:
                 await self.drain()
                 await self._store(out, self._stage(out, {}, groups))
 
     async def check_silences(self) -> None:
-        """Raise or clear device_silent across the devices this worker holds."""
+        """Raise or clear device_silent across the live devices this worker holds, territory
+        by territory."""
         async with self._lock:
-            devices = {
-                k.decode(): DeviceState.from_bytes(v)
-                for k, v in list(self.table.data.items())
-                if not k.startswith((GROUP_PREFIX, HISTORY_PREFIX.encode()))
-            }
-            out = self.pipeline.silent_devices(devices)
+            by_lane: dict[Lane, dict[str, DeviceState]] = {}
+            for k, v in list(self.table.data.items()):
+                parsed = parse_key(k.decode(), self.settings.territory)
+                if parsed is not None and not parsed[0].history:
+                    by_lane.setdefault(parsed[0], {})[parsed[1]] = DeviceState.from_bytes(v)
+            out, devices = BulkOutput(), {}
+            for lane, states in by_lane.items():
+                part = self.pipeline_of(lane.territory).silent_devices(states)
+                out.merge(part)
+                out.devices |= {lane.key(d) for d in part.devices}
+                devices |= {lane.key(d): st for d, st in states.items()}
             if out.alerts:
                 await self.drain()
                 await self._store(out, self._stage(out, devices, {}))
@@ -582,13 +605,11 @@ class TelemetryProcessor:
     def _stage(
         self, out: BulkOutput, devices: dict[str, DeviceState], groups: dict[str, GroupState]
     ) -> list[tuple[bytes, bytes, int]]:
-        """The states this output changes, as changelog records; the in-memory table takes them
-        now (the next bulk starts from them), the changelog once the results are stored."""
+        """The states this output changes (by table key), as changelog records; the in-memory
+        table takes them now (the next bulk starts from them), the changelog once the results
+        are stored."""
         staged = [(d.encode(), devices[d].to_bytes(), devices[d].partition) for d in out.devices]
-        staged += [
-            (GROUP_PREFIX + g.encode(), groups[g].to_bytes(), groups[g].partition)
-            for g in out.groups
-        ]
+        staged += [(g.encode(), groups[g].to_bytes(), groups[g].partition) for g in out.groups]
         for key, value, _partition in staged:
             self.table.data[key] = value
         return staged
