@@ -85,6 +85,7 @@ def collect(
     dashboards: Sequence[Dashboard],
     territory: str,
     period: Period | str,
+    timezone: str = "Europe/Paris",
 ) -> dict[tuple[str, str], Rows]:
     """Each panel's rows for the period, keyed by (dashboard uid, panel title)."""
     period = Period(period) if isinstance(period, str) else period
@@ -92,7 +93,14 @@ def collect(
     return {
         (d.uid, p.title): influxql.query(
             influx,
-            render_query(p.query, territory, period.since, step, time_filter=period.time_filter),
+            render_query(
+                p.query,
+                territory,
+                period.since,
+                step,
+                time_filter=period.time_filter,
+                timezone=timezone,
+            ),
         )
         for d in dashboards
         for p in d.panels
@@ -105,9 +113,10 @@ def write_snapshot(
     territory: str,
     period: Period | str,
     out: Path,
+    timezone: str = "Europe/Paris",
 ) -> Path:
     period = Period(period) if isinstance(period, str) else period
-    results = collect(influx, dashboards, territory, period)
+    results = collect(influx, dashboards, territory, period, timezone)
     page = render(dashboards, results, territory, period.label(), datetime.now(UTC))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")

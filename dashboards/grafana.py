@@ -20,7 +20,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as mcommon
 from grafana_foundation_sdk.models import dashboard as model
 
-from dashboards.spec import Dashboard, Panel, Viz
+from dashboards.spec import Dashboard, Panel, Viz, in_zone
 
 DATASOURCE_UID = "vigie-influxdb"
 DATASOURCE = model.DataSourceRef(type_val="influxdb", uid=DATASOURCE_UID)
@@ -94,14 +94,16 @@ _BUILDERS = {
 }
 
 
-def _panel(panel: Panel, pid: int) -> cogbuilder.Builder[model.Panel]:
+def _panel(panel: Panel, pid: int, timezone: str) -> cogbuilder.Builder[model.Panel]:
     builder: Any = _geomap(panel) if panel.viz is Viz.GEOMAP else _BUILDERS[panel.viz]()
     tabular = panel.viz in (Viz.TABLE, Viz.GEOMAP)
     return (
         builder.id(pid)
         .title(panel.title)
         .datasource(DATASOURCE)
-        .with_target(InfluxQuery(panel.query, "table" if tabular else "time_series"))
+        .with_target(
+            InfluxQuery(in_zone(panel.query, timezone), "table" if tabular else "time_series")
+        )
         .unit(panel.unit)
         .thresholds(_thresholds(panel))
         .span(panel.width)
@@ -123,13 +125,13 @@ def _variable(name: str, query: str, label: str) -> gdash.QueryVariable:
     return variable
 
 
-def dashboard_builder(dash: Dashboard) -> gdash.Dashboard:
+def dashboard_builder(dash: Dashboard, timezone: str = "Europe/Paris") -> gdash.Dashboard:
     builder = (
         gdash.Dashboard(dash.title)
         .uid(dash.uid)
         .tags(["vigie", *dash.tags])
         .description(f"For {dash.audience}.")
-        .timezone("browser")
+        .timezone(timezone)  # the territory's days, wherever the screen is
         .time("now-24h", "now")
         .refresh("1m")
         .readonly()
@@ -151,25 +153,29 @@ def dashboard_builder(dash: Dashboard) -> gdash.Dashboard:
             )
         )
     for pid, panel in enumerate(dash.panels, start=1):
-        builder = builder.with_panel(_panel(panel, pid))
+        builder = builder.with_panel(_panel(panel, pid, timezone))
     return builder
 
 
-def dashboard_json(dash: Dashboard) -> dict[str, Any]:
-    """The Grafana dashboard model of one specification, as JSON data."""
-    data: dict[str, Any] = json.loads(JSONEncoder().encode(dashboard_builder(dash).build()))
+def dashboard_json(dash: Dashboard, timezone: str = "Europe/Paris") -> dict[str, Any]:
+    """The Grafana dashboard model of one specification, as JSON data, in the territory's
+    time zone (day boundaries, and the queries' time buckets)."""
+    built = dashboard_builder(dash, timezone).build()
+    data: dict[str, Any] = json.loads(JSONEncoder().encode(built))
     for panel in data["panels"]:
         if panel.get("options") is None:
             panel["options"] = {}  # the panel's own defaults
     return data
 
 
-def build(dashboards: tuple[Dashboard, ...], out: Path) -> list[Path]:
+def build(
+    dashboards: tuple[Dashboard, ...], out: Path, timezone: str = "Europe/Paris"
+) -> list[Path]:
     """Write one JSON file per dashboard, as Grafana's file provisioning reads them."""
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for dash in dashboards:
         path = out / f"{dash.uid}.json"
-        path.write_text(json.dumps(dashboard_json(dash), indent=1))
+        path.write_text(json.dumps(dashboard_json(dash, timezone), indent=1))
         paths.append(path)
     return paths

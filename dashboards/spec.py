@@ -47,6 +47,12 @@ class Dashboard:
 VARIABLES = ("territory", "district", "device")
 
 
+def in_zone(query: str, timezone: str) -> str:
+    """A query grouping by time, grouped in the territory's local time: a day bucket is a
+    local day (23 or 25 hours on the changes), not a UTC one."""
+    return f"{query} tz('{timezone}')" if "GROUP BY time(" in query else query
+
+
 def render(
     query: str,
     territory: str,
@@ -55,11 +61,14 @@ def render(
     district: str = ".*",
     device: str = ".*",
     time_filter: str | None = None,
+    timezone: str = "Europe/Paris",
 ) -> str:
     """A panel query as plain InfluxQL, Grafana's macros and variables replaced; the period
-    is back from now (``since``) unless ``time_filter`` names it."""
+    is back from now (``since``) unless ``time_filter`` names it; time buckets in the
+    territory's time zone."""
     return (
-        query.replace("$timeFilter", time_filter or f"time > now() - {since}")
+        in_zone(query, timezone)
+        .replace("$timeFilter", time_filter or f"time > now() - {since}")
         .replace("$__interval", interval)
         .replace("$territory", territory)
         .replace("$district", district)

@@ -157,13 +157,29 @@ def dashboards_build(
     out: Path = typer.Option(
         Path("dashboards/generated"), help="Folder Grafana's file provisioning reads."
     ),
+    timezone: str | None = typer.Option(
+        None, help="IANA time zone of the days shown (default: the registry's)."
+    ),
 ) -> None:
     """Write the hypervisor, vertical, energy and fleet dashboards as Grafana JSON."""
     from dashboards.catalog import ALL
     from dashboards.grafana import build
 
-    for path in build(ALL, out):
+    zone = timezone or _home_timezone(Settings())
+    for path in build(ALL, out, zone):
         console.print(f"wrote {path}")
+    console.print(f"days are local days of {zone}")
+
+
+def _home_timezone(settings: Settings) -> str:
+    """The time zone of the platform's own territory (its registry says), else Paris's."""
+    if settings.registry is None:
+        return "Europe/Paris"
+    from vigie.registries import Registries
+
+    served = Registries.load(settings.registry).territories
+    home = served.get(settings.territory) or next(iter(served.values()))
+    return home.timezone
 
 
 def _influx_unreachable(settings: Settings, exc: OSError) -> typer.Exit:
@@ -192,14 +208,16 @@ def opendata_export(
     identifiers, small mobility counts suppressed, mobility coverage stated."""
     from datetime import date, timedelta
 
-    from vigie.contracts import AssetKind, Territory
+    from vigie.contracts import AssetKind
     from vigie.localtime import LocalClock
     from vigie.opendata.datasets import DATASETS
     from vigie.opendata.export import export
+    from vigie.registries import Registries
 
     settings = Settings()
-    territory = Territory.load(settings.registry) if settings.registry else None
-    clock = LocalClock(territory.timezone if territory else "Europe/Paris")
+    served = Registries.load(settings.registry).territories if settings.registry else {}
+    territory = served.get(settings.territory)
+    clock = LocalClock(_home_timezone(settings))
     counters: dict[str, int] = {}
     for asset in territory.assets if territory else ():
         if asset.kind is AssetKind.TRAFFIC_COUNTER:
@@ -248,26 +266,32 @@ def footprint_factors() -> None:
 
 @footprint_app.command("report")
 def footprint_report(
-    day: str = typer.Option(None, help="UTC day, YYYY-MM-DD (default: today)."),
+    day: str = typer.Option(None, help="Local day, YYYY-MM-DD (default: today)."),
     days: int = typer.Option(1, help="How many days, ending with DAY."),
 ) -> None:
     """Compute each day's footprint, savings and net balance from InfluxDB and store them for
     the hypervisor's balance panel and the bulletin (same points when run again)."""
-    from datetime import UTC, date, datetime, timedelta
+    from datetime import date, datetime, timedelta
 
+    from vigie.localtime import DAY_MS, LocalClock
     from vigie.sobriety.report import compute, write
 
     settings = Settings()
+    clock = LocalClock(_home_timezone(settings))
     try:
-        last = date.fromisoformat(day) if day else datetime.now(UTC).date()
+        last = date.fromisoformat(day) if day else datetime.now(clock.zone).date()
     except ValueError:
         raise fail(Exit.USAGE, f"--day {day!r}: expected YYYY-MM-DD") from None
     table = Table("day", "boards", "messages", "CPU s", "footprint Wh", "savings Wh", "net Wh")
     for n in range(days - 1, -1, -1):
         d = last - timedelta(days=n)
-        day_ms = int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
+        local = (d - date(1970, 1, 1)).days * DAY_MS
+        day_ms = clock.utc_of_local(local, strict=False)
+        day_end = clock.utc_of_local(local + DAY_MS, strict=False)
         try:
-            balance = compute(settings.influx, settings.territory, day_ms, settings.footprint)
+            balance = compute(
+                settings.influx, settings.territory, day_ms, settings.footprint, day_end
+            )
             write(settings.influx, balance)
         except OSError as exc:
             raise _influx_unreachable(settings, exc) from None
@@ -302,7 +326,6 @@ def dashboards_snapshot(
 
     from dashboards.bulletin import Period, write_snapshot
     from dashboards.catalog import ALL, HYPERVISOR
-    from vigie.contracts import Territory
     from vigie.localtime import DAY_MS, LocalClock
 
     settings = Settings()
@@ -310,8 +333,7 @@ def dashboards_snapshot(
         if from_ or to:
             if not (from_ and to):
                 raise ValueError("--from and --to go together")
-            zone = Territory.load(settings.registry).timezone if settings.registry else None
-            clock = LocalClock(zone or "Europe/Paris")
+            clock = LocalClock(_home_timezone(settings))
             first, last = date.fromisoformat(from_), date.fromisoformat(to) + timedelta(1)
             start, end = (
                 clock.utc_of_local((d - date(1970, 1, 1)).days * DAY_MS, strict=False)
@@ -326,6 +348,7 @@ def dashboards_snapshot(
             settings.territory,
             period,
             out,
+            _home_timezone(settings),
         )
     except ValueError as exc:
         raise fail(Exit.USAGE, str(exc)) from None

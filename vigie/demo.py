@@ -126,17 +126,21 @@ def _summary(
     )
 
 
-def _balance_and_bulletin(settings: Settings, territory: str, home: Path, hours: float) -> Path:
+def _balance_and_bulletin(
+    settings: Settings, territory: str, home: Path, hours: float, timezone: str = "Europe/Paris"
+) -> Path:
     """Today's footprint against savings, and the hypervisor as a static page."""
     from dashboards.bulletin import write_snapshot
     from dashboards.catalog import HYPERVISOR
-    from vigie.sobriety.report import DAY_MS, compute, write
+    from vigie.localtime import LocalClock
+    from vigie.opendata.datasets import periods
+    from vigie.sobriety.report import compute, write
 
     now = int(time.time() * 1000)
     total_wh, savings_wh = 0.0, 0.0
     first = now - int(hours * 3_600_000)
-    for day_ms in range(first - first % DAY_MS, now + 1, DAY_MS):
-        balance = compute(settings.influx, territory, day_ms, settings.footprint)
+    for day_ms, day_end in periods(first, now + 1, "1d", LocalClock(timezone)):  # local days
+        balance = compute(settings.influx, territory, day_ms, settings.footprint, day_end)
         write(settings.influx, balance)
         total_wh += balance.footprint.total_wh
         savings_wh += sum(balance.savings_wh.values())
@@ -145,7 +149,8 @@ def _balance_and_bulletin(settings: Settings, territory: str, home: Path, hours:
         f"own footprint {total_wh / 1000:,.2f} kWh (vigie footprint report)"
     )
     since = f"{max(1, int(hours) + 1)}h"
-    return write_snapshot(settings.influx, (HYPERVISOR,), territory, since, home / "bulletin.html")
+    page = home / "bulletin.html"
+    return write_snapshot(settings.influx, (HYPERVISOR,), territory, since, page, timezone)
 
 
 def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
@@ -239,7 +244,7 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
                 f"only {stored:,} of {report.readings:,} readings reached InfluxDB; "
                 f"see the logs in {home / 'logs'}"
             )
-        bulletin = _balance_and_bulletin(settings, territory.id, home, hours)
+        bulletin = _balance_and_bulletin(settings, territory.id, home, hours, territory.timezone)
     except StackError as exc:
         raise DemoError(str(exc)) from exc
     finally:

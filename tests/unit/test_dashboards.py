@@ -82,3 +82,16 @@ def test_hypervisor_has_a_map_of_assets_and_a_week_comparison():
     spec = next(p for p in ALL[0].panels if p.viz is Viz.GEOMAP)
     assert '"lat"' in spec.query and '"lon"' in spec.query
     assert any("now() - 8d" in p.query for p in ALL[0].panels)
+
+
+def test_days_on_the_dashboards_are_the_territorys_local_days():
+    """Grafana drew UTC days ('browser' at best); InfluxQL grouped by UTC days."""
+    data = dashboard_json(ALL[0], "America/Cayenne")
+    assert data["timezone"] == "America/Cayenne"
+    grouped = [
+        t["query"]
+        for p in data["panels"]
+        for t in p.get("targets", [])
+        if "GROUP BY time(" in t["query"]
+    ]
+    assert grouped and all(q.endswith("tz('America/Cayenne')") for q in grouped)

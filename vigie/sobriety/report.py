@@ -70,10 +70,16 @@ def _sum(influx: InfluxSettings, q: str) -> float:
 
 
 def compute(
-    influx: InfluxSettings, territory: str, day_ms: int, factors: FootprintFactors
+    influx: InfluxSettings,
+    territory: str,
+    day_ms: int,
+    factors: FootprintFactors,
+    day_end_ms: int | None = None,
 ) -> DayBalance:
-    """The balance of the day starting at ``day_ms`` (UTC midnight)."""
-    span = f"\"territory\" = '{territory}' AND time >= {day_ms}ms AND time < {day_ms + DAY_MS}ms"
+    """The balance of the day from ``day_ms`` to ``day_end_ms``: the territory's local
+    midnights (``vigie.localtime``; a day of 23 or 25 hours on the changes), or 24 hours."""
+    end = day_ms + DAY_MS if day_end_ms is None else day_end_ms
+    span = f"\"territory\" = '{territory}' AND time >= {day_ms}ms AND time < {end}ms"
     long = '"long"'
     devices = len(
         _rows(influx, f'SELECT last("last_seq") FROM {long}."fleet" WHERE {span} GROUP BY "device"')
