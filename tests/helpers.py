@@ -146,3 +146,20 @@ def running_chain(settings, isolated, tmp_path, territory) -> Iterator:  # type:
         yield comps
     finally:
         comps.stop_all()
+
+
+def counter_territory(tid: str, zone: str = "Europe/Paris"):  # type: ignore[no-untyped-def]
+    """A territory with one road counter, ``ctr-1``, in its ``centre`` district."""
+    from vigie.contracts import Asset, AssetKind, District, Territory
+
+    return Territory(
+        id=tid,
+        name=tid.title(),
+        lat=45.0,
+        lon=5.0,
+        timezone=zone,
+        districts=[District(id="centre", name="Centre")],
+        assets=[
+            Asset(id="ctr-1", kind=AssetKind.TRAFFIC_COUNTER, district="centre", lat=45, lon=5)
+        ],
+    )

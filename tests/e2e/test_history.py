@@ -67,39 +67,31 @@ def _csv(now_ms: int) -> tuple[str, dict[tuple[str, int], float], int, int]:
     return "\n".join(rows) + "\n", valid, len(rows) - 1, 2 * between + 2
 
 
+def _files(tmp_path, text: str):  # type: ignore[no-untyped-def]
+    """The CSV and the registry, written where the command reads them."""
+    source, registry = tmp_path / "counts.csv", tmp_path / "registry.json"
+    source.write_text(text)
+    T.save(registry)
+    return source, registry
+
+
+def _replay(source, registry, *more_values: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """``vigie replay`` of the file, its flows (and ``more_values``) as history."""
+    values = [x for v in ("traffic_flow_vehh=flow", *more_values) for x in ("--value", v)]
+    return [
+        *(sys.executable, "-m", "vigie", "replay", str(source), "--registry", str(registry)),
+        *("--time", "hour", "--time-format", "epoch_s", "--device", "id"),
+        *("--device-template", "counter-{}", "--delimiter", ";", "--wait", "90"),
+        *values,
+    ]
+
+
 def test_weeks_old_history_is_stored_whole_with_its_gaps_and_reported(settings, isolated, tmp_path):
     now_ms = int(time.time() * 1000)
     text, valid, n_rows, gaps = _csv(now_ms)
-    source = tmp_path / "counts.csv"
-    source.write_text(text)
-    registry = tmp_path / "registry.json"
-    T.save(registry)
+    source, registry = _files(tmp_path, text)
     with running_chain(settings, isolated, tmp_path, T) as chain:
-        cmd = [
-            sys.executable,
-            "-m",
-            "vigie",
-            "replay",
-            str(source),
-            "--registry",
-            str(registry),
-            "--time",
-            "hour",
-            "--time-format",
-            "epoch_s",
-            "--device",
-            "id",
-            "--device-template",
-            "counter-{}",
-            "--delimiter",
-            ";",
-            "--value",
-            "traffic_flow_vehh=flow",
-            "--value",
-            "occupancy_pct=occupancy",
-            "--wait",
-            "90",
-        ]
+        cmd = _replay(source, registry, "occupancy_pct=occupancy")
         env = {**os.environ, **isolated}
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         chain.check_alive()
@@ -156,18 +148,9 @@ def test_weeks_old_history_is_stored_whole_with_its_gaps_and_reported(settings, 
 
 def test_the_same_history_imported_twice_is_counted_once(settings, isolated, tmp_path):
     """Batches are numbered by hour: a second import repeats numbers the worker has seen."""
-    now_ms = int(time.time() * 1000)
-    text, valid, _, _ = _csv(now_ms)
-    source = tmp_path / "counts.csv"
-    source.write_text(text)
-    registry = tmp_path / "registry.json"
-    T.save(registry)
-    cmd = [
-        sys.executable, "-m", "vigie", "replay", str(source), "--registry", str(registry),
-        "--time", "hour", "--time-format", "epoch_s", "--device", "id",
-        "--device-template", "counter-{}", "--delimiter", ";",
-        "--value", "traffic_flow_vehh=flow", "--wait", "90",
-    ]  # fmt: skip
+    text, valid, _, _ = _csv(int(time.time() * 1000))
+    source, registry = _files(tmp_path, text)
+    cmd = _replay(source, registry)
     env = {**os.environ, **isolated}
     with running_chain(settings, isolated, tmp_path, T) as chain:
         for _ in range(2):

@@ -17,9 +17,8 @@ import time
 
 import pytest
 
-from tests.helpers import wait_for_count
+from tests.helpers import counter_territory, wait_for_count
 from vigie import influxql
-from vigie.contracts import Asset, AssetKind, District, Territory
 from vigie.localtime import LocalClock
 from vigie.mqtt import connect, make_client
 from vigie.opendata.datasets import DATASETS
@@ -30,18 +29,7 @@ pytestmark = pytest.mark.e2e
 HOUR = 3_600_000
 
 
-def _territory(tid: str, zone: str) -> Territory:
-    return Territory(
-        id=tid,
-        name=tid.title(),
-        lat=45.0,
-        lon=5.0,
-        timezone=zone,
-        districts=[District(id="centre", name="Centre")],
-        assets=[
-            Asset(id="ctr-1", kind=AssetKind.TRAFFIC_COUNTER, district="centre", lat=45, lon=5)
-        ],
-    )
+_territory = counter_territory
 
 
 def test_two_territories_one_bridge_one_worker_no_cross_talk(settings, isolated, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.validation import Accepted, Rejected, ValidationPolicy, validate
 from streams.lanes import Lane, parse_group_key, parse_key
-from vigie.contracts import Asset, AssetKind, District, Territory
+from tests.helpers import counter_territory
 from vigie.registries import Registries
 
 
@@ -28,16 +28,7 @@ def test_one_device_id_in_two_territories_has_two_states():
     assert Lane("nord").key("ctr-1") == "ctr-1", "the worker's own territory keeps its keys"
 
 
-def _territory(tid: str, zone: str) -> Territory:
-    return Territory(
-        id=tid,
-        name=tid.title(),
-        lat=45.0,
-        lon=5.0,
-        timezone=zone,
-        districts=[District(id="d", name="D")],
-        assets=[Asset(id="ctr-1", kind=AssetKind.TRAFFIC_COUNTER, district="d", lat=45, lon=5)],
-    )
+_territory = counter_territory
 
 
 def test_the_topic_territory_picks_its_registry_and_an_unserved_one_is_refused(tmp_path):
