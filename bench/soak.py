@@ -24,6 +24,7 @@ from bench.common import bench_chain, console, machine
 from bench.pipeline_e2e import paced_records
 from simulators.publish import publish
 from vigie import influxql
+from vigie.errors import StorageError
 from vigie.settings import Settings
 from vigie.stack import Stack
 from vigie.stack.components import Components
@@ -43,7 +44,7 @@ def stored(settings: Settings, since_ms: int) -> int:
     q = f'SELECT sum("count") FROM "long"."agg_1m" WHERE time >= {since_ms // 60_000 * 60_000}ms'
     try:
         return int(influxql.scalar(settings.influx, q))
-    except (OSError, RuntimeError):
+    except (OSError, StorageError):
         return -1
 
 

@@ -15,12 +15,13 @@ from grafana_client.client import GrafanaClientError
 
 from dashboards.grafana import DATASOURCE_UID, dashboard_json
 from dashboards.spec import Dashboard
+from vigie.errors import ConnectError
 from vigie.sections import GrafanaSettings, InfluxSettings, read_secret
 
 VIEW = 1  # Grafana's folder permission levels: 1 view, 2 edit, 4 admin
 
 
-class ProvisionError(RuntimeError):
+class ProvisionError(ConnectError):
     """Grafana refused something; the message says what and what to check."""
 
 

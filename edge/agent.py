@@ -203,9 +203,4 @@ def _command_id(raw: bytes) -> str:
         return ""
 
 
-def run_agent(config: AgentConfig, stop: threading.Event, max_samples: int | None = None) -> int:
-    """Run an agent; returns the number of batches queued. Kept for simple callers."""
-    return Agent(config).run(stop, max_samples).batches
-
-
-__all__ = ["Agent", "AgentReport", "FatalConnectError", "run_agent"]
+__all__ = ["Agent", "AgentReport", "FatalConnectError"]

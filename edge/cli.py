@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-USAGE, CONNECT = 2, 4
+from vigie.errors import Exit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         config = AgentConfig.load(args.config)
     except (OSError, ValidationError, ValueError) as exc:
         print(f"error: cannot use config {args.config}: {exc}", file=sys.stderr)
-        return USAGE
+        return Exit.USAGE
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         Agent(config).run(stop)
     except MqttConnectError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return CONNECT
-    return 0
+        return Exit.CONNECT
+    return Exit.OK
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ import threading
 import paho.mqtt.client as mqtt
 
 from vigie.contracts import Channel, DeviceTopic, TelemetryBatch, Vertical
+from vigie.errors import VigieError
 
 
-class PublishError(RuntimeError):
+class PublishError(VigieError):
     """The broker did not take a message."""
 
 

@@ -30,6 +30,7 @@ from ingest.validation import ValidationPolicy
 from vigie.contracts import KafkaTopics
 from vigie.contracts.platform import PlatformReport
 from vigie.contracts.topics import everything_filter, shared
+from vigie.errors import UsageError
 from vigie.kafka import BrokerRestartedError, cluster_id, ensure_topics
 from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
 from vigie.registries import Registries
@@ -63,7 +64,7 @@ class BridgePolicy:
     compression: str | None = None  # "gzip" where the broker supports it
 
 
-class NoRegistryError(RuntimeError):
+class NoRegistryError(UsageError):
     """A bridge asked to run without a territory registry, and not told to accept any device."""
 
 

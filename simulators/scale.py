@@ -16,6 +16,7 @@ from simulators.scenario import Scenario
 from simulators.simulation import Simulation, SimulationPlan
 from simulators.truth import GroundTruth
 from vigie.contracts import Territory
+from vigie.errors import VigieError
 from vigie.sections import MqttSettings
 
 
@@ -103,7 +104,7 @@ def publish_parallel(
     failures = [d for d in done if isinstance(d, str)]
     shards = [d for d in done if isinstance(d, ShardResult)]
     if failures or len(shards) != processes:
-        raise RuntimeError("simulation processes failed: " + "; ".join(failures or ["died"]))
+        raise VigieError("simulation processes failed: " + "; ".join(failures or ["died"]))
     truth = shards[0].truth
     for r in shards[1:]:
         truth = truth.merged(r.truth)

@@ -49,6 +49,7 @@ from streams.windowing import DeviceState, WindowPolicy, WindowRow
 from vigie import influxql
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
+from vigie.errors import UsageError
 from vigie.localtime import LocalClock
 from vigie.registries import Registries
 from vigie.retry import RetryPolicy, retrying
@@ -239,7 +240,7 @@ class TelemetryProcessor:
         if influx.backend == "v2":
             token = read_secret(influx.token_file)
             if not token:
-                raise RuntimeError("InfluxDB 2.x needs a token: set VIGIE_INFLUX__TOKEN_FILE")
+                raise UsageError("InfluxDB 2.x needs a token: set VIGIE_INFLUX__TOKEN_FILE")
             return await InfluxV2Sink(
                 influx.url, influx.org, influx.database, token, retention
             ).__aenter__()

@@ -55,6 +55,7 @@ def wait_for_count(settings, expected: int, comps=None, timeout_s: float = 180) 
     import time
 
     from vigie import influxql
+    from vigie.errors import StorageError
 
     deadline = time.monotonic() + timeout_s
     found = -1
@@ -68,7 +69,7 @@ def wait_for_count(settings, expected: int, comps=None, timeout_s: float = 180) 
                     'SELECT count("value") FROM "raw"."telemetry"',
                 )
             )
-        except (OSError, RuntimeError):
+        except (OSError, StorageError):
             found = -1
         if found >= expected:
             return found

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from simulators import cli as simulators_cli
 from vigie import logs
-from vigie.exits import Exit, fail
+from vigie.errors import VigieError
+from vigie.exits import Exit, fail, fail_with
 from vigie.registry_cli import registry_app
 from vigie.settings import Settings, vigie_home
 
@@ -118,16 +119,13 @@ def ingest_run(
     log_level: str = "INFO",
 ) -> None:
     """Run one bridge until SIGTERM (several instances share the load)."""
-    from ingest.bridge import Bridge, NoRegistryError
-    from vigie.mqtt import MqttConnectError
+    from ingest.bridge import Bridge
 
     logs.setup(log_level)
     try:
         asyncio.run(Bridge(Settings(), instance).run())
-    except NoRegistryError as exc:
-        raise fail(Exit.USAGE, str(exc)) from None
-    except (MqttConnectError, RuntimeError) as exc:
-        raise fail(Exit.CONNECT, str(exc)) from None
+    except VigieError as exc:  # no registry (2), a broker that cannot be reached (4) ...
+        raise fail_with(exc) from None
 
 
 @streams_app.command("run")

@@ -18,6 +18,7 @@ from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from vigie import influxql
 from vigie.contracts import DeadLetter, KafkaTopics
+from vigie.errors import StorageError, VigieError
 from vigie.kafka import read_topic
 from vigie.security.acl import ServiceAccount
 from vigie.security.identities import DeviceAuthority
@@ -29,7 +30,7 @@ from vigie.stack.services import free_port
 console = Console()
 
 
-class DemoError(RuntimeError):
+class DemoError(VigieError):
     """The demo could not complete; the message says where to look."""
 
 
@@ -49,7 +50,7 @@ def _wait_drained(
                 found = int(
                     influxql.scalar(settings.influx, 'SELECT count("value") FROM "raw"."telemetry"')
                 )
-            except (OSError, RuntimeError):
+            except (OSError, StorageError):
                 found = 0
             progress.update(task, completed=found)
             if found >= expected:

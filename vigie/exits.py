@@ -1,27 +1,23 @@
-"""Stable exit codes and the one way commands report a fatal error."""
+"""The one way commands report a fatal error (exit codes: ``vigie.errors``)."""
 
 from __future__ import annotations
-
-from enum import IntEnum
 
 import typer
 from rich.console import Console
 
+from vigie.errors import Exit, VigieError, exit_code
+
+__all__ = ["Exit", "fail", "fail_with"]
+
 console = Console(stderr=True)
-
-
-class Exit(IntEnum):
-    """Stable exit codes: scripts and supervisors branch on them."""
-
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    STACK = 3  # a server is missing or does not answer
-    CONNECT = 4  # a broker or database refused or could not be reached
-    RESTART = 75  # start me again (EX_TEMPFAIL): the Kafka-compatible broker restarted empty
 
 
 def fail(code: Exit, message: str) -> typer.Exit:
     """Print the error (what went wrong and what to do) and return the exit to raise."""
     console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(int(code))
+
+
+def fail_with(exc: VigieError) -> typer.Exit:
+    """A Vigie error as a fatal one: its message, its exit code."""
+    return fail(exit_code(exc), str(exc))

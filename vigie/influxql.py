@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from vigie.errors import StorageError
 from vigie.sections import InfluxSettings, read_secret
 
 
@@ -34,7 +35,7 @@ def query(influx: InfluxSettings, q: str, timeout_s: float = 10.0) -> list[dict[
         body = json.load(resp)
     result = body["results"][0]
     if "error" in result:
-        raise RuntimeError(f"InfluxQL error for {q!r}: {result['error']}")
+        raise StorageError(f"InfluxQL error for {q!r}: {result['error']}")
     rows = []
     for series in result.get("series", []):
         for values in series["values"]:

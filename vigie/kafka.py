@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from vigie.contracts.topics import KafkaTopics
+from vigie.errors import ConnectError, RestartError
 from vigie.sections import KafkaSettings
 
 log = logging.getLogger("vigie.kafka")
@@ -20,9 +21,7 @@ async def ensure_topics(settings: KafkaSettings, attempts: int = 20) -> list[str
     wanted = [
         *topics.all_telemetry,
         topics.deadletter,
-        topics.aggregates,
         topics.alerts,
-        topics.status,
         topics.platform,
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
@@ -32,7 +31,7 @@ async def ensure_topics(settings: KafkaSettings, attempts: int = 20) -> list[str
             break
         except Exception as exc:  # broker still starting
             if attempt == attempts - 1:
-                raise RuntimeError(
+                raise ConnectError(
                     f"Kafka at {settings.bootstrap} does not answer ({exc}). "
                     "Is the stack up? Try: vigie stack up"
                 ) from exc
@@ -48,7 +47,7 @@ async def ensure_topics(settings: KafkaSettings, attempts: int = 20) -> list[str
         await admin.close()
 
 
-class BrokerRestartedError(RuntimeError):
+class BrokerRestartedError(RestartError):
     """The Kafka-compatible broker answering is not the one that was (its cluster id changed):
     the embedded broker keeps data in memory, so what it acknowledged before may be gone."""
 

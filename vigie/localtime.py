@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from vigie.errors import DataError
+
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 _SLOT_MS = 900_000  # offsets change on a quarter hour
 
 
-class LocalTimeError(ValueError):
+class LocalTimeError(DataError):
     """A local time that does not exist (skipped by a change) or exists twice."""
 
 

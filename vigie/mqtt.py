@@ -8,10 +8,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from vigie.errors import ConnectError
 from vigie.sections import MqttSettings, read_secret
 
 
-class MqttConnectError(RuntimeError):
+class MqttConnectError(ConnectError):
     """The broker refused us or could not be reached; the message says what to check."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from vigie.errors import VigieError
 
-class I2CError(RuntimeError):
+
+class I2CError(VigieError):
     """The bus or the sensor cannot be reached; the message says what to check."""
 
 

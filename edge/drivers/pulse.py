@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigie.errors import MissingDependencyError
+
 
 @dataclass
 class PulseTotals:
@@ -42,7 +44,9 @@ class GpioPulses(PulseTotals):
         try:
             from gpiozero import Button
         except ImportError as exc:
-            raise RuntimeError("gpiozero is not installed: pip install 'vigie[edge-hw]'") from exc
+            raise MissingDependencyError(
+                "gpiozero is not installed: pip install 'vigie[edge-hw]'"
+            ) from exc
         self._lock = threading.Lock()
         self._button: Any = Button(pin, pull_up=True)
         self._button.when_pressed = lambda: self.add(1)

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from vigie.errors import StorageError
 from vigie.retry import RetryPolicy, retrying
 
 log = logging.getLogger("vigie.sink")
 
 
-class InfluxError(RuntimeError):
+class InfluxError(StorageError):
     """InfluxDB refused a request for a reason a retry will not fix."""
 
 

@@ -17,6 +17,7 @@ from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from tests.helpers import check_stored_exactly, wait_for_count
 from vigie import influxql
+from vigie.errors import StorageError
 from vigie.stack.components import Components
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +41,7 @@ def _count(settings) -> int:
                 'SELECT count("value") FROM "raw"."telemetry"',
             )
         )
-    except (OSError, RuntimeError):
+    except (OSError, StorageError):
         return 0
 
 

@@ -19,6 +19,7 @@ from tests import browser
 from tests.unit.test_pipeline import HOURS, START, T, _leaky_scenario
 from vigie import influxql
 from vigie.contracts import AssetKind, TelemetryBatch
+from vigie.errors import StorageError
 from vigie.stack.components import Components
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +31,7 @@ def _poll(settings, query, ready, timeout_s=180):
     while time.monotonic() < deadline:
         try:
             rows = influxql.query(settings.influx, query)
-        except (OSError, RuntimeError):
+        except (OSError, StorageError):
             rows = []
         if ready(rows):
             return rows

@@ -4,10 +4,8 @@ from vigie.contracts.deadletter import DeadLetter, RejectReason
 from vigie.contracts.envelope import (
     TELEMETRY_BATCH,
     TELEMETRY_BUNDLE,
-    VALIDATED_BATCH,
     Reading,
     TelemetryBatch,
-    ValidatedBatch,
     bundle,
 )
 from vigie.contracts.metrics import METRICS, MetricKind, MetricSpec, Vertical
@@ -19,7 +17,6 @@ __all__ = [
     "METRICS",
     "TELEMETRY_BATCH",
     "TELEMETRY_BUNDLE",
-    "VALIDATED_BATCH",
     "Asset",
     "AssetKind",
     "Channel",
@@ -35,7 +32,6 @@ __all__ = [
     "TelemetryBatch",
     "Territory",
     "TopicError",
-    "ValidatedBatch",
     "Vertical",
     "bundle",
 ]

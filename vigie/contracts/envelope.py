@@ -52,14 +52,6 @@ class TelemetryBatch(BaseModel):
     readings: Annotated[list[Reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
 
 
-class ValidatedBatch(TelemetryBatch):
-    """A batch that passed ingest, with the routing facts taken from its MQTT topic."""
-
-    territory: str
-    vertical: str
-    received_at_ms: EpochMs
-
-
 TELEMETRY_BATCH = TypeAdapter(TelemetryBatch)
 TELEMETRY_BUNDLE = TypeAdapter(list[TelemetryBatch])
 
@@ -69,6 +61,3 @@ def bundle(payloads: Sequence[bytes]) -> bytes:
     the payloads as devices sent them (read back with ``TELEMETRY_BUNDLE``). Stream workers
     pay a fixed cost per record, so many batches per record go much further."""
     return b"[" + b",".join(payloads) + b"]"
-
-
-VALIDATED_BATCH = TypeAdapter(ValidatedBatch)

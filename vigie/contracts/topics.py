@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from vigie.contracts.metrics import Vertical
+from vigie.errors import DataError
 
 _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -24,7 +25,7 @@ class Channel(StrEnum):
     BACKFILL = "backfill"
 
 
-class TopicError(ValueError):
+class TopicError(DataError):
     """A topic string that does not follow Vigie's naming."""
 
 
@@ -101,16 +102,8 @@ class KafkaTopics:
         return f"{self.prefix}.deadletter"
 
     @property
-    def aggregates(self) -> str:
-        return f"{self.prefix}.aggregates"
-
-    @property
     def alerts(self) -> str:
         return f"{self.prefix}.alerts"
-
-    @property
-    def status(self) -> str:
-        return f"{self.prefix}.status"
 
     @property
     def platform(self) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vigie.contracts import Territory
+from vigie.errors import UsageError
 from vigie.pki import Issued, create_ca, issue
 from vigie.security.acl import AclPolicy, ServiceAccount, acl_text
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from vigie.stack.services import SecureMosquitto
 
 
-class IdentityError(RuntimeError):
+class IdentityError(UsageError):
     """A provisioning request that cannot be honoured; the message says why."""
 
 

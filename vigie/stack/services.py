@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from vigie import errors
 from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
 
 
-class StackError(RuntimeError):
+class StackError(errors.StackError):
     """A stack server could not be found, started or reached; the message says what to do."""
 
 

@@ -1,0 +1,48 @@
+"""One error tree: every exception class the platform defines derives from VigieError, and
+its exit code comes from the one mapping in vigie.errors."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+from vigie.errors import Exit, VigieError, exit_code
+
+PACKAGES = ("vigie", "ingest", "streams", "edge", "simulators", "dashboards")
+
+
+def _defined_errors() -> list[type[BaseException]]:
+    found = []
+    for name in PACKAGES:
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
+            if info.name.endswith("__main__"):
+                continue  # runs the command line
+            module = importlib.import_module(info.name)
+            found += [
+                cls
+                for _, cls in inspect.getmembers(module, inspect.isclass)
+                if issubclass(cls, BaseException) and cls.__module__ == module.__name__
+            ]
+    return found
+
+
+def test_every_error_the_platform_defines_is_a_vigie_error():
+    errors = _defined_errors()
+    assert len(errors) >= 15
+    strays = [f"{c.__module__}.{c.__name__}" for c in errors if not issubclass(c, VigieError)]
+    assert strays == []
+
+
+def test_exit_codes_come_from_the_error():
+    from ingest.bridge import NoRegistryError
+    from vigie.kafka import BrokerRestartedError
+    from vigie.mqtt import MqttConnectError
+    from vigie.stack.services import StackError
+
+    assert exit_code(NoRegistryError("no registry")) == Exit.USAGE
+    assert exit_code(MqttConnectError("refused")) == Exit.CONNECT
+    assert exit_code(StackError("down")) == Exit.STACK
+    assert exit_code(BrokerRestartedError("empty")) == Exit.RESTART
+    assert exit_code(KeyError("x")) == Exit.FAILED
