@@ -94,7 +94,7 @@ def make_router(settings: Settings, instance: str) -> Router:
             settings.mqtt.prefix,
         ),
         registry=registry,
-        tracker=SequenceTracker(window=ingest.dedup_window),
+        tracker=SequenceTracker(window=settings.sequence_window),
         stats=BridgeStats(),
         instance=instance,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from vigie.sequence import SeqVerdict, SeqWindow
+from vigie.sequence import SEQ_WINDOW, SeqVerdict, SeqWindow
 
 __all__ = ["SeqVerdict", "SequenceTracker"]
 
@@ -18,7 +18,7 @@ class SequenceTracker:
     inside the window fills its gap again.
     """
 
-    window: int = 4096
+    window: int = SEQ_WINDOW
     max_devices: int = 1_000_000
     gaps: dict[str, int] = field(default_factory=dict)
     _seen: OrderedDict[str, SeqWindow] = field(default_factory=OrderedDict)

@@ -67,7 +67,9 @@ def policies_from(settings: Settings, timezone: str = "Europe/Paris") -> Policie
     s = settings.streams
     clock = LocalClock(timezone)
     return Policies(
-        window=WindowPolicy(s.window_s * 1000, s.allowed_lateness_s * 1000),
+        window=WindowPolicy(
+            s.window_s * 1000, s.allowed_lateness_s * 1000, settings.sequence_window
+        ),
         group=GroupPolicy(
             window_ms=s.attribution_window_s * 1000,
             lateness_ms=s.group_lateness_s * 1000,

@@ -18,7 +18,7 @@ from pydantic_core import from_json, to_json
 from streams.kernels.windows import WindowAggregates, hopping, tumbling
 from vigie.contracts import TelemetryBatch
 from vigie.contracts.metrics import METRIC_INDEX, METRIC_NAMES
-from vigie.sequence import SeqVerdict, SeqWindow
+from vigie.sequence import SEQ_WINDOW, SeqVerdict, SeqWindow
 
 N_METRICS = len(METRIC_NAMES)
 
@@ -27,7 +27,7 @@ N_METRICS = len(METRIC_NAMES)
 class WindowPolicy:
     window_ms: int = 60_000
     allowed_lateness_ms: int = 120_000
-    seq_window: int = 512
+    seq_window: int = SEQ_WINDOW
     # hopping windows (road traffic over the last hour, every quarter hour)
     hop_window_ms: int = 3_600_000
     hop_ms: int = 900_000

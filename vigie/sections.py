@@ -69,7 +69,6 @@ class IngestSettings(BaseModel):
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
     max_clock_skew_s: float = 300.0
     max_age_s: float = 7 * 86400.0
-    dedup_window: int = 4096
     # without a registry every device id is accepted: only when asked for, never by omission
     accept_any_device: bool = False
     compression: Literal["gzip"] | None = None  # Kafka record batches; worth it over a WAN

@@ -17,13 +17,16 @@ class SeqVerdict(StrEnum):
     STALE = "stale"  # older than the window: cannot tell, passed on (downstream is idempotent)
 
 
+SEQ_WINDOW = 512  # sequence numbers remembered per device, at the bridge and in the worker
+
+
 @dataclass(slots=True)
 class SeqWindow:
     """Bit i of ``bits`` set: sequence number ``high - i`` has been seen."""
 
     high: int
     bits: int = 1
-    size: int = 4096
+    size: int = SEQ_WINDOW
 
     def observe(self, seq: int) -> tuple[SeqVerdict, int]:
         """Record seq; returns the verdict and the change in the count of missing numbers."""

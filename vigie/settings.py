@@ -30,6 +30,7 @@ from vigie.sections import (
     StackSettings,
     StreamsSettings,
 )
+from vigie.sequence import SEQ_WINDOW
 from vigie.sobriety.factors import FootprintFactors
 
 
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
 
     territory: str = "demo"
     registry: Path | None = None
+    # how many sequence numbers are remembered per device to recognise repeats (the bridge
+    # counts them, the worker drops them): one window for one job
+    sequence_window: int = Field(default=SEQ_WINDOW, ge=64, le=65_536)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
