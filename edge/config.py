@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge.batcher import BatchPolicy
 from edge.queue import QueuePolicy
 from vigie.contracts import Asset
+from vigie.retry import Backoff
 from vigie.sections import MqttSettings
 
 Period = Annotated[float, Field(gt=0, le=86_400)]
@@ -36,22 +37,6 @@ class DimmingStep(BaseModel):
     start: HourMinute
     end: HourMinute
     level_pct: Annotated[float, Field(ge=0, le=100)]
-
-
-class Backoff(BaseModel):
-    """Reconnection delays: exponential with jitter, so a fleet does not reconnect at once."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    first_s: float = 1.0
-    max_s: float = 120.0
-    factor: float = 2.0
-    jitter: float = 0.3
-
-    def delay(self, attempt: int, rand: float) -> float:
-        """rand in [0, 1): the delay before reconnection attempt ``attempt`` (0 first)."""
-        base = min(self.max_s, self.first_s * self.factor**attempt)
-        return base * (1 - self.jitter + 2 * self.jitter * rand)
 
 
 class AgentConfig(BaseModel):

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as mqtt
 from pydantic import ValidationError
 
-from edge.config import Backoff
 from edge.queue import BatchQueue
 from vigie.contracts import Channel, DeviceTopic, Receipt, Vertical
 from vigie.mqtt import MqttConnectError, make_client, session_properties
+from vigie.retry import Backoff
 from vigie.sections import MqttSettings
 
 log = logging.getLogger("vigie.edge")

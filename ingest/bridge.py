@@ -34,7 +34,7 @@ from vigie.errors import UsageError
 from vigie.kafka import BrokerRestartedError, cluster_id, ensure_topics
 from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
 from vigie.registries import Registries
-from vigie.retry import RetryPolicy
+from vigie.retry import SERVER, Backoff
 from vigie.settings import Settings
 from vigie.usage import ProcessUsage
 
@@ -53,9 +53,7 @@ class BridgePolicy:
     leave_timeout_s: float = 10.0  # graceful stop: at most this long to hand back the share
     leave_quiet_s: float = 0.5  # ... and done once nothing came for this long
     # Kafka away: the bulk waits (unacknowledged on MQTT) and is sent again, forever
-    kafka_retry: RetryPolicy = field(
-        default_factory=lambda: RetryPolicy(first_delay_s=0.2, max_delay_s=5.0)
-    )
+    kafka_retry: Backoff = field(default_factory=lambda: SERVER.model_copy(update={"max_s": 5.0}))
     kafka_request_timeout_ms: int = 10_000
     mqtt_reconnect_s: tuple[float, float] = (0.1, 2.0)  # first and largest reconnection delay
     # after each bulk, ask the broker's cluster id: a broker that came back empty (the

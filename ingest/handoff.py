@@ -12,7 +12,7 @@ from typing import Any
 from ingest.bundling import Bundler
 from ingest.routing import Inbound, Outbound, Router
 from vigie.kafka import BrokerRestartedError
-from vigie.retry import RetryPolicy, retrying
+from vigie.retry import Backoff, retrying
 
 
 def _kafka_transient(exc: BaseException) -> bool:
@@ -31,7 +31,7 @@ async def produce(
     producer: Any,
     *,
     partitions: dict[str, list[int]] | None = None,
-    retry: RetryPolicy | None = None,
+    retry: Backoff | None = None,
     before_retry: Callable[[], Awaitable[object]] | None = None,
     verify: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
@@ -61,7 +61,7 @@ async def produce(
             await verify()
         return sent
 
-    policy = retry or RetryPolicy(max_attempts=1)
+    policy = retry or Backoff(max_attempts=1)
     messages, size = await retrying(send, policy, _kafka_transient, "kafka", server="kafka")
     router.stats.messages_out += messages
     router.stats.bytes_out += size

@@ -52,7 +52,7 @@ from vigie.contracts.platform import PlatformReport
 from vigie.errors import UsageError
 from vigie.localtime import LocalClock
 from vigie.registries import Registries
-from vigie.retry import RetryPolicy, retrying
+from vigie.retry import SERVER, retrying
 from vigie.sections import read_secret
 from vigie.settings import Settings
 from vigie.usage import ProcessUsage
@@ -362,7 +362,7 @@ class TelemetryProcessor:
                 policy.hop_window_ms,
                 lane.territory,
             ),
-            RetryPolicy(),
+            SERVER,
             lambda exc: isinstance(exc, OSError),
             self.settings.influx.url,
         )

@@ -1,5 +1,6 @@
-"""Retrying a call to a server with a back-off policy: one loop for every client (the InfluxDB
-sinks, the bridge's Kafka hand-off)."""
+"""One back-off for every client that waits for a server (edge agents reconnecting, the
+InfluxDB sinks, the bridge's Kafka hand-off, a worker reading back its state), and one retry
+loop. The randomness is injected: a test gives its own."""
 
 from __future__ import annotations
 
@@ -7,34 +8,42 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 log = logging.getLogger("vigie.retry")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential back-off with jitter; max_attempts 0 means retry forever."""
+class Backoff(BaseModel):
+    """Exponential delays with jitter, so a fleet does not come back at once; ``max_attempts``
+    0 means retry forever."""
 
-    first_delay_s: float = 0.2
-    max_delay_s: float = 10.0
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first_s: float = 1.0
+    max_s: float = 120.0
     factor: float = 2.0
-    jitter: float = 0.2
+    jitter: float = 0.3
     max_attempts: int = 0
 
-    def delay(self, attempt: int) -> float:
-        base = min(self.max_delay_s, self.first_delay_s * self.factor**attempt)
-        return base * (1 + random.uniform(-self.jitter, self.jitter))
+    def delay(self, attempt: int, rand: float) -> float:
+        """rand in [0, 1): the delay before attempt ``attempt`` (0 first). Pure."""
+        base = min(self.max_s, self.first_s * self.factor**attempt)
+        return base * (1 - self.jitter + 2 * self.jitter * rand)
+
+
+SERVER = Backoff(first_s=0.2, max_s=10.0, jitter=0.2)  # a platform process waiting for a server
 
 
 async def retrying(
     call: Callable[[], Awaitable[T]],
-    policy: RetryPolicy,
+    policy: Backoff,
     transient: Callable[[BaseException], bool],
     where: str,
     server: str = "influxdb",
+    rand: Callable[[], float] = random.random,
 ) -> T:
     """Await ``call`` until it succeeds; transient errors wait and retry, others raise."""
     attempt = 0
@@ -44,7 +53,7 @@ async def retrying(
         except Exception as exc:
             if not transient(exc) or (policy.max_attempts and attempt + 1 >= policy.max_attempts):
                 raise
-            delay = policy.delay(attempt)
+            delay = policy.delay(attempt, rand())
             log.warning(
                 f"{server} unavailable, retrying",
                 extra={

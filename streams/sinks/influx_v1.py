@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from vigie.errors import StorageError
-from vigie.retry import RetryPolicy, retrying
+from vigie.retry import SERVER, Backoff, retrying
 
 log = logging.getLogger("vigie.sink")
 
@@ -38,14 +38,14 @@ class InfluxV1Sink:
         url: str,
         database: str,
         retention: Retention | None = None,
-        retry: RetryPolicy | None = None,
+        retry: Backoff | None = None,
         auth: tuple[str, str] | None = None,
         max_lines: int = 20_000,
     ) -> None:
         self.url = url.rstrip("/")
         self.database = database
         self.retention = retention or Retention()
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or SERVER
         self.auth = auth
         self.max_lines = max_lines
         self._session: aiohttp.ClientSession | None = None

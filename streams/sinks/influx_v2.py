@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from streams.sinks.influx_v1 import Retention
-from vigie.retry import RetryPolicy, retrying
+from vigie.retry import SERVER, Backoff, retrying
 
 log = logging.getLogger("vigie.sink")
 
@@ -42,11 +42,11 @@ class InfluxV2Sink:
         database: str,
         token: str,
         retention: Retention | None = None,
-        retry: RetryPolicy | None = None,
+        retry: Backoff | None = None,
     ) -> None:
         self.url, self.org, self.database, self.token = url, org, database, token
         self.retention = retention or Retention()
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or SERVER
         self.buckets = {"raw": f"{database}-raw", "long": database}
         self.lines_written = 0
         self.partial_writes = 0

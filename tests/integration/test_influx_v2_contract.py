@@ -19,7 +19,7 @@ from aiohttp import web
 
 from streams.sinks.influx_v1 import Retention
 from streams.sinks.influx_v2 import InfluxV2Sink, retention_seconds
-from vigie.retry import RetryPolicy
+from vigie.retry import Backoff
 from vigie.stack.services import free_port
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contracts" / "influxdb" / "oss-v2.yml"
@@ -143,7 +143,7 @@ def test_sink_requests_follow_the_influxdb2_contract(spec):
     ]
 
     async def work(url: str) -> None:
-        retry = RetryPolicy(first_delay_s=0.01, max_delay_s=0.05)
+        retry = Backoff(first_s=0.01, max_s=0.05)
         async with InfluxV2Sink(
             url, "vigie", "vigie", "t0ken", Retention("7d", "INF"), retry
         ) as sink:

@@ -62,3 +62,14 @@ def test_any_jump_keeps_the_window_within_its_size(seqs):
     for s in seqs:
         w.observe(s)
         assert w.bits.bit_length() <= 64
+
+
+def test_one_back_off_for_every_client_with_its_randomness_injected():
+    import pytest
+
+    from vigie.retry import SERVER, Backoff
+
+    b = Backoff(first_s=1.0, max_s=8.0, factor=2.0, jitter=0.25)
+    assert [b.delay(n, 0.5) for n in range(5)] == [1.0, 2.0, 4.0, 8.0, 8.0]
+    assert (b.delay(0, 0.0), b.delay(0, 0.999999)) == (0.75, pytest.approx(1.25))
+    assert SERVER.delay(0, 0.5) == 0.2

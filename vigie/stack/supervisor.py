@@ -14,9 +14,10 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from vigie.retry import Backoff
 from vigie.stack.launcher import Stack
 from vigie.stack.services import StackError
 
@@ -26,8 +27,8 @@ log = logging.getLogger("vigie.stack")
 @dataclass(frozen=True)
 class SupervisionPolicy:
     poll_s: float = 0.25
-    first_delay_s: float = 0.5
-    max_delay_s: float = 30.0
+    # between restarts of a server that keeps crashing (no jitter: one machine, one stack)
+    backoff: Backoff = field(default_factory=lambda: Backoff(first_s=0.5, max_s=30.0, jitter=0))
     calm_after_s: float = 60.0  # up this long: the next crash starts the back-off afresh
     kafka_max_rss_mb: int = 4096  # 0: no bound (StackSettings.kafka_max_rss_mb)
 
@@ -69,7 +70,7 @@ def supervise(home: Path, stop: threading.Event, policy: SupervisionPolicy | Non
                     r.down_since = now
                 if now - r.last > policy.calm_after_s:
                     r.count = 0
-                delay = min(policy.first_delay_s * 2**r.count, policy.max_delay_s)
+                delay = policy.backoff.delay(r.count, 0.5)
                 if r.count and now - r.last < delay:
                     continue
                 r.count, r.last = r.count + 1, now
