@@ -15,23 +15,8 @@ from pydantic_core import from_json, to_json
 
 from streams.alerts import Alert, AlertKind, transition
 from streams.kernels.attribution import attribute
-from vigie.localtime import HOUR_MS, LocalClock
-
-
-@dataclass(frozen=True)
-class GroupPolicy:
-    window_ms: int = 3_600_000
-    lateness_ms: int = 1_800_000
-    max_ratio: float = 1.08  # meter/model ratio still explained by line losses
-    nominal_losses: float = 0.03
-    remainder_alert_share: float = 0.10  # unexplained / metered that raises an alert...
-    remainder_alert_min_w: float = 200.0  # ...when it also averages this much power
-    clock: LocalClock = field(default_factory=LocalClock)  # the territory's time zone
-    night_from_h: int = 2
-    night_to_h: int = 5
-    leak_ratio: float = 1.25  # night minimum / baseline that suggests a leak
-    leak_min_excess_m3h: float = 0.5
-    history_nights: int = 7
+from vigie.localtime import HOUR_MS
+from vigie.policies import GroupPolicy
 
 
 @dataclass

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,24 +20,9 @@ from streams.alerts import Alert, AlertKind, transition
 from streams.daylight import DarkCalendar
 from streams.windowing import DeviceState
 from vigie.contracts import Asset
-from vigie.localtime import LocalClock
+from vigie.policies import KpiPolicy
 
 TRAFFIC_STATES = ("fluid", "dense", "saturated", "blocked")
-
-
-@dataclass(frozen=True)
-class KpiPolicy:
-    lamp_off_w: float = 1.0
-    lamp_fail_readings: int = 3
-    switch_off_hours: tuple[int, int] | None = None  # local (from, to), e.g. (23, 5)
-    clock: LocalClock = field(default_factory=LocalClock)  # the territory's time zone
-    bin_full_pct: float = 80.0
-    bin_clear_pct: float = 60.0
-    bin_emptied_drop_pct: float = 10.0
-    congestion_pct: float = 50.0
-    congestion_clear_pct: float = 30.0
-    congestion_readings: int = 2
-    silent_after_ms: int = 900_000
 
 
 def traffic_state(occupancy_pct: np.ndarray) -> np.ndarray:

@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from streams.groups import GroupPolicy, GroupState
-from streams.kpis import KpiPolicy
+from streams.groups import GroupState
 from streams.lanes import (
     GROUP_PREFIX,
     Found,
@@ -70,12 +69,14 @@ def policies_from(settings: Settings, timezone: str = "Europe/Paris") -> Policie
         window=WindowPolicy(
             s.window_s * 1000, s.allowed_lateness_s * 1000, settings.sequence_window
         ),
-        group=GroupPolicy(
-            window_ms=s.attribution_window_s * 1000,
-            lateness_ms=s.group_lateness_s * 1000,
-            clock=clock,
+        group=s.group.model_copy(
+            update={
+                "window_ms": s.attribution_window_s * 1000,
+                "lateness_ms": s.group_lateness_s * 1000,
+                "clock": clock,
+            }
         ),
-        kpi=KpiPolicy(silent_after_ms=s.silent_after_s * 1000, clock=clock),
+        kpi=s.kpi.model_copy(update={"silent_after_ms": s.silent_after_s * 1000, "clock": clock}),
         raw_keep_ms=retention_seconds(settings.influx.raw_retention) * 1000,
     )
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
+from vigie.policies import GroupPolicy, KpiPolicy
 
 
 def read_secret(path: Path | None) -> str | None:
@@ -88,6 +89,8 @@ class StackSettings(BaseModel):
 
 class StreamsSettings(BaseModel):
     app_id: str = "vigie-streams"
+    kpi: KpiPolicy = Field(default_factory=KpiPolicy)  # lamps, bins, roads
+    group: GroupPolicy = Field(default_factory=GroupPolicy)  # cabinets, metered areas
     window_s: int = 60
     allowed_lateness_s: int = 120
     attribution_window_s: int = 3600
