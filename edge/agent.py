@@ -23,6 +23,7 @@ from edge.config import AgentConfig, Command, RemoteConfig
 from edge.drivers import Driver, load_driver
 from edge.queue import BatchQueue
 from edge.session import FatalConnectError, Session
+from vigie.contracts import Channel
 
 log = logging.getLogger("vigie.edge")
 
@@ -159,7 +160,7 @@ class Agent:
                 )
                 self.report.commands_refused += 1
                 self.session.publish(
-                    "ack", json.dumps({"id": cid, "ok": False, "reason": reason}).encode()
+                    Channel.ACK, json.dumps({"id": cid, "ok": False, "reason": reason}).encode()
                 )
                 log.warning("command refused", extra={"id": cid, "reason": reason})
                 continue
@@ -175,7 +176,7 @@ class Agent:
                     driver.set_dimming(new.dimming)
             self.report.commands_applied += 1
             self.session.publish(
-                "ack",
+                Channel.ACK,
                 json.dumps(
                     {
                         "id": command.id,

@@ -105,14 +105,12 @@ class Session:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def topic(self, channel: Channel | str) -> str:
-        if isinstance(channel, Channel):
-            return str(
-                DeviceTopic(
-                    self.territory, self.vertical, self.device_id, channel, self.settings.prefix
-                )
+    def topic(self, channel: Channel) -> str:
+        return str(
+            DeviceTopic(
+                self.territory, self.vertical, self.device_id, channel, self.settings.prefix
             )
-        return f"{self.settings.prefix}/{self.territory}/{self.vertical}/{self.device_id}/{channel}"
+        )
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="vigie-session", daemon=True)
@@ -123,7 +121,7 @@ class Session:
         if self._thread is not None:
             self._thread.join(timeout_s)
 
-    def publish(self, channel: str, payload: bytes, retain: bool = False) -> None:
+    def publish(self, channel: Channel, payload: bytes, retain: bool = False) -> None:
         """Queue a small message (command acknowledgement) for the session thread."""
         self._outbox.put((channel, payload, retain))
 

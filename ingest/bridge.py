@@ -29,10 +29,10 @@ from ingest.stats import BridgeStats, StatsCollector
 from ingest.validation import ValidationPolicy
 from vigie.contracts import KafkaTopics
 from vigie.contracts.platform import PlatformReport
-from vigie.contracts.topics import everything_filter, shared
+from vigie.contracts.topics import everything_filter, platform_status, shared
 from vigie.errors import UsageError
 from vigie.kafka import BrokerRestartedError, cluster_id, ensure_topics
-from vigie.mqtt import MqttConnectError, connect, make_client, platform_status_topic
+from vigie.mqtt import MqttConnectError, connect, make_client
 from vigie.registries import Registries
 from vigie.retry import SERVER, Backoff
 from vigie.settings import Settings
@@ -109,7 +109,7 @@ class Bridge:
         self.policy = policy or BridgePolicy(compression=settings.ingest.compression)
         self.router = make_router(settings, instance)
         self.stats = self.router.stats
-        self.status_topic = platform_status_topic(settings.mqtt.prefix, f"ingest-{instance}")
+        self.status_topic = platform_status(settings.mqtt.prefix, f"ingest-{instance}")
         self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
         self.filter = shared(everything_filter(settings.mqtt.prefix), settings.ingest.share_group)
         self._unsubscribed = asyncio.Event()

@@ -25,6 +25,7 @@ from vigie.contracts import (
     Vertical,
 )
 from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
+from vigie.contracts.topics import PLATFORM
 from vigie.registries import Registries
 
 
@@ -135,7 +136,7 @@ def _parse_topic(topic: str, prefix: str) -> DeviceTopic:
 def not_for_ingest(topic: str, prefix: str) -> bool:
     """Topics under the prefix that carry no telemetry and are no error: device status,
     commands and their acknowledgements, platform components' own status."""
-    if topic.startswith(f"{prefix}/_platform/"):
+    if topic.startswith(f"{prefix}/{PLATFORM}/"):
         return True
     try:
         return _parse_topic(topic, prefix).channel not in INGESTED

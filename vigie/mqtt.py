@@ -72,11 +72,6 @@ def session_properties(expiry_s: int, receive_maximum: int | None = None) -> Pro
     return props
 
 
-def platform_status_topic(prefix: str, component: str) -> str:
-    """Retained online/offline status of a platform component (ingest bridge...)."""
-    return f"{prefix}/_platform/{component}/status"
-
-
 def wait_for_status(
     settings: MqttSettings, topic: str, expected: bytes = b"online", timeout_s: float = 30.0
 ) -> bool:

@@ -19,8 +19,9 @@ from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from vigie.contracts import TELEMETRY_BUNDLE, DeadLetter, KafkaTopics, RejectReason
 from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
+from vigie.contracts.topics import platform_status
 from vigie.kafka import read_topic
-from vigie.mqtt import platform_status_topic, wait_for_status
+from vigie.mqtt import wait_for_status
 from vigie.stack.components import Components
 from vigie.stack.services import free_port
 
@@ -170,7 +171,7 @@ def test_bridge_killed_mid_stream_loses_nothing(settings, isolated, tmp_path):
     comps = _components(settings, isolated, tmp_path)
     now = int(time.time() * 1000)
     emitted = _emitted(90, now - 90 * 60_000)
-    status = platform_status_topic(settings.mqtt.prefix, "ingest-0")
+    status = platform_status(settings.mqtt.prefix, "ingest-0")
     errors: list[BaseException] = []
 
     def publisher() -> None:

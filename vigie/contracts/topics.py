@@ -67,6 +67,14 @@ class DeviceTopic:
         return cls(parts[1], vertical, parts[3], channel, prefix)
 
 
+PLATFORM = "_platform"  # {prefix}/_platform/...: the platform components' own topics
+
+
+def platform_status(prefix: str, component: str) -> str:
+    """Retained online/offline status of a platform component (an ingest bridge...)."""
+    return f"{prefix}/{PLATFORM}/{component}/status"
+
+
 def telemetry_filter(prefix: str = "vigie", territory: str = "+") -> str:
     """MQTT subscription filter matching every device's telemetry."""
     return f"{prefix}/{territory}/+/+/{Channel.TELEMETRY}"

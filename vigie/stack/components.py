@@ -11,8 +11,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vigie.contracts.topics import platform_status
 from vigie.exits import Exit
-from vigie.mqtt import platform_status_topic, wait_for_status
+from vigie.mqtt import wait_for_status
 from vigie.settings import Settings
 from vigie.stack.services import StackError
 
@@ -72,7 +73,7 @@ class Components:
         """Start a bridge and wait until its shared subscription is in place."""
         name = f"ingest-{instance}"
         proc = self._start(name, ["ingest", "run", "--instance", instance])
-        topic = platform_status_topic(self.settings.mqtt.prefix, name)
+        topic = platform_status(self.settings.mqtt.prefix, name)
         if not wait_for_status(self.settings.mqtt, topic, timeout_s=timeout_s):
             self.stop(name, signal.SIGKILL)
             raise StackError(
