@@ -23,6 +23,8 @@ from bench.common import bench_chain, console, report
 from simulators.publish import publish
 from simulators.recording import Recorded
 from vigie import influxql
+from vigie.contracts.storage import RAW_RP, at
+from vigie.contracts.storage import Measurement as M
 
 
 def offered(territory, rate: float, seconds: float, start_ms: int, seq: dict[str, int]):  # type: ignore[no-untyped-def]
@@ -63,7 +65,8 @@ def _load(territory, settings, load: int, seconds: float, seqs):  # type: ignore
     sent = rep.batches * 50
     deadline = time.time() + 120
     # this load's readings only: each is timed at most 50 ms before its publication
-    count = f'SELECT count("value") FROM "raw"."telemetry" WHERE time >= {int(t0 * 1000) - 50}ms'
+    raw = at(M.TELEMETRY, RAW_RP)
+    count = f'SELECT count("value") FROM {raw} WHERE time >= {int(t0 * 1000) - 50}ms'
     stored = 0
     while time.time() < deadline:
         stored = int(influxql.scalar(settings.influx, count))
@@ -76,7 +79,7 @@ def _load(territory, settings, load: int, seconds: float, seqs):  # type: ignore
         settings.influx,
         'SELECT mean("lag_p50_ms") AS p50, max("lag_p99_ms") AS p99, '
         'max("to_kafka_p99_ms") AS to_kafka, max("in_kafka_p99_ms") AS in_kafka '
-        f'FROM "long"."platform" WHERE time >= {int(t0 * 1000)}ms',
+        f"FROM {at(M.PLATFORM)} WHERE time >= {int(t0 * 1000)}ms",
     )
     p50 = lag[0]["p50"] / 1000 if lag else float("nan")
     p99 = lag[0]["p99"] / 1000 if lag else float("nan")

@@ -24,6 +24,8 @@ from bench.common import bench_chain, console, machine
 from bench.pipeline_e2e import paced_records
 from simulators.publish import publish
 from vigie import influxql
+from vigie.contracts.storage import Measurement as M
+from vigie.contracts.storage import at
 from vigie.errors import StorageError
 from vigie.settings import Settings
 from vigie.stack import Stack
@@ -41,7 +43,7 @@ def pids(stack: Stack, comps: Components) -> dict[str, int | None]:
 def stored(settings: Settings, since_ms: int) -> int:
     """Readings stored since then, counted from the 1-minute windows (a count over the raw
     points would take minutes at this size, and load the machine it measures)."""
-    q = f'SELECT sum("count") FROM "long"."agg_1m" WHERE time >= {since_ms // 60_000 * 60_000}ms'
+    q = f'SELECT sum("count") FROM {at(M.AGG_1M)} WHERE time >= {since_ms // 60_000 * 60_000}ms'
     try:
         return int(influxql.scalar(settings.influx, q))
     except (OSError, StorageError):

@@ -4,18 +4,19 @@ services, energy attribution, the edge fleet, data quality and the platform's ow
 from __future__ import annotations
 
 from dashboards.spec import Dashboard, Panel, Viz
+from vigie.contracts.storage import Measurement as M
+from vigie.contracts.storage import at
 
 T = "\"territory\" = '$territory' AND $timeFilter"
 # drill-down: the district and device variables (regular expressions, '.*' for all)
 D = '"district" =~ /^$district$/ AND "device" =~ /^$device$/'
-LONG = '"long"'
 DAY = "time > now() - 24h"
 DAY_LAST_WEEK = "time > now() - 8d AND time <= now() - 7d"
 
 
 def _metered(vertical: str, window: str, scale: str = "") -> str:
     return (
-        f'SELECT sum("metered"){scale} FROM {LONG}."energy_balance" WHERE '
+        f'SELECT sum("metered"){scale} FROM {at(M.BALANCE)} WHERE '
         f"\"territory\" = '$territory' AND {window} AND \"vertical\" = '{vertical}'"
     )
 
@@ -58,21 +59,21 @@ HYPERVISOR = Dashboard(
         ),
         Panel(
             "Public lighting energy (kWh per hour)",
-            f'SELECT sum("metered") / 1000 FROM {LONG}."energy_balance" WHERE {T} AND '
+            f'SELECT sum("metered") / 1000 FROM {at(M.BALANCE)} WHERE {T} AND '
             "\"vertical\" = 'lighting' GROUP BY time(1h) fill(none)",
             "kwatth",
             fr="Énergie de l'éclairage public (kWh par heure)",
         ),
         Panel(
             "Water distributed (m3 per hour)",
-            f'SELECT sum("metered") FROM {LONG}."energy_balance" WHERE {T} AND '
+            f'SELECT sum("metered") FROM {at(M.BALANCE)} WHERE {T} AND '
             "\"vertical\" = 'water' GROUP BY time(1h) fill(none)",
             "m3",
             fr="Eau distribuée (m3 par heure)",
         ),
         Panel(
             "Open alerts by kind",
-            f'SELECT sum("open") FROM (SELECT last("open") AS "open" FROM {LONG}."alerts" '
+            f'SELECT sum("open") FROM (SELECT last("open") AS "open" FROM {at(M.ALERTS)} '
             f'WHERE {T} GROUP BY "kind", "device") GROUP BY "kind"',
             viz=Viz.BARGAUGE,
             thresholds=((0, "green"), (1, "red")),
@@ -81,7 +82,7 @@ HYPERVISOR = Dashboard(
         Panel(
             "Assets (colour: alerts raised)",
             f'SELECT last("lat") AS "lat", last("lon") AS "lon", last("alerts") AS "alerts" '
-            f'FROM {LONG}."fleet" WHERE {T} GROUP BY "device", "vertical"',
+            f'FROM {at(M.FLEET)} WHERE {T} GROUP BY "device", "vertical"',
             viz=Viz.GEOMAP,
             thresholds=((0, "green"), (1, "red")),
             height=12,
@@ -90,14 +91,14 @@ HYPERVISOR = Dashboard(
         Panel(
             "Net balance: savings enabled against the platform's footprint (kWh per day)",
             f'SELECT last("savings_wh") / 1000 AS "savings", last("footprint_wh") / 1000 AS '
-            f'"footprint" FROM {LONG}."balance" WHERE {T} GROUP BY time(1d) fill(none)',
+            f'"footprint" FROM {at(M.DAY_BALANCE)} WHERE {T} GROUP BY time(1d) fill(none)',
             "kwatth",
             Viz.BARGAUGE,
             fr="Bilan net : économies permises contre empreinte de la plateforme (kWh par jour)",
         ),
         Panel(
             "Mean bin filling level (%)",
-            f'SELECT mean("last") FROM {LONG}."agg_1m" WHERE {T} AND "metric" = \'fill_pct\' '
+            f'SELECT mean("last") FROM {at(M.AGG_1M)} WHERE {T} AND "metric" = \'fill_pct\' '
             "GROUP BY time($__interval) fill(none)",
             "percent",
             thresholds=((0, "green"), (60, "orange"), (80, "red")),
@@ -105,7 +106,7 @@ HYPERVISOR = Dashboard(
         ),
         Panel(
             "Road traffic (veh/h, mean of counters)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND '
+            f'SELECT mean("mean") FROM {at(M.AGG_1M)} WHERE {T} AND '
             "\"metric\" = 'traffic_flow_vehh' GROUP BY time($__interval) fill(none)",
             fr="Trafic routier (véh/h, moyenne des compteurs)",
         ),
@@ -121,7 +122,7 @@ LIGHTING = Dashboard(
     (
         Panel(
             "Burning hours per district",
-            f'SELECT sum("burning_h") FROM {LONG}."energy_attribution" WHERE {T} AND '
+            f'SELECT sum("burning_h") FROM {at(M.ATTRIBUTION)} WHERE {T} AND '
             '"district" =~ /^$district$/ GROUP BY time(1h), "district" fill(none)',
             "h",
             fr="Heures d'allumage par quartier",
@@ -129,21 +130,21 @@ LIGHTING = Dashboard(
         Panel(
             "Dimming savings (kWh): full power minus attributed",
             f'SELECT (sum("full_power_wh") - sum("attributed_wh")) / 1000 FROM '
-            f'{LONG}."energy_attribution" WHERE {T} AND "district" =~ /^$district$/ '
+            f'{at(M.ATTRIBUTION)} WHERE {T} AND "district" =~ /^$district$/ '
             "GROUP BY time(1h) fill(none)",
             "kwatth",
             fr="Économies d'abaissement (kWh) : pleine puissance moins attribué",
         ),
         Panel(
             "Cabinet power (W)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            f'SELECT mean("mean") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND '
             '"metric" = \'cabinet_power_w\' GROUP BY time($__interval), "device" fill(none)',
             "watt",
             fr="Puissance des armoires (W)",
         ),
         Panel(
             "Lamp power (W)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            f'SELECT mean("mean") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND '
             '"metric" = \'power_w\' GROUP BY time($__interval), "device" fill(none)',
             "watt",
             fr="Puissance des points lumineux (W)",
@@ -160,21 +161,21 @@ ENERGY = Dashboard(
     (
         Panel(
             "Attributed energy per district (kWh)",
-            f'SELECT sum("attributed_wh") / 1000 FROM {LONG}."energy_attribution" WHERE {T} '
+            f'SELECT sum("attributed_wh") / 1000 FROM {at(M.ATTRIBUTION)} WHERE {T} '
             'GROUP BY time(1h), "district" fill(none)',
             "kwatth",
             fr="Énergie attribuée par quartier (kWh)",
         ),
         Panel(
             "Unexplained energy per cabinet (Wh)",
-            f'SELECT sum("unexplained") FROM {LONG}."energy_balance" WHERE {T} AND '
+            f'SELECT sum("unexplained") FROM {at(M.BALANCE)} WHERE {T} AND '
             '"vertical" = \'lighting\' GROUP BY time(1h), "device" fill(none)',
             "watth",
             fr="Énergie inexpliquée par armoire (Wh)",
         ),
         Panel(
             "Meter / model ratio",
-            f'SELECT mean("ratio") FROM {LONG}."energy_balance" WHERE {T} AND "ratio" > 0 '
+            f'SELECT mean("ratio") FROM {at(M.BALANCE)} WHERE {T} AND "ratio" > 0 '
             'GROUP BY time(1h), "device" fill(none)',
             thresholds=((0, "green"), (1.08, "red")),
             fr="Rapport compteur / modèle",
@@ -190,21 +191,21 @@ WATER = Dashboard(
     (
         Panel(
             "Night minimum flow per metered area (m3/h)",
-            f'SELECT last("min_flow_m3h") FROM {LONG}."water_night" WHERE {T} '
+            f'SELECT last("min_flow_m3h") FROM {at(M.NIGHT)} WHERE {T} '
             'GROUP BY time(1d), "dma" fill(none)',
             "m3",
             fr="Débit minimum de nuit par secteur (m3/h)",
         ),
         Panel(
             "Leak index (night minimum / usual)",
-            f'SELECT last("leak_index") FROM {LONG}."water_night" WHERE {T} AND '
+            f'SELECT last("leak_index") FROM {at(M.NIGHT)} WHERE {T} AND '
             '"leak_index" > 0 GROUP BY time(1d), "dma" fill(none)',
             thresholds=((0, "green"), (1.25, "red")),
             fr="Indice de fuite (minimum de nuit / habituel)",
         ),
         Panel(
             "Network pressure (bar)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND "metric" = '
+            f'SELECT mean("mean") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND "metric" = '
             "'pressure_bar' GROUP BY time($__interval), \"device\" fill(none)",
             "pressurebar",
             fr="Pression du réseau (bar)",
@@ -221,14 +222,14 @@ WASTE = Dashboard(
     (
         Panel(
             "Bins by filling level",
-            f'SELECT last("fill_pct") FROM {LONG}."waste_fill" WHERE {T} AND {D} GROUP BY "device"',
+            f'SELECT last("fill_pct") FROM {at(M.WASTE)} WHERE {T} AND {D} GROUP BY "device"',
             "percent",
             Viz.TABLE,
             fr="Conteneurs par niveau de remplissage",
         ),
         Panel(
             "Hours to full (next to fill)",
-            f'SELECT last("hours_to_full") FROM {LONG}."waste_fill" WHERE {T} AND {D} AND '
+            f'SELECT last("hours_to_full") FROM {at(M.WASTE)} WHERE {T} AND {D} AND '
             '"hours_to_full" >= 0 GROUP BY "device"',
             "h",
             Viz.TABLE,
@@ -236,7 +237,7 @@ WASTE = Dashboard(
         ),
         Panel(
             "Filling level (%)",
-            f'SELECT mean("last") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            f'SELECT mean("last") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND '
             '"metric" = \'fill_pct\' GROUP BY time($__interval), "device" fill(none)',
             "percent",
             fr="Niveau de remplissage (%)",
@@ -253,26 +254,26 @@ MOBILITY = Dashboard(
     (
         Panel(
             "Flow per counter (veh/h)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            f'SELECT mean("mean") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND '
             '"metric" = \'traffic_flow_vehh\' GROUP BY time($__interval), "device" fill(none)',
             fr="Débit par compteur (véh/h)",
         ),
         Panel(
             "Flow over the last hour per district, every 15 minutes (veh/h)",
-            f'SELECT sum("mean") FROM {LONG}."agg_hop_1h" WHERE {T} AND {D} AND '
+            f'SELECT sum("mean") FROM {at(M.AGG_HOP_1H)} WHERE {T} AND {D} AND '
             '"metric" = \'traffic_flow_vehh\' GROUP BY time(15m), "district" fill(none)',
             fr="Débit de la dernière heure par quartier, tous les quarts d'heure (véh/h)",
         ),
         Panel(
             "Mean speed (km/h)",
-            f'SELECT mean("mean") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            f'SELECT mean("mean") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND '
             "\"metric\" = 'speed_kmh' GROUP BY time($__interval) fill(none)",
             "velocitykmh",
             fr="Vitesse moyenne (km/h)",
         ),
         Panel(
             "Traffic state (0 fluid .. 3 blocked)",
-            f'SELECT max("state") FROM {LONG}."road_state" WHERE {T} AND {D} '
+            f'SELECT max("state") FROM {at(M.ROAD)} WHERE {T} AND {D} '
             'GROUP BY time($__interval), "device" fill(none)',
             thresholds=((0, "green"), (1, "yellow"), (2, "orange"), (3, "red")),
             fr="État du trafic (0 fluide .. 3 bloqué)",
@@ -290,7 +291,7 @@ FLEET = Dashboard(
         Panel(
             "Devices reporting",
             f'SELECT count(distinct("last_seq")) FROM (SELECT '
-            f'last("last_seq") AS "last_seq" FROM {LONG}."fleet" WHERE {T} AND {D} '
+            f'last("last_seq") AS "last_seq" FROM {at(M.FLEET)} WHERE {T} AND {D} '
             'GROUP BY "device")',
             viz=Viz.STAT,
             fr="Équipements qui émettent",
@@ -298,7 +299,7 @@ FLEET = Dashboard(
         Panel(
             "Last seen, missing batches and batches the edge queue dropped, per device",
             f'SELECT last("last_reading_ms") AS "last_reading_ms", last("missing_seq") AS '
-            f'"missing_seq", last("edge_dropped") AS "edge_dropped" FROM {LONG}."fleet" '
+            f'"missing_seq", last("edge_dropped") AS "edge_dropped" FROM {at(M.FLEET)} '
             f'WHERE {T} AND {D} GROUP BY "device"',
             viz=Viz.TABLE,
             fr="Dernière mesure, lots manquants et lots perdus par la file du boîtier, "
@@ -306,13 +307,13 @@ FLEET = Dashboard(
         ),
         Panel(
             "Edge queue depth (batches)",
-            f'SELECT max("max") FROM {LONG}."agg_1m" WHERE {T} AND {D} AND '
+            f'SELECT max("max") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND '
             '"metric" = \'queue_depth\' GROUP BY time($__interval), "device" fill(none)',
             fr="File d'attente des boîtiers (lots)",
         ),
         Panel(
             "Worker lag reading -> storage (ms, p99)",
-            f'SELECT max("lag_p99_ms") FROM {LONG}."platform" WHERE {T} '
+            f'SELECT max("lag_p99_ms") FROM {at(M.PLATFORM)} WHERE {T} '
             "GROUP BY time($__interval) fill(none)",
             "ms",
             fr="Délai mesure -> stockage (ms, p99)",
@@ -330,26 +331,26 @@ QUALITY = Dashboard(
     (
         Panel(
             "Rejected payloads by reason",
-            f'SELECT sum("count") FROM {LONG}."dead_letters" WHERE {T} '
+            f'SELECT sum("count") FROM {at(M.DEAD_LETTERS)} WHERE {T} '
             'GROUP BY time($__interval), "reason" fill(none)',
             fr="Messages rejetés par motif",
         ),
         Panel(
             "Rejected payloads by vertical",
-            f'SELECT sum("count") FROM {LONG}."dead_letters" WHERE {T} GROUP BY "vertical"',
+            f'SELECT sum("count") FROM {at(M.DEAD_LETTERS)} WHERE {T} GROUP BY "vertical"',
             viz=Viz.BARGAUGE,
             fr="Messages rejetés par domaine",
         ),
         Panel(
             "Late readings (after their window closed)",
-            f'SELECT last("late") FROM {LONG}."fleet" WHERE {T} AND "late" > 0 GROUP BY "device"',
+            f'SELECT last("late") FROM {at(M.FLEET)} WHERE {T} AND "late" > 0 GROUP BY "device"',
             viz=Viz.TABLE,
             fr="Mesures arrivées en retard (fenêtre close)",
         ),
         Panel(
             "Missing sequence numbers (all devices)",
             f'SELECT sum("missing_seq") FROM (SELECT last("missing_seq") AS "missing_seq" '
-            f'FROM {LONG}."fleet" WHERE {T} GROUP BY "device")',
+            f'FROM {at(M.FLEET)} WHERE {T} GROUP BY "device")',
             viz=Viz.STAT,
             thresholds=((0, "green"), (1, "orange")),
             fr="Numéros de séquence manquants (tous équipements)",
@@ -365,41 +366,41 @@ FOOTPRINT = Dashboard(
     (
         Panel(
             "Footprint by part (Wh)",
-            f'SELECT sum("wh") FROM {LONG}."footprint" WHERE {T} GROUP BY "part"',
+            f'SELECT sum("wh") FROM {at(M.FOOTPRINT)} WHERE {T} GROUP BY "part"',
             "watth",
             Viz.BARGAUGE,
             fr="Empreinte par poste (Wh)",
         ),
         Panel(
             "Savings enabled by vertical (Wh)",
-            f'SELECT sum("wh") FROM {LONG}."savings" WHERE {T} GROUP BY "vertical"',
+            f'SELECT sum("wh") FROM {at(M.SAVINGS)} WHERE {T} GROUP BY "vertical"',
             "watth",
             Viz.BARGAUGE,
             fr="Économies permises par domaine (Wh)",
         ),
         Panel(
             "Messages received per component and vertical",
-            f'SELECT sum("messages_in") FROM {LONG}."platform" WHERE {T} AND "vertical" != \'\' '
+            f'SELECT sum("messages_in") FROM {at(M.PLATFORM)} WHERE {T} AND "vertical" != \'\' '
             'GROUP BY time($__interval), "component", "vertical" fill(none)',
             fr="Messages reçus par composant et domaine",
         ),
         Panel(
             "Bytes in and out per component",
-            f'SELECT sum("bytes_in") AS "in", sum("bytes_out") AS "out" FROM {LONG}."platform" '
+            f'SELECT sum("bytes_in") AS "in", sum("bytes_out") AS "out" FROM {at(M.PLATFORM)} '
             f'WHERE {T} AND "vertical" = \'\' GROUP BY time($__interval), "component" fill(none)',
             "bytes",
             fr="Octets reçus et émis par composant",
         ),
         Panel(
             "CPU time (s) per component",
-            f'SELECT sum("cpu_s") FROM {LONG}."platform" WHERE {T} '
+            f'SELECT sum("cpu_s") FROM {at(M.PLATFORM)} WHERE {T} '
             'GROUP BY time($__interval), "component" fill(none)',
             "s",
             fr="Temps processeur (s) par composant",
         ),
         Panel(
             "Resident memory (kB) per component",
-            f'SELECT max("rss_kb") FROM {LONG}."platform" WHERE {T} '
+            f'SELECT max("rss_kb") FROM {at(M.PLATFORM)} WHERE {T} '
             'GROUP BY time($__interval), "component" fill(none)',
             "kbytes",
             fr="Mémoire résidente (ko) par composant",

@@ -21,10 +21,12 @@ from grafana_foundation_sdk.models import common as mcommon
 from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards.spec import Dashboard, Panel, Viz, in_zone
+from vigie.contracts.storage import Measurement as M
+from vigie.contracts.storage import at
 
 DATASOURCE_UID = "vigie-influxdb"
 DATASOURCE = model.DataSourceRef(type_val="influxdb", uid=DATASOURCE_UID)
-_TAGS = 'SHOW TAG VALUES FROM "long"."agg_1m" WITH KEY = "{key}"'
+_TAGS = f'SHOW TAG VALUES FROM {at(M.AGG_1M)} WITH KEY = "{{key}}"'
 
 
 class InfluxQLTarget(cogvariants.Dataquery):

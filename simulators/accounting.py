@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from vigie import influxql
+from vigie.contracts.storage import Measurement as M
+from vigie.contracts.storage import at
 from vigie.sections import InfluxSettings
 
 
@@ -48,14 +50,14 @@ def count(
         )
     rows = influxql.query(
         influx,
-        f'SELECT sum("count") AS n FROM "long"."dead_letters" WHERE time >= {since_ms}ms '
+        f'SELECT sum("count") AS n FROM {at(M.DEAD_LETTERS)} WHERE time >= {since_ms}ms '
         'GROUP BY "reason"',
     )
     out.rejected = {r["reason"]: int(r["n"]) for r in rows if r.get("n")}
     out.history_gaps = int(
         influxql.scalar(
             influx,
-            'SELECT sum("m") FROM (SELECT last("missing_seq") AS "m" FROM "long"."fleet_history" '
+            f'SELECT sum("m") FROM (SELECT last("missing_seq") AS "m" FROM {at(M.FLEET_HISTORY)} '
             f'WHERE {which} GROUP BY "device")',
         )
     )

@@ -48,6 +48,7 @@ from streams.windowing import DeviceState, WindowPolicy, WindowRow
 from vigie import influxql
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
+from vigie.contracts.storage import Measurement, at
 from vigie.errors import UsageError
 from vigie.localtime import LocalClock
 from vigie.registries import Registries
@@ -128,7 +129,7 @@ def _read_back(
             hop = measurement != "agg_1m"
             shift = hop_ms if hop else 0  # hopping windows are labelled by their end
             q = (
-                f'SELECT {fields} FROM "long"."{measurement}" WHERE {which} AND '
+                f"SELECT {fields} FROM {at(Measurement(measurement))} WHERE {which} AND "
                 f"time >= {start_ms + shift}ms AND time < {end_ms + shift}ms "
                 'GROUP BY "device", "metric"'
             )
@@ -152,7 +153,7 @@ def _read_back(
             ]
         for rp in ("raw", "long") if history else ("raw",):
             q = (
-                f'SELECT "value" FROM "{rp}"."telemetry" WHERE {which} AND '
+                f'SELECT "value" FROM {at(Measurement.TELEMETRY, rp)} WHERE {which} AND '
                 f'time >= {readings[0]}ms AND time <= {readings[1]}ms GROUP BY "device", "metric"'
             )
             for r in influxql.query(settings.influx, q):
@@ -160,7 +161,8 @@ def _read_back(
         q = (
             'SELECT last("last_seq") AS "last_seq", last("missing_seq") AS "missing", '
             'last("first_seq") AS "first_seq", last("edge_dropped") AS "edge_dropped" '
-            f'FROM "long"."{FLEET_HISTORY if history else FLEET}" WHERE {which} GROUP BY "device"'
+            f"FROM {at(FLEET_HISTORY if history else FLEET)} WHERE {which} "
+            'GROUP BY "device"'
         )
         marks |= {
             r["device"]: SeqMark(

@@ -18,6 +18,8 @@ from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from vigie import influxql
 from vigie.contracts import DeadLetter, KafkaTopics
+from vigie.contracts.storage import RAW_RP, at
+from vigie.contracts.storage import Measurement as M
 from vigie.errors import StorageError, VigieError
 from vigie.kafka import read_topic
 from vigie.security.acl import ServiceAccount
@@ -48,7 +50,9 @@ def _wait_drained(
             comps.check_alive()
             try:
                 found = int(
-                    influxql.scalar(settings.influx, 'SELECT count("value") FROM "raw"."telemetry"')
+                    influxql.scalar(
+                        settings.influx, f'SELECT count("value") FROM {at(M.TELEMETRY, RAW_RP)}'
+                    )
                 )
             except (OSError, StorageError):
                 found = 0
@@ -70,13 +74,14 @@ def _summary(
     by_vertical = {
         r["vertical"]: int(r["count"])
         for r in influxql.query(
-            settings.influx, 'SELECT count("value") FROM "raw"."telemetry" GROUP BY "vertical"'
+            settings.influx,
+            f'SELECT count("value") FROM {at(M.TELEMETRY, RAW_RP)} GROUP BY "vertical"',
         )
     }
     windows = {
         r["vertical"]: int(r["count"])
         for r in influxql.query(
-            settings.influx, 'SELECT count("count") FROM "long"."agg_1m" GROUP BY "vertical"'
+            settings.influx, f'SELECT count("count") FROM {at(M.AGG_1M)} GROUP BY "vertical"'
         )
     }
     table = Table(
@@ -96,18 +101,18 @@ def _summary(
     console.print(table)
     energy_wh = influxql.scalar(
         settings.influx,
-        'SELECT sum("mean") / 60 FROM "long"."agg_1m" WHERE "metric" = \'cabinet_power_w\'',
+        f'SELECT sum("mean") / 60 FROM {at(M.AGG_1M)} WHERE "metric" = \'cabinet_power_w\'',
     )
     water_m3 = influxql.scalar(
         settings.influx,
-        'SELECT sum("mean") / 60 FROM "long"."agg_1m" WHERE "metric" = \'flow_m3h\'',
+        f'SELECT sum("mean") / 60 FROM {at(M.AGG_1M)} WHERE "metric" = \'flow_m3h\'',
     )
     peak_flow = influxql.scalar(
         settings.influx,
-        'SELECT max("max") FROM "long"."agg_1m" WHERE "metric" = \'traffic_flow_vehh\'',
+        f'SELECT max("max") FROM {at(M.AGG_1M)} WHERE "metric" = \'traffic_flow_vehh\'',
     )
     fill = influxql.scalar(
-        settings.influx, 'SELECT mean("last") FROM "long"."agg_1m" WHERE "metric" = \'fill_pct\''
+        settings.influx, f'SELECT mean("last") FROM {at(M.AGG_1M)} WHERE "metric" = \'fill_pct\''
     )
     figures = Table("figure", "value", title="Territory over the simulated period")
     figures.add_row("public lighting energy (cabinet meters)", f"{energy_wh / 1000:,.2f} kWh")

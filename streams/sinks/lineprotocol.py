@@ -16,14 +16,17 @@ from streams.kpis import BinLevel
 from streams.windowing import DeviceState, WindowRow
 from vigie.contracts import Asset, DeadLetter, DeviceTopic, TelemetryBatch, TopicError
 from vigie.contracts.platform import PlatformReport
+from vigie.contracts.storage import Measurement
 
-RAW = "telemetry"
-AGGREGATE = "agg_1m"
-HOPPING = "agg_hop_1h"  # 1-hour windows every 15 minutes (road traffic), at the window END:
+RAW = Measurement.TELEMETRY
+AGGREGATE = Measurement.AGG_1M
+HOPPING = (
+    Measurement.AGG_HOP_1H
+)  # 1-hour windows every 15 minutes (road traffic), at the window END:
 # a point at 08:15 holds 07:15-08:15, "the last hour", as the README and the panels say
-LATE = "late_readings"
-FLEET = "fleet"
-FLEET_HISTORY = "fleet_history"  # the same, for imported history (gaps in the source)
+LATE = Measurement.LATE
+FLEET = Measurement.FLEET
+FLEET_HISTORY = Measurement.FLEET_HISTORY  # the same, for imported history (gaps in the source)
 
 
 class TagIndex:
@@ -125,7 +128,7 @@ def fleet_lines(
     return lines
 
 
-DEAD_LETTERS = "dead_letters"
+DEAD_LETTERS = Measurement.DEAD_LETTERS
 
 
 def dead_letter_lines(
@@ -154,12 +157,12 @@ def dead_letter_lines(
     return lines
 
 
-BALANCE = "energy_balance"
-ATTRIBUTION = "energy_attribution"
-NIGHT = "water_night"
-WASTE = "waste_fill"
-ROAD = "road_state"
-ALERTS = "alerts"
+BALANCE = Measurement.BALANCE
+ATTRIBUTION = Measurement.ATTRIBUTION
+NIGHT = Measurement.NIGHT
+WASTE = Measurement.WASTE
+ROAD = Measurement.ROAD
+ALERTS = Measurement.ALERTS
 
 
 def _s(text: str) -> str:
@@ -258,7 +261,7 @@ def alert_lines(alerts: Iterable[Alert], tags: TagIndex) -> list[str]:
     return out
 
 
-PLATFORM = "platform"
+PLATFORM = Measurement.PLATFORM
 
 
 def platform_lines(report: PlatformReport) -> list[str]:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from vigie.contracts.storage import Measurement as M
+from vigie.contracts.storage import at
 from vigie.localtime import DAY_MS, HOUR_MS, LocalClock
 
 LICENCE = {
@@ -60,7 +62,7 @@ DATASETS: tuple[Dataset, ...] = (
         "Energy drawn by the public lighting of each district (line losses included), its "
         "burning hours, and the energy the same hours would have taken at full power.",
         'SELECT sum("attributed_wh") / 1000 AS "energy_kwh", sum("full_power_wh") / 1000 AS '
-        '"full_power_kwh", sum("burning_h") AS "burning_hours" FROM "long"."energy_attribution" '
+        f'"full_power_kwh", sum("burning_h") AS "burning_hours" FROM {at(M.ATTRIBUTION)} '
         f'WHERE {SPAN} GROUP BY time($grain), "district" fill(none)',
         (
             TIME,
@@ -77,7 +79,7 @@ DATASETS: tuple[Dataset, ...] = (
         "The minimum flow of each district metered area between 02:00 and 05:00, its usual "
         "value over the previous clean nights, and their ratio (leak index).",
         'SELECT last("min_flow_m3h") AS "min_flow_m3h", last("baseline_m3h") AS "usual_m3h", '
-        'last("leak_index") AS "leak_index" FROM "long"."water_night" '
+        f'last("leak_index") AS "leak_index" FROM {at(M.NIGHT)} '
         f'WHERE {SPAN} GROUP BY time(1d), "district", "dma" fill(none)',
         (
             TIME,
@@ -94,7 +96,7 @@ DATASETS: tuple[Dataset, ...] = (
         "Waste container filling per district and hour",
         "Mean and highest filling level of the district's containers.",
         'SELECT mean("last") AS "mean_fill_pct", max("max") AS "max_fill_pct" FROM '
-        f'"long"."agg_1m" WHERE {SPAN} AND "metric" = \'fill_pct\' '
+        f"{at(M.AGG_1M)} WHERE {SPAN} AND \"metric\" = 'fill_pct' "
         'GROUP BY time($grain), "district" fill(none)',
         (
             TIME,
@@ -113,7 +115,7 @@ DATASETS: tuple[Dataset, ...] = (
         "data. Every period of the export has its cell, empty when nothing was counted. Counts "
         "below the suppression threshold are left empty and flagged, so that no cell singles "
         "anyone out.",
-        'SELECT mean("mean") AS "flow_vehh" FROM "long"."agg_1m" WHERE '
+        f'SELECT mean("mean") AS "flow_vehh" FROM {at(M.AGG_1M)} WHERE '
         f"{SPAN} AND \"metric\" = 'traffic_flow_vehh' "
         'GROUP BY time(1h), "district", "device" fill(none)',
         (

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigie import influxql
+from vigie.contracts.storage import Measurement as M
+from vigie.contracts.storage import at
 from vigie.sections import InfluxSettings
 from vigie.sobriety.balance import Footprint, dimming_savings_wh, footprint, leak_savings_m3
 from vigie.sobriety.factors import FootprintFactors
@@ -80,19 +82,18 @@ def compute(
     midnights (``vigie.localtime``; a day of 23 or 25 hours on the changes), or 24 hours."""
     end = day_ms + DAY_MS if day_end_ms is None else day_end_ms
     span = f"\"territory\" = '{territory}' AND time >= {day_ms}ms AND time < {end}ms"
-    long = '"long"'
     devices = len(
-        _rows(influx, f'SELECT last("last_seq") FROM {long}."fleet" WHERE {span} GROUP BY "device"')
+        _rows(influx, f'SELECT last("last_seq") FROM {at(M.FLEET)} WHERE {span} GROUP BY "device"')
     )
     messages = int(
         _sum(
             influx,
-            f'SELECT sum("messages_in") FROM {long}."platform" WHERE {span} AND '
+            f'SELECT sum("messages_in") FROM {at(M.PLATFORM)} WHERE {span} AND '
             "\"component\" = 'ingest' AND \"vertical\" = ''",
         )
     )
     cpu_s = _sum(
-        influx, f'SELECT sum("cpu_s") FROM {long}."platform" WHERE {span} AND "vertical" = \'\''
+        influx, f'SELECT sum("cpu_s") FROM {at(M.PLATFORM)} WHERE {span} AND "vertical" = \'\''
     )
     result = DayBalance(
         territory, day_ms, devices, messages, cpu_s, footprint(devices, messages, cpu_s, factors)
@@ -100,7 +101,7 @@ def compute(
     lighting = _rows(
         influx,
         f'SELECT sum("full_power_wh") AS "full", sum("lamps_wh") AS "lamps" FROM '
-        f'{long}."energy_attribution" WHERE {span}',
+        f"{at(M.ATTRIBUTION)} WHERE {span}",
     )
     if lighting:
         result.savings_wh["lighting"] = dimming_savings_wh(
@@ -121,14 +122,14 @@ def _water_saved_m3(
     half a day on average when found."""
     leaks = _rows(
         influx,
-        f'SELECT "open", "device" FROM "long"."alerts" WHERE {span} AND '
+        f'SELECT "open", "device" FROM {at(M.ALERTS)} WHERE {span} AND '
         '"kind" = \'suspected_leak\' AND "open" = 1',
     )
     saved = 0.0
     for leak in leaks:
         night = _rows(
             influx,
-            f'SELECT "min_flow_m3h", "baseline_m3h" FROM "long"."water_night" WHERE '
+            f'SELECT "min_flow_m3h", "baseline_m3h" FROM {at(M.NIGHT)} WHERE '
             f"\"territory\" = '{territory}' AND \"device\" = '{leak['device']}' AND "
             f"time = {leak['time']}ms",
         )
@@ -142,7 +143,7 @@ def _pickups_avoided(influx: InfluxSettings, span: str) -> float:
     """Bin stops a fixed round would have made, minus the bins that were nearly full."""
     bins = _rows(
         influx,
-        f'SELECT max("fill_pct") AS "fill" FROM "long"."waste_fill" WHERE {span} GROUP BY "device"',
+        f'SELECT max("fill_pct") AS "fill" FROM {at(M.WASTE)} WHERE {span} GROUP BY "device"',
     )
     needed = sum(1 for b in bins if (b["fill"] or 0) >= FULL_BIN_PCT)
     return max(0.0, len(bins) / FIXED_ROUND_DAYS - needed)
