@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only where arrays are converted: an edge agent never loads it
+    import numpy as np
 
 from vigie.errors import DataError
 
@@ -64,6 +66,8 @@ class LocalClock:
 
     def offsets_ms(self, ts_ms: np.ndarray) -> np.ndarray:
         """The UTC offset in force at each instant (ms)."""
+        import numpy as np
+
         ts = np.asarray(ts_ms, np.int64)
         if ts.size == 0:
             return np.zeros(0, np.int64)
@@ -75,6 +79,8 @@ class LocalClock:
 
     def local_ms(self, ts_ms: np.ndarray) -> np.ndarray:
         """Wall-clock time as milliseconds of a UTC-less epoch: floor it by day or hour."""
+        import numpy as np
+
         ts = np.asarray(ts_ms, np.int64)
         return ts + self.offsets_ms(ts)
 

@@ -1,39 +1,43 @@
-"""Sensor drivers behind one small interface: ``read(ts_ms) -> [(metric, value), ...]``."""
+"""Sensor drivers behind one small interface: ``read(ts_ms, dt_s) -> [(metric, value), ...]``.
+
+Drivers are found by name in the ``vigie.edge.drivers`` entry point group (``pyproject.toml``):
+the bus drivers here, the ``simulated`` one from the simulators, and any a deployment adds
+with its own package. A driver class is built with ``from_config(asset, options)`` when it has
+one, else with the options as keyword arguments; its bus library is imported only then.
+"""
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from vigie.contracts import Asset
+from vigie.errors import UsageError
+
+GROUP = "vigie.edge.drivers"
 
 
 class Driver(Protocol):
     def read(self, ts_ms: int, dt_s: float) -> list[tuple[str, float]]: ...
 
 
+def available() -> list[str]:
+    """The driver names this installation knows."""
+    return sorted(ep.name for ep in entry_points(group=GROUP))
+
+
 def load_driver(name: str, asset: Asset, options: dict[str, Any] | None = None) -> Driver:
-    """The driver for a config's ``driver`` name; bus libraries are imported only here."""
+    """The driver for a config's ``driver`` name."""
     options = options or {}
-    if name == "simulated":
-        from edge.drivers.simulated import SimulatedDriver
-
-        return SimulatedDriver(asset)
-    if name == "ina219":
-        from edge.drivers.ina219 import INA219
-
-        return INA219(**options)
-    if name == "bh1750":
-        from edge.drivers.bh1750 import BH1750
-
-        return BH1750(**options)
-    if name == "vl53l1x":
-        from edge.drivers.vl53l1x import VL53L1X
-
-        return VL53L1X(**options)
-    if name == "pulse":
-        from edge.drivers.pulse import GpioPulses
-
-        return GpioPulses(**options)
-    raise ValueError(
-        f"unknown driver {name!r}; available: simulated, ina219, bh1750, vl53l1x, pulse"
-    )
+    found = {ep.name: ep for ep in entry_points(group=GROUP)}
+    if name not in found:
+        raise UsageError(
+            f"unknown driver {name!r}; available: {', '.join(available()) or 'none'} "
+            "(is Vigie installed with pip, so that its entry points exist?)"
+        )
+    cls = found[name].load()
+    if hasattr(cls, "from_config"):
+        driver: Driver = cls.from_config(asset, options)
+        return driver
+    made: Driver = cls(**options)
+    return made

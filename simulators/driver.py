@@ -1,8 +1,11 @@
-"""A driver fed by the simulators' physical models, for boards without sensors attached."""
+"""The ``simulated`` edge driver: readings from the simulators' physical models, for boards
+without sensors attached. Registered under the ``vigie.edge.drivers`` entry point group, so
+the edge agent finds it by name without importing the simulators itself."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from simulators.models import TerritoryModel
 from vigie.contracts import Asset, AssetKind, District, Territory
@@ -10,6 +13,11 @@ from vigie.contracts import Asset, AssetKind, District, Territory
 
 class SimulatedDriver:
     """Reads what the physical model says the asset measures now."""
+
+    @classmethod
+    def from_config(cls, asset: Asset, options: dict[str, Any]) -> SimulatedDriver:
+        del options  # the model needs only the asset
+        return cls(asset)
 
     def __init__(self, asset: Asset) -> None:
         assets = [asset]
