@@ -228,16 +228,13 @@ def opendata_export(
     if not chosen:
         raise fail(Exit.USAGE, f"--vertical {vertical}: none of lighting, water, waste, mobility")
 
-    def ms(d: date) -> int:  # local midnight
-        return clock.utc_of_local((d - date(1970, 1, 1)).days * 86_400_000, strict=False)
-
     try:
         counts = export(
             settings.influx,
             chosen,
             settings.territory,
-            ms(first),
-            ms(last + timedelta(days=1)),
+            clock.midnight(first),
+            clock.midnight(last + timedelta(days=1)),
             out,
             grain,
             min_count,
@@ -271,7 +268,7 @@ def footprint_report(
     the hypervisor's balance panel and the bulletin (same points when run again)."""
     from datetime import date, datetime, timedelta
 
-    from vigie.localtime import DAY_MS, LocalClock
+    from vigie.localtime import LocalClock
     from vigie.sobriety.report import compute, write
 
     settings = Settings()
@@ -283,9 +280,7 @@ def footprint_report(
     table = Table("day", "boards", "messages", "CPU s", "footprint Wh", "savings Wh", "net Wh")
     for n in range(days - 1, -1, -1):
         d = last - timedelta(days=n)
-        local = (d - date(1970, 1, 1)).days * DAY_MS
-        day_ms = clock.utc_of_local(local, strict=False)
-        day_end = clock.utc_of_local(local + DAY_MS, strict=False)
+        day_ms, day_end = clock.midnight(d), clock.midnight(d + timedelta(days=1))
         try:
             balance = compute(
                 settings.influx, settings.territory, day_ms, settings.footprint, day_end
@@ -324,7 +319,7 @@ def dashboards_snapshot(
 
     from dashboards.bulletin import Period, write_snapshot
     from dashboards.catalog import ALL, HYPERVISOR
-    from vigie.localtime import DAY_MS, LocalClock
+    from vigie.localtime import LocalClock
 
     settings = Settings()
     try:
@@ -333,11 +328,7 @@ def dashboards_snapshot(
                 raise ValueError("--from and --to go together")
             clock = LocalClock(_home_timezone(settings))
             first, last = date.fromisoformat(from_), date.fromisoformat(to) + timedelta(1)
-            start, end = (
-                clock.utc_of_local((d - date(1970, 1, 1)).days * DAY_MS, strict=False)
-                for d in (first, last)
-            )
-            period = Period(start_ms=start, end_ms=end)
+            period = Period(start_ms=clock.midnight(first), end_ms=clock.midnight(last))
         else:
             period = Period(since)
         path = write_snapshot(

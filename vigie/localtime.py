@@ -10,7 +10,7 @@ local times a change skips or repeats rather than guessing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -116,6 +116,10 @@ class LocalClock:
                 "give its UTC offset"
             )
         return first
+
+    def midnight(self, day: date) -> int:
+        """The instant a local calendar day begins."""
+        return self.utc_of_local((day - date(1970, 1, 1)).days * DAY_MS, strict=False)
 
     def day_length_ms(self, local_day_ms: int) -> int:
         """How long a local day (wall-clock midnight, ms of the local epoch) lasts: 23 h on

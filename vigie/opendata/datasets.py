@@ -15,8 +15,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from vigie.contracts.storage import Measurement as M
 from vigie.contracts.storage import at
 from vigie.localtime import DAY_MS, HOUR_MS, LocalClock
@@ -179,7 +177,7 @@ def periods(start_ms: int, end_ms: int, grain: str, clock: LocalClock) -> list[t
         first = start_ms - start_ms % HOUR_MS
         return [(t, t + HOUR_MS) for t in range(first, end_ms, HOUR_MS)]
     step = {"3h": 3 * HOUR_MS, "1d": DAY_MS}[grain]
-    local = int(clock.local_ms(np.array([start_ms]))[0])
+    local = start_ms + clock.offset_at(start_ms)
     local -= local % step
     out: list[tuple[int, int]] = []
     while True:
