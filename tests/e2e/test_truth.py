@@ -25,15 +25,20 @@ from vigie.stack.components import Components
 pytestmark = pytest.mark.e2e
 
 
-def _poll(settings, query, ready, timeout_s=180):
+def _poll(settings, query, ready, timeout_s=180, settle_s=0):
+    """The rows once ``ready`` holds and they have not changed for ``settle_s`` seconds
+    (windows still closing add to sums that already pass a threshold)."""
     deadline = time.monotonic() + timeout_s
-    rows = []
+    rows: list = []
+    same_since = None
     while time.monotonic() < deadline:
         try:
-            rows = influxql.query(settings.influx, query)
+            latest = influxql.query(settings.influx, query)
         except (OSError, StorageError):
-            rows = []
-        if ready(rows):
+            latest = []
+        if latest != rows:
+            rows, same_since = latest, time.monotonic()
+        if ready(rows) and time.monotonic() - same_since >= settle_s:
             return rows
         time.sleep(1)
     return rows
@@ -119,6 +124,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
             lambda rows: (
                 sum(r["sum"] for r in rows) >= 0.97 * sum(truth.district_lighting_wh.values())
             ),
+            settle_s=10,
         )
         # the day balances: footprint against savings, from what the platform stored
         time.sleep(11)  # at least one report from each process on itself
