@@ -81,10 +81,10 @@ def bench_chain(prefix: str) -> tuple[Any, Any, Any, Any]:
     import tempfile
     from pathlib import Path
 
+    from shell.stack import Stack
+    from shell.stack.components import Components
     from simulators.territory import generate
     from vigie.settings import Settings
-    from vigie.stack import Stack
-    from vigie.stack.components import Components
 
     home = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ["VIGIE_HOME"] = str(home)

@@ -27,9 +27,9 @@ from bench.common import best_of, console, report
 from edge.config import Backoff
 from edge.queue import BatchQueue, QueuePolicy
 from edge.session import Session
+from shell.stack import Stack
 from vigie.contracts import Vertical
 from vigie.sections import MqttSettings
-from vigie.stack import Stack
 
 PAYLOAD = json.dumps(
     {

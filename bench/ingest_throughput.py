@@ -25,10 +25,10 @@ from ingest.bridge import make_router
 from ingest.handoff import produce
 from ingest.routing import Inbound
 from ingest.validation import validate
+from shell.stack import Stack
 from simulators.territory import generate
 from vigie.kafka import ensure_topics
 from vigie.settings import Settings
-from vigie.stack import Stack
 
 
 class OneReading(BaseModel):

@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 from bench.common import console, pin_to_one_core, report
+from shell.stack import Stack
 from simulators.publish import publish
 from simulators.recording import Recorded
 from simulators.simulation import Simulation, SimulationPlan
 from simulators.territory import generate
 from vigie.sections import MqttSettings
-from vigie.stack import Stack
 
 
 def main(population: int) -> None:

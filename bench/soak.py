@@ -22,15 +22,15 @@ from rich.table import Table
 
 from bench.common import bench_chain, console, machine
 from bench.pipeline_e2e import paced_records
+from shell.stack import Stack
+from shell.stack.components import Components
+from shell.stack.supervisor import rss_mb
 from simulators.publish import publish
 from vigie import influxql
 from vigie.contracts.storage import Measurement as M
 from vigie.contracts.storage import at
 from vigie.errors import StorageError
 from vigie.settings import Settings
-from vigie.stack import Stack
-from vigie.stack.components import Components
-from vigie.stack.supervisor import rss_mb
 
 
 def pids(stack: Stack, comps: Components) -> dict[str, int | None]:

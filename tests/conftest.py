@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from shell.stack import Stack
 from vigie.settings import Settings
-from vigie.stack import Stack
 
 _ids = itertools.count()
 

@@ -135,7 +135,7 @@ def check_stored_exactly(settings, emitted) -> None:  # type: ignore[no-untyped-
 @contextmanager
 def running_chain(settings, isolated, tmp_path, territory) -> Iterator:  # type: ignore[no-untyped-def]
     """A worker and a bridge for one territory on the test's isolated topics, stopped after."""
-    from vigie.stack.components import Components
+    from shell.stack.components import Components
 
     registry = tmp_path / "territory.json"
     territory.save(registry)

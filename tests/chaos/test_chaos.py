@@ -85,7 +85,7 @@ class AgentProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "vigie", "edge", "run", "--config", str(self.path)]
+        cmd = [sys.executable, "-m", "shell", "edge", "run", "--config", str(self.path)]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
 
     def kill(self) -> None:
@@ -317,10 +317,10 @@ def test_tansu_outgrowing_its_memory_bound_is_started_again_empty(tmp_path, monk
     """Tansu cannot delete records; past ``kafka_max_rss_mb`` the supervisor starts it again
     empty. An edge agent sending meanwhile loses nothing; the broker's memory stays bounded."""
     from bench.pipeline_e2e import paced_records
+    from shell.stack import Stack
+    from shell.stack.supervisor import rss_mb
     from simulators.publish import publish
     from vigie.settings import Settings
-    from vigie.stack import Stack
-    from vigie.stack.supervisor import rss_mb
 
     home = tmp_path / "home"
     monkeypatch.setenv("VIGIE_HOME", str(home))

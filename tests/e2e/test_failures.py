@@ -12,13 +12,13 @@ import time
 
 import pytest
 
+from shell.stack.components import Components
 from simulators.publish import publish
 from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from tests.helpers import check_stored_exactly, wait_for_count
 from vigie import influxql
 from vigie.errors import StorageError
-from vigie.stack.components import Components
 
 pytestmark = pytest.mark.e2e
 T = generate(300, seed=5, territory_id="fail")

@@ -79,7 +79,7 @@ def _replay(source, registry, *more_values: str) -> list[str]:  # type: ignore[n
     """``vigie replay`` of the file, its flows (and ``more_values``) as history."""
     values = [x for v in ("traffic_flow_vehh=flow", *more_values) for x in ("--value", v)]
     return [
-        *(sys.executable, "-m", "vigie", "replay", str(source), "--registry", str(registry)),
+        *(sys.executable, "-m", "shell", "replay", str(source), "--registry", str(registry)),
         *("--time", "hour", "--time-format", "epoch_s", "--device", "id"),
         *("--device-template", "counter-{}", "--delimiter", ";", "--wait", "90"),
         *values,

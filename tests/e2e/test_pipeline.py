@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from shell.stack.components import Components
 from simulators.faults import standard_faults
 from simulators.publish import publish
 from simulators.simulation import SimulationPlan, run
@@ -14,7 +15,6 @@ from simulators.territory import generate
 from tests.helpers import check_stored_exactly, wait_for_count
 from vigie.contracts import DeadLetter, KafkaTopics
 from vigie.kafka import read_topic
-from vigie.stack.components import Components
 
 pytestmark = pytest.mark.e2e
 

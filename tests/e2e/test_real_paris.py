@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from reports.opendata.datasets import DATASETS
+from reports.opendata.export import export
 from tests.helpers import running_chain
 from vigie import influxql
 from vigie.contracts import Territory
 from vigie.localtime import LocalClock
-from vigie.opendata.datasets import DATASETS
-from vigie.opendata.export import export
 
 pytestmark = pytest.mark.e2e
 DATA = Path(__file__).parents[1] / "data" / "paris-comptages-routiers-2026-06-21T00.csv"
@@ -33,7 +33,7 @@ STATES = ((15.0, 0), (30.0, 1), (50.0, 2))  # the Paris thresholds: fluid, dense
 
 
 def _vigie(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "vigie", *args]
+    cmd = [sys.executable, "-m", "shell", *args]
     return subprocess.run(
         cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
     )

@@ -20,10 +20,10 @@ import pytest
 from edge.agent import Agent
 from edge.config import AgentConfig
 from edge.queue import BatchQueue
+from shell.stack.services import free_port
 from simulators.territory import generate
 from tests.helpers import running_chain
 from vigie import influxql
-from vigie.stack.services import free_port
 
 pytestmark = pytest.mark.e2e
 T = generate(150, seed=12, territory_id="receipts")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from dashboards.spec import Viz
+from shell.stack.components import Components
 from simulators.faults import standard_faults
 from simulators.publish import publish
 from simulators.simulation import Emitted, Simulation, SimulationPlan
@@ -20,7 +21,6 @@ from tests.unit.test_pipeline import HOURS, START, T, _leaky_scenario
 from vigie import influxql
 from vigie.contracts import AssetKind, TelemetryBatch
 from vigie.errors import StorageError
-from vigie.stack.components import Components
 
 pytestmark = pytest.mark.e2e
 
@@ -128,7 +128,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
         )
         # the day balances: footprint against savings, from what the platform stored
         time.sleep(11)  # at least one report from each process on itself
-        from vigie.sobriety.report import compute, write
+        from reports.footprint import compute, write
 
         balances = []
         for day_ms in range(then - then % 86_400_000, now + 1, 86_400_000):
@@ -152,7 +152,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
             if not influxql.query(settings.influx, render(p.query, T.id, since="60d"))
         ]
         # the static bulletin from the same queries, as a browser shows it from its file
-        from dashboards.bulletin import write_snapshot
+        from reports.bulletin import write_snapshot
 
         page = write_snapshot(settings.influx, ALL, T.id, "60d", tmp_path / "bulletin.html")
         dom, shot, console = browser.load(page, browser.artefact("bulletin.png"))

@@ -17,13 +17,13 @@ import time
 
 import pytest
 
+from reports.opendata.datasets import DATASETS
+from reports.opendata.export import export
+from shell.stack.components import Components
 from tests.helpers import counter_territory, wait_for_count
 from vigie import influxql
 from vigie.localtime import LocalClock
 from vigie.mqtt import connect, make_client
-from vigie.opendata.datasets import DATASETS
-from vigie.opendata.export import export
-from vigie.stack.components import Components
 
 pytestmark = pytest.mark.e2e
 HOUR = 3_600_000

@@ -13,6 +13,8 @@ from collections import Counter
 
 import pytest
 
+from shell.stack.components import Components
+from shell.stack.services import free_port
 from simulators.faults import Fault, standard_faults
 from simulators.publish import publish
 from simulators.simulation import SimulationPlan, run
@@ -22,8 +24,6 @@ from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
 from vigie.contracts.topics import platform_status
 from vigie.kafka import read_topic
 from vigie.mqtt import wait_for_status
-from vigie.stack.components import Components
-from vigie.stack.services import free_port
 
 pytestmark = pytest.mark.integration
 

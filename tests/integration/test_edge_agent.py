@@ -15,11 +15,11 @@ from edge.agent import Agent
 from edge.config import AgentConfig
 from edge.queue import BatchQueue
 from edge.session import FatalConnectError
+from shell.pki import create_ca, issue
+from shell.stack import Stack
+from shell.stack.services import SecureMosquitto, free_port, mosquitto_password_file
 from vigie.contracts import TELEMETRY_BATCH
 from vigie.mqtt import make_client
-from vigie.pki import create_ca, issue
-from vigie.stack import Stack
-from vigie.stack.services import SecureMosquitto, free_port, mosquitto_password_file
 
 pytestmark = pytest.mark.integration
 METER = {
@@ -131,7 +131,7 @@ def test_agent_killed_mid_stream_loses_nothing_and_sequence_goes_on(settings, tm
     path = tmp_path / "agent.json"
     path.write_text(config.model_dump_json())
     collector = Collector(settings, f"{settings.mqtt.prefix}/t1/water/wmeter-00001/telemetry")
-    cmd = [sys.executable, "-m", "vigie", "edge", "run", "--config", str(path)]
+    cmd = [sys.executable, "-m", "shell", "edge", "run", "--config", str(path)]
     try:
         proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
         time.sleep(3.0)
@@ -274,7 +274,7 @@ def test_wrong_credentials_or_ca_exit_with_a_clear_error(
     path.write_text(config.model_dump_json())
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "vigie", "edge", "run", "--config", str(path)],
+        [sys.executable, "-m", "shell", "edge", "run", "--config", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

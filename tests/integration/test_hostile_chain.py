@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from shell.stack.components import Components
 from simulators.territory import generate
 from tests.helpers import wait_for_count
 from tests.hostile import hostile_cases
@@ -20,7 +21,6 @@ from vigie import influxql
 from vigie.contracts import DeadLetter, KafkaTopics, RejectReason
 from vigie.kafka import read_topic
 from vigie.mqtt import connect, make_client
-from vigie.stack.components import Components
 
 pytestmark = pytest.mark.integration
 

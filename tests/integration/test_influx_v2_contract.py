@@ -17,10 +17,10 @@ import pytest
 import yaml
 from aiohttp import web
 
+from shell.stack.services import free_port
 from streams.sinks.influx_v1 import Retention
 from streams.sinks.influx_v2 import InfluxV2Sink, retention_seconds
 from vigie.retry import Backoff
-from vigie.stack.services import free_port
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contracts" / "influxdb" / "oss-v2.yml"
 

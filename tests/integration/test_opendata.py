@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from reports.opendata.datasets import DATASETS
+from reports.opendata.export import export
 from streams.sinks.influx_v1 import InfluxV1Sink
-from vigie.opendata.datasets import DATASETS
-from vigie.opendata.export import export
 from vigie.sections import read_secret
 
 pytestmark = pytest.mark.integration

@@ -15,13 +15,13 @@ import pytest
 
 from edge.agent import Agent
 from edge.config import AgentConfig
+from shell.security.acl import ServiceAccount
+from shell.security.identities import DeviceAuthority, IdentityError
+from shell.stack import Stack
+from shell.stack.services import free_port
 from simulators.territory import generate
 from vigie.mqtt import make_client
 from vigie.sections import MqttSettings
-from vigie.security.acl import ServiceAccount
-from vigie.security.identities import DeviceAuthority, IdentityError
-from vigie.stack import Stack
-from vigie.stack.services import free_port
 
 pytestmark = pytest.mark.integration
 T = generate(200, seed=3, territory_id="sec")
@@ -212,10 +212,10 @@ def test_ingest_bridge_and_agent_over_tls_end_to_end(secured, stack, isolated, t
     -> Kafka: every batch arrives."""
     import asyncio
 
+    from shell.stack.components import Components
     from vigie.contracts import TELEMETRY_BUNDLE
     from vigie.kafka import read_topic
     from vigie.settings import Settings
-    from vigie.stack.components import Components
 
     authority, _, port, ingest_pw = secured
     registry = tmp_path / "territory.json"
@@ -301,7 +301,7 @@ def test_devices_commands_act_on_the_broker_the_demo_runs(tmp_path):
 
     def vigie(*args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "vigie", *args], env=env, capture_output=True, text=True
+            [sys.executable, "-m", "shell", *args], env=env, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from vigie.stack import Stack
+from shell.stack import Stack
 
 pytestmark = pytest.mark.integration
 

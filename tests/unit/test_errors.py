@@ -37,9 +37,9 @@ def test_every_error_the_platform_defines_is_a_vigie_error():
 
 def test_exit_codes_come_from_the_error():
     from ingest.bridge import NoRegistryError
+    from shell.stack.services import StackError
     from vigie.kafka import BrokerRestartedError
     from vigie.mqtt import MqttConnectError
-    from vigie.stack.services import StackError
 
     assert exit_code(NoRegistryError("no registry")) == Exit.USAGE
     assert exit_code(MqttConnectError("refused")) == Exit.CONNECT

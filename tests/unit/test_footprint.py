@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from reports.footprint import DayBalance
 from vigie.sobriety.balance import (
     carbon_g,
     dimming_savings_wh,
@@ -11,7 +12,6 @@ from vigie.sobriety.balance import (
     leak_savings_m3,
 )
 from vigie.sobriety.factors import SOURCES, FootprintFactors
-from vigie.sobriety.report import DayBalance
 
 
 def test_footprint_of_a_day_by_hand():

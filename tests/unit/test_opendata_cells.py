@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from reports.opendata.datasets import mobility_cells, periods
 from vigie.localtime import HOUR_MS, LocalClock
-from vigie.opendata.datasets import mobility_cells, periods
 
 PARIS = LocalClock("Europe/Paris")
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboards.bulletin import interval_for
 from dashboards.catalog import ALL, HYPERVISOR
 from dashboards.snapshot import render, render_panel
 from dashboards.spec import Panel, Viz
+from reports.bulletin import interval_for
 
 T0 = 1_700_000_000_000
 
@@ -57,8 +57,8 @@ def test_interval_follows_the_period_in_steps_a_reader_can_name():
 
 def test_a_period_of_its_own_is_bucketed_for_its_length_not_back_from_now():
     """A replay from March seen with --since 40w became two points per series."""
-    from dashboards.bulletin import Period, step_for
     from dashboards.spec import render
+    from reports.bulletin import Period, step_for
 
     march = Period(start_ms=1_774_000_000_000, end_ms=1_774_000_000_000 + 50 * 3_600_000)
     assert step_for(march.span_s) == "30m", "50 hours: 100 points"

@@ -35,7 +35,9 @@ def tcp_answers(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-def _which(name: str, *extra_dirs: str, hint: str) -> str:
+def find_binary(name: str, *extra_dirs: str, hint: str) -> str:
+    """A server's executable on PATH or in one of ``extra_dirs``; the hint says how to install
+    it when it is nowhere."""
     found = shutil.which(name)
     for directory in extra_dirs:
         candidate = Path(directory) / name
@@ -97,7 +99,7 @@ class Mosquitto:
     name: str = "mosquitto"
 
     def command(self, workdir: Path) -> list[str]:
-        binary = _which(
+        binary = find_binary(
             "mosquitto", "/usr/sbin", hint="Install it with: sudo apt-get install -y mosquitto"
         )
         conf = workdir / "mosquitto.conf"
@@ -129,7 +131,7 @@ class SecureMosquitto:
     name: str = "mosquitto"
 
     def command(self, workdir: Path) -> list[str]:
-        binary = _which(
+        binary = find_binary(
             "mosquitto", "/usr/sbin", hint="Install it with: sudo apt-get install -y mosquitto"
         )
         conf = workdir / "mosquitto.conf"
@@ -157,7 +159,7 @@ def mosquitto_password_file(path: Path, users: dict[str, str]) -> Path:
     """Write a Mosquitto password file (hashed by mosquitto_passwd) for these users."""
     import subprocess
 
-    binary = _which(
+    binary = find_binary(
         "mosquitto_passwd",
         "/usr/bin",
         hint="It comes with Mosquitto: sudo apt-get install -y mosquitto",
@@ -232,7 +234,7 @@ class InfluxDB1:
     USERS = ("admin", "vigie-writer", "vigie-reader")
 
     def command(self, workdir: Path) -> list[str]:
-        binary = _which(
+        binary = find_binary(
             "influxd", "/usr/bin", hint="Install it with: sudo apt-get install -y influxdb"
         )
         conf = workdir / "influxdb.conf"

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shell.pki import Issued, create_ca, issue
+from shell.security.acl import AclPolicy, ServiceAccount, acl_text
 from vigie.contracts import Territory
 from vigie.errors import UsageError
-from vigie.pki import Issued, create_ca, issue
-from vigie.security.acl import AclPolicy, ServiceAccount, acl_text
 
 if TYPE_CHECKING:
-    from vigie.stack.services import SecureMosquitto
+    from shell.stack.services import SecureMosquitto
 
 
 class IdentityError(UsageError):
@@ -97,9 +97,9 @@ class DeviceAuthority:
         )
 
     def _passwd(self, *args: str) -> None:
-        from vigie.stack.services import _which
+        from shell.stack.services import find_binary
 
-        binary = _which(
+        binary = find_binary(
             "mosquitto_passwd",
             "/usr/bin",
             hint="It comes with Mosquitto: sudo apt-get install -y mosquitto",
@@ -115,7 +115,7 @@ class DeviceAuthority:
 
     def broker_service(self, port: int) -> SecureMosquitto:
         """The TLS broker that enforces these identities (password file and ACL)."""
-        from vigie.stack.services import SecureMosquitto
+        from shell.stack.services import SecureMosquitto
 
         return SecureMosquitto(
             port,

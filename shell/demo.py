@@ -12,6 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from shell.security.acl import ServiceAccount
+from shell.security.identities import DeviceAuthority
+from shell.stack import Stack, StackError
+from shell.stack.components import Components
+from shell.stack.services import free_port
 from simulators.faults import standard_faults
 from simulators.publish import publish
 from simulators.simulation import SimulationPlan, run
@@ -22,12 +27,7 @@ from vigie.contracts.storage import RAW_RP, at
 from vigie.contracts.storage import Measurement as M
 from vigie.errors import StorageError, VigieError
 from vigie.kafka import read_topic
-from vigie.security.acl import ServiceAccount
-from vigie.security.identities import DeviceAuthority
 from vigie.settings import Settings, vigie_home
-from vigie.stack import Stack, StackError
-from vigie.stack.components import Components
-from vigie.stack.services import free_port
 
 console = Console()
 
@@ -136,11 +136,11 @@ def _balance_and_bulletin(
     settings: Settings, territory: str, home: Path, hours: float, timezone: str = "Europe/Paris"
 ) -> Path:
     """Today's footprint against savings, and the hypervisor as a static page."""
-    from dashboards.bulletin import write_snapshot
     from dashboards.catalog import HYPERVISOR
+    from reports.bulletin import write_snapshot
+    from reports.footprint import compute, write
+    from reports.opendata.datasets import periods
     from vigie.localtime import LocalClock
-    from vigie.opendata.datasets import periods
-    from vigie.sobriety.report import compute, write
 
     now = int(time.time() * 1000)
     total_wh, savings_wh = 0.0, 0.0

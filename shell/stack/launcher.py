@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigie.stack.services import (
+from shell.stack.services import (
     InfluxDB1,
     Mosquitto,
     SecureMosquitto,
@@ -222,7 +222,7 @@ class Stack:
         return bool(info) and _alive(int(info["pid"]), list(info["cmd"]))
 
     def _start_supervisor(self) -> None:
-        cmd = [sys.executable, "-m", "vigie", "stack", "supervise"]
+        cmd = [sys.executable, "-m", "shell", "stack", "supervise"]
         log = self.root / "supervisor.log"
         env = {**os.environ, "VIGIE_HOME": str(self.home)}
         with log.open("ab") as out:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+import vigie.contracts
 from vigie.contracts import AssetKind, Territory
 from vigie.exits import Exit, fail
 
@@ -20,7 +21,7 @@ registry_app = typer.Typer(
     help="Territory registries: import inventories (CSV, GeoJSON), validate, show, schema.",
     no_args_is_help=True,
 )
-SCHEMA = Path(__file__).parent / "contracts" / "territory.schema.json"
+SCHEMA = Path(vigie.contracts.__file__).parent / "territory.schema.json"
 
 
 def schema_text() -> str:

@@ -11,13 +11,13 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shell.stack.services import StackError
 from vigie.contracts.topics import platform_status
 from vigie.exits import Exit
 from vigie.mqtt import wait_for_status
 from vigie.settings import Settings
-from vigie.stack.services import StackError
 
-log = logging.getLogger("vigie.stack")
+log = logging.getLogger("shell.stack")
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Components:
         env = {**os.environ, "VIGIE_HOME": str(self.home), **self.env}
         with (logdir / f"{name}.log").open("ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "vigie", *args],
+                [sys.executable, "-m", "shell", *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -14,9 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vigie import influxql
-from vigie.localtime import LocalClock
-from vigie.opendata.datasets import (
+from reports.opendata.datasets import (
     Dataset,
     metadata,
     mobility_cells,
@@ -24,6 +22,8 @@ from vigie.opendata.datasets import (
     suppress,
     tidy,
 )
+from vigie import influxql
+from vigie.localtime import LocalClock
 from vigie.sections import InfluxSettings
 
 GRAINS = ("1h", "3h", "1d")

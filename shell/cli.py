@@ -11,11 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shell.registry_cli import registry_app
 from simulators import cli as simulators_cli
 from vigie import logs
 from vigie.errors import VigieError
 from vigie.exits import Exit, fail, fail_with
-from vigie.registry_cli import registry_app
 from vigie.settings import Settings, vigie_home
 
 console = Console(stderr=True)
@@ -67,7 +67,7 @@ app.add_typer(registry_app, name="registry")
 @stack_app.command("up")
 def stack_up() -> None:
     """Start the servers (or reuse running ones) and print their addresses."""
-    from vigie.stack import Stack, StackError
+    from shell.stack import Stack, StackError
 
     try:
         state = Stack(vigie_home()).up()
@@ -79,7 +79,7 @@ def stack_up() -> None:
 @stack_app.command("supervise", hidden=True)
 def stack_supervise() -> None:
     """Restart any server of the stack that exits unasked (started by `vigie stack up`)."""
-    from vigie.stack.supervisor import run
+    from shell.stack.supervisor import run
 
     logs.setup("INFO")
     run(vigie_home(), Settings().stack.kafka_max_rss_mb)
@@ -88,7 +88,7 @@ def stack_supervise() -> None:
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop exactly the servers `vigie stack up` started."""
-    from vigie.stack import Stack
+    from shell.stack import Stack
 
     Stack(vigie_home()).down()
     console.print("stack stopped")
@@ -97,7 +97,7 @@ def stack_down() -> None:
 @stack_app.command("status")
 def stack_status() -> None:
     """Show each server's pid, port and whether it answers."""
-    from vigie.stack import Stack
+    from shell.stack import Stack
 
     status = Stack(vigie_home()).status()
     table = Table("server", "pid", "port", "running", "answers")
@@ -206,10 +206,10 @@ def opendata_export(
     identifiers, small mobility counts suppressed, mobility coverage stated."""
     from datetime import date, timedelta
 
+    from reports.opendata.datasets import DATASETS
+    from reports.opendata.export import export
     from vigie.contracts import AssetKind
     from vigie.localtime import LocalClock
-    from vigie.opendata.datasets import DATASETS
-    from vigie.opendata.export import export
     from vigie.registries import Registries
 
     settings = Settings()
@@ -268,8 +268,8 @@ def footprint_report(
     the hypervisor's balance panel and the bulletin (same points when run again)."""
     from datetime import date, datetime, timedelta
 
+    from reports.footprint import compute, write
     from vigie.localtime import LocalClock
-    from vigie.sobriety.report import compute, write
 
     settings = Settings()
     clock = LocalClock(_home_timezone(settings))
@@ -317,8 +317,8 @@ def dashboards_snapshot(
     bucketed in steps that suit its length (about 150 points)."""
     from datetime import date, timedelta
 
-    from dashboards.bulletin import Period, write_snapshot
     from dashboards.catalog import ALL, HYPERVISOR
+    from reports.bulletin import Period, write_snapshot
     from vigie.localtime import LocalClock
 
     settings = Settings()
@@ -376,10 +376,10 @@ def dashboards_provision(
 
 
 def _authority():  # type: ignore[no-untyped-def]
+    from shell.security.identities import DeviceAuthority
+    from shell.stack import Stack
+    from shell.stack.services import SecureMosquitto
     from simulators.cli import load_registry
-    from vigie.security.identities import DeviceAuthority
-    from vigie.stack import Stack
-    from vigie.stack.services import SecureMosquitto
 
     settings = Settings()
     if settings.registry is None:
@@ -410,7 +410,7 @@ def devices_provision(
     ),
 ) -> None:
     """Create identities and write each device's bundle (config, CA, password file)."""
-    from vigie.security.identities import IdentityError
+    from shell.security.identities import IdentityError
 
     authority, broker = _authority()
     port = broker_port or (broker.port if broker is not None else 8883)
@@ -425,7 +425,7 @@ def devices_provision(
 @devices_app.command("revoke")
 def devices_revoke(device: list[str] = typer.Argument(..., help="Device ids.")) -> None:
     """Revoke identities; the broker reloads its files, the platform keeps running."""
-    from vigie.security.identities import IdentityError
+    from shell.security.identities import IdentityError
 
     authority, _ = _authority()
     for device_id in device:
@@ -469,7 +469,7 @@ def demo(
     seed: int = 1,
 ) -> None:
     """Run a simulated territory through real Mosquitto, Kafka, faust and InfluxDB."""
-    from vigie.demo import DemoError, run_demo
+    from shell.demo import DemoError, run_demo
 
     try:
         run_demo(population=population, hours=hours, speed=speed, seed=seed)

@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shell.stack.launcher import Stack
+from shell.stack.services import StackError
 from vigie.retry import Backoff
-from vigie.stack.launcher import Stack
-from vigie.stack.services import StackError
 
-log = logging.getLogger("vigie.stack")
+log = logging.getLogger("shell.stack")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,2 @@
+"""Features that read what the platform stored in InfluxDB: open-data exports, the daily
+footprint-against-savings report, and the static bulletin of the dashboards."""

@@ -1,3 +1,0 @@
-from vigie.cli import main
-
-main()
