@@ -24,8 +24,6 @@ def test_every_package_sits_in_a_layer():
     layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
     placed = {name.strip() for layer in layers for name in layer.split("|")}
     packages = {
-        p.parent.name
-        for p in ROOT.glob("*/__init__.py")
-        if p.parent.name not in {"tests", "bench"}
+        p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name not in {"tests", "bench"}
     }
     assert packages == placed == set(config["root_packages"])
