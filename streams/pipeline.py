@@ -1,24 +1,35 @@
-"""One bulk of validated batches -> lines for InfluxDB, alerts, and updated states. Pure.
+"""One bulk of validated batches -> typed rows (``streams/outputs.py``), alerts, and updated
+states. Pure.
 
 The faust agent loads the states of the devices (and of their groups) it is about to touch,
-calls ``Pipeline.process``, writes the lines, then saves the states: everything between is
-computation on numpy columns (kernels in streams/kernels) and small per-device state machines.
+calls ``Pipeline.process``, has the sink serialise and write the rows, then saves the states:
+everything between is computation on numpy columns (kernels in streams/kernels) and small
+per-device state machines.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from streams import kpis
-from streams.alerts import Alert, AlertKind
+from streams.alerts import AlertKind
 from streams.daylight import DarkCalendar
-from streams.groups import GroupPolicy, GroupState, close_nights, close_windows
+from streams.groups import Balance, GroupPolicy, GroupState, close_nights, close_windows
 from streams.kernels.energy import integrate, meter_deltas
-from streams.sinks import lineprotocol as lp
-from streams.windowing import N_METRICS, DeviceState, StepResult, WindowPolicy, step
+from streams.outputs import (
+    BinPoint,
+    BulkOutput,
+    DistrictAttribution,
+    FleetRow,
+    MeterBalance,
+    MeterNight,
+    RoadPoint,
+)
+from streams.windowing import N_METRICS, DeviceState, StepResult, WindowPolicy, WindowRow, step
 from vigie.contracts import Asset, AssetKind, TelemetryBatch
 from vigie.contracts.metrics import METRIC_INDEX
 
@@ -38,41 +49,6 @@ class Policies:
 KpiPolicy = kpis.KpiPolicy
 
 
-@dataclass
-class BulkOutput:
-    raw: list[str] = field(default_factory=list)
-    long: list[str] = field(default_factory=list)
-    alerts: list[Alert] = field(default_factory=list)
-    devices: set[str] = field(default_factory=set)  # states to save
-    groups: set[str] = field(default_factory=set)
-    readings: int = 0
-    duplicates: int = 0
-    late: int = 0
-    history: int = 0  # of the readings, those imported as history
-    reading_ts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # fresh ones
-
-    def merge(self, other: BulkOutput, history: bool = False) -> None:
-        """Add another lane's lines, alerts and counts (its states are the caller's to key);
-        history's readings count, but not in the reading-to-storage lag."""
-        self.raw += other.raw
-        self.long += other.long
-        self.alerts += other.alerts
-        self.readings += other.readings
-        self.duplicates += other.duplicates
-        self.late += other.late
-        self.history += other.readings if history else other.history
-        if not history and other.reading_ts.size:
-            self.reading_ts = np.concatenate([self.reading_ts, other.reading_ts])
-
-
-def _by_age(lines: list[str], cutoff_ms: int) -> tuple[list[str], list[str]]:
-    """Raw lines (ms timestamps last) split into those at or after the cutoff, and older."""
-    recent, old = [], []
-    for line in lines:
-        (recent if int(line[line.rindex(" ") + 1 :]) >= cutoff_ms else old).append(line)
-    return recent, old
-
-
 def group_key(asset: Asset | None) -> str | None:
     """The shared meter a device belongs to (None for a device of no group)."""
     return asset.meter_group if asset is not None else None
@@ -86,7 +62,7 @@ class Pipeline:
     ) -> None:
         self.registry = registry or {}
         self.policies = policies or Policies()
-        self.tags = lp.TagIndex(territory, self.registry)
+        self.territory = territory
         self.calendar = DarkCalendar()
         self.meter_device = {
             group_key(a): a.id
@@ -116,29 +92,21 @@ class Pipeline:
         no energy attribution and no alert. Raw
         readings older than the raw retention (less an hour) go to the long retention, where
         they are kept, instead of being dropped by InfluxDB."""
-        out = BulkOutput()
+        out = BulkOutput(verticals=dict(verticals))
         res = step(devices, batches, self.policies.window)
         out.duplicates, out.late, out.devices = res.duplicates, len(res.late), set(res.touched)
         for d in res.touched:
             devices[d].partition = partitions[d]
-        out.raw = lp.raw_lines(((verticals[b.device_id], b) for b in res.fresh), self.tags)
-        out.readings = len(out.raw)
+        out.fresh = res.fresh
+        out.readings = sum(len(b.readings) for b in res.fresh)
         out.reading_ts = res.ts
         if self.policies.raw_keep_ms:  # 0: raw data kept forever
-            out.raw, out.long = _by_age(out.raw, now_ms - self.policies.raw_keep_ms + 3_600_000)
-        out.long += lp.aggregate_lines(res.rows, verticals, self.tags)
-        out.long += lp.aggregate_lines(
-            res.hop_rows, verticals, self.tags, lp.HOPPING, self.policies.window.hop_window_ms
-        )
-        out.long += lp.late_lines(res.late, verticals, self.tags)
-        out.long += lp.fleet_lines(
-            devices,
-            res.touched,
-            verticals,
-            self.tags,
-            now_ms,
-            lp.FLEET_HISTORY if history else lp.FLEET,
-        )
+            out.raw_from_ms = now_ms - self.policies.raw_keep_ms + 3_600_000
+        out.windows, out.hop_windows = _kept(res.rows), _kept(res.hop_rows)
+        out.hop_window_ms = self.policies.window.hop_window_ms
+        out.late_readings = res.late
+        out.fleet = [_fleet_row(d, devices[d], now_ms) for d in sorted(res.touched)]
+        out.fleet_history = history
         if history:  # the per-reading KPIs, but no alert: it all happened long ago
             if res.fresh:
                 self._device_kpis(res, devices, out)
@@ -149,7 +117,6 @@ class Pipeline:
             self._device_kpis(res, devices, out)
         for g in sorted(out.groups):
             self._close_group(g, groups[g], out, force=False)
-        out.long += lp.alert_lines(out.alerts, self.tags)
         return out
 
     def close_idle(self, groups: dict[str, GroupState]) -> BulkOutput:
@@ -159,7 +126,6 @@ class Pipeline:
             if groups[g].windows or groups[g].nights:
                 out.groups.add(g)
                 self._close_group(g, groups[g], out, force=True)
-        out.long += lp.alert_lines(out.alerts, self.tags)
         return out
 
     def silent_devices(self, devices: dict[str, DeviceState]) -> BulkOutput:
@@ -173,7 +139,6 @@ class Pipeline:
             if alert:
                 out.alerts.append(alert)
                 out.devices.add(d)
-        out.long += lp.alert_lines(out.alerts, self.tags)
         return out
 
     # -- steps --------------------------------------------------------------------------------
@@ -282,12 +247,12 @@ class Pipeline:
                 level, alerts = kpis.bin_(device, state, ts[a:b], val[a:b], policy)
                 out.alerts += alerts
                 if level is not None:
-                    out.long.append(lp.waste_line(device, level, self.tags))
+                    out.bins.append(BinPoint(device, level))
             elif metric == OCCUPANCY and asset.kind is AssetKind.TRAFFIC_COUNTER:
                 out.alerts += kpis.road(device, state, ts[a:b], val[a:b], policy)
                 states = kpis.traffic_state(val[a:b])
-                out.long += [  # one point per counter and reading interval
-                    lp.road_line(device, t, v, s, self.tags)
+                out.roads += [  # one point per counter and reading interval
+                    RoadPoint(device, t, v, s)
                     for t, v, s in zip(
                         ts[a:b].tolist(), val[a:b].tolist(), states.tolist(), strict=True
                     )
@@ -301,14 +266,58 @@ class Pipeline:
     def _close_group(self, key: str, state: GroupState, out: BulkOutput, force: bool) -> None:
         policy = self.policies.group
         balances, alerts = close_windows(key, state, policy, force)
-        if balances and key in self.meter_device:
-            out.long += lp.balance_lines(balances, self.meter_device, self.tags)
-            out.long += lp.attribution_lines(balances, self.meter_device, self.tags)
+        meter = self.meter_device.get(key)
+        if balances and meter is not None:
+            out.balances += [MeterBalance(meter, b) for b in balances]
+            out.attributions += [a for b in balances for a in self._by_district(meter, b)]
         out.alerts += alerts
         if key.startswith("dma:"):
             verdicts, leak_alerts = close_nights(
                 key, state, policy, force, subject=self.meter_device.get(key)
             )
-            if key in self.meter_device:
-                out.long += lp.night_lines(verdicts, self.meter_device, self.tags)
+            if meter is not None:
+                out.nights += [MeterNight(meter, v) for v in verdicts]
             out.alerts += leak_alerts
+
+    def _by_district(self, meter: str, b: Balance) -> list[DistrictAttribution]:
+        """A meter's hour per member district: attributed energy (with the line losses), the
+        lamps' own energy from their readings, burning hours, and the same hours at full
+        power."""
+        per_district: dict[str, list[float]] = {}
+        for member, wh in b.attributed_wh.items():
+            asset = self.registry.get(member)
+            if asset is None:
+                continue
+            on_h = b.on_ms[member] / 3_600_000
+            acc = per_district.setdefault(asset.district, [0.0, 0.0, 0.0, 0.0, 0])
+            acc[0] += wh
+            acc[1] += on_h
+            acc[2] += (asset.nominal_power_w or 0.0) * on_h
+            acc[3] += b.model_wh.get(member, 0.0)
+            acc[4] += 1
+        return [
+            DistrictAttribution(district, meter, b.start_ms, wh, on_h, full, model, int(n))
+            for district, (wh, on_h, full, model, n) in sorted(per_district.items())
+        ]
+
+
+def _kept(rows: list[WindowRow]) -> list[WindowRow]:
+    """The windows with readings to store."""
+    return [r for r in rows if r.count and not math.isnan(r.sum)]
+
+
+def _fleet_row(device: str, st: DeviceState, now_ms: int) -> FleetRow:
+    """Per device: last sequence number, missing sequence numbers (counted from the first one
+    the device reported or, failing that, the first one seen), batches its queue dropped, late
+    readings, last seen and alerts currently raised."""
+    return FleetRow(
+        device,
+        st.seq.high if st.seq is not None else -1,
+        st.missing,
+        st.late,
+        st.watermark_ms,
+        len(st.alerts),
+        st.edge_dropped,
+        st.seq_start,
+        now_ms,
+    )

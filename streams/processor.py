@@ -10,6 +10,7 @@ recovers them. InfluxDB is written before the states are saved, and every write 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -32,7 +33,8 @@ from streams.lanes import (
     parse_group_key,
     parse_key,
 )
-from streams.pipeline import BulkOutput, Pipeline, Policies
+from streams.outputs import BulkOutput
+from streams.pipeline import Pipeline, Policies
 from streams.receipts import ReceiptPublisher, Receipts
 from streams.recovery import (
     SeqMark,
@@ -41,19 +43,25 @@ from streams.recovery import (
     window_span,
     without_stored,
 )
-from streams.sinks.influx_v1 import InfluxV1Sink, Retention
-from streams.sinks.influx_v2 import InfluxV2Sink, retention_seconds
-from streams.sinks.lineprotocol import FLEET, FLEET_HISTORY, dead_letter_lines, platform_lines
+from streams.sinks.base import Sink, retention_seconds, sink_for
+from streams.sinks.lineprotocol import (
+    FLEET,
+    FLEET_HISTORY,
+    Lines,
+    TagIndex,
+    dead_letter_lines,
+    encode,
+    lag_line,
+    platform_lines,
+)
 from streams.windowing import DeviceState, WindowPolicy, WindowRow
 from vigie import influxql
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
-from vigie.contracts.storage import Measurement, at
-from vigie.errors import UsageError
+from vigie.contracts.storage import LONG_RP, RAW_RP, Measurement, at
 from vigie.localtime import LocalClock
 from vigie.registries import Registries
 from vigie.retry import SERVER, retrying
-from vigie.sections import read_secret
 from vigie.settings import Settings
 from vigie.usage import ProcessUsage
 
@@ -95,6 +103,7 @@ class Folded:
     """A bulk run through the pipeline, with what storing it will need."""
 
     out: BulkOutput
+    lines: Lines
     devices: dict[str, DeviceState]
     groups: dict[str, GroupState]
     batches: list[TelemetryBatch]
@@ -151,7 +160,7 @@ def _read_back(
                 for r in influxql.query(settings.influx, q)
                 if r.get("last_ts_ms") is not None
             ]
-        for rp in ("raw", "long") if history else ("raw",):
+        for rp in (RAW_RP, LONG_RP) if history else (RAW_RP,):
             q = (
                 f'SELECT "value" FROM {at(Measurement.TELEMETRY, rp)} WHERE {which} AND '
                 f'time >= {readings[0]}ms AND time <= {readings[1]}ms GROUP BY "device", "metric"'
@@ -210,6 +219,7 @@ class TelemetryProcessor:
         self._plain = None if isinstance(registry, Registries) else registry
         self._timezone = timezone
         self.pipelines: dict[str, Pipeline] = {}
+        self._tags: dict[str, TagIndex] = {}
         self.pipeline = self.pipeline_of(settings.territory)
         self.emit_alert = emit_alert
         self.emit_dead_letter = emit_dead_letter
@@ -220,7 +230,8 @@ class TelemetryProcessor:
             if settings.streams.receipts
             else None
         )
-        self.sink: InfluxV1Sink | InfluxV2Sink | None = None
+        self.sink: Sink | None = None
+        self._exits = contextlib.AsyncExitStack()  # the sink, entered once, left on close
         self.readings = self.duplicates = self.late = self.alerts = self.rejected = 0
         self.instance = f"{socket.gethostname()}-{os.getpid()}"
         self.usage = ProcessUsage()
@@ -237,22 +248,7 @@ class TelemetryProcessor:
         however many tasks ask at the same time."""
         async with self._opening:
             if self.sink is None:
-                self.sink = await self._open_sink()
-
-    async def _open_sink(self) -> InfluxV1Sink | InfluxV2Sink:
-        influx = self.settings.influx
-        retention = Retention(influx.raw_retention, influx.aggregate_retention)
-        if influx.backend == "v2":
-            token = read_secret(influx.token_file)
-            if not token:
-                raise UsageError("InfluxDB 2.x needs a token: set VIGIE_INFLUX__TOKEN_FILE")
-            return await InfluxV2Sink(
-                influx.url, influx.org, influx.database, token, retention
-            ).__aenter__()
-        auth = None
-        if influx.username:
-            auth = (influx.username, read_secret(influx.password_file) or "")
-        return await InfluxV1Sink(influx.url, influx.database, retention, auth=auth).__aenter__()
+                self.sink = await self._exits.enter_async_context(sink_for(self.settings.influx))
 
     async def drain(self) -> None:
         """Wait until the bulk in flight is stored (its error, if any, is raised here)."""
@@ -264,8 +260,8 @@ class TelemetryProcessor:
         await self.drain()
         if self.receipts is not None:
             self.receipts.close()
-        if self.sink is not None:
-            await self.sink.__aexit__(None, None, None)
+        await self._exits.aclose()
+        self.sink = None
 
     async def handle(
         self, events: Sequence[Any], written: Callable[[], Awaitable[None]] | None = None
@@ -290,12 +286,12 @@ class TelemetryProcessor:
                 folded = self._fold(decoded, recovered)
             out = folded.out
             staged = self._stage(out, folded.devices, folded.groups)
-            stages = self._stage_lags(folded.kafka_ms, folded.batches) if folded.batches else ""
+            stages = self._stage_lags(folded.kafka_ms, folded.batches) if folded.batches else {}
             await self.drain()  # the previous bulk is stored and its states saved
             self._inflight = asyncio.create_task(
-                self._store(out, staged, written, stages, folded.receipts)
+                self._store(out, folded.lines, staged, written, stages, folded.receipts)
             )
-            self._count_traffic(events, out)
+            self._count_traffic(events, out, folded.lines)
             self.readings += out.readings
             self.duplicates += out.duplicates
             self.late += out.late
@@ -326,6 +322,13 @@ class TelemetryProcessor:
                 pipeline = Pipeline(territory, self._plain, policies)
             self.pipelines[territory] = pipeline
         return pipeline
+
+    def _encode(self, territory: str, part: BulkOutput) -> Lines:
+        """A territory's rows as line protocol, tagged with its registry."""
+        tags = self._tags.get(territory)
+        if tags is None:
+            tags = self._tags[territory] = TagIndex(territory, self.pipeline_of(territory).registry)
+        return encode(part, tags)
 
     def _lane(self, event: Any) -> Lane:
         return lane_of(event, self.settings.territory)
@@ -410,7 +413,7 @@ class TelemetryProcessor:
             if not lane.history:
                 batches += fresh
                 kafka_ms += [event.message.timestamp * 1000] * len(fresh)
-        out = BulkOutput()
+        out, lines = BulkOutput(), Lines()
         devices: dict[str, DeviceState] = {}
         groups: dict[str, GroupState] = {}
         for lane in sorted(found, key=lambda x: (x.history, x.territory)):
@@ -431,11 +434,12 @@ class TelemetryProcessor:
                 history=lane.history,
             )
             out.merge(part, history=lane.history)
+            lines += self._encode(lane.territory, part)
             out.devices |= {lane.key(d) for d in part.devices}
             out.groups |= {lane.group_key(g) for g in part.groups}
             devices |= {lane.key(d): st for d, st in states.items()}
             groups |= {lane.group_key(g): st for g, st in shared.items()}
-        return Folded(out, devices, groups, batches, kafka_ms, receipts)
+        return Folded(out, lines, devices, groups, batches, kafka_ms, receipts)
 
     def _state(self, key: str, recovered: Recovered, device: str) -> DeviceState:
         raw = self.table.data.get(key.encode())
@@ -462,7 +466,7 @@ class TelemetryProcessor:
     async def _refused(self) -> None:
         """Lines InfluxDB acknowledged but would not keep (a partial write): counted, and kept
         on the dead-letter topic with InfluxDB's words, never only logged."""
-        refused = getattr(self.sink, "refused", None)
+        refused = self.sink.refused if self.sink is not None else None
         while refused:
             rp, detail, body = refused.pop(0)
             self.storage_refused += body.count(b"\n") + 1
@@ -487,7 +491,7 @@ class TelemetryProcessor:
             await self.emit_dead_letter(source.encode(), letter.model_dump_json().encode())
 
     @staticmethod
-    def _stage_lags(kafka_ms: list[float], batches: list[TelemetryBatch]) -> str:
+    def _stage_lags(kafka_ms: list[float], batches: list[TelemetryBatch]) -> dict[str, float]:
         """Where a bulk's time went before this worker: device send to Kafka append
         (``to_kafka``: MQTT, the bridge), and Kafka append to this worker taking it
         (``in_kafka``: the worker's backlog), as p99 fields of the lag line."""
@@ -496,9 +500,9 @@ class TelemetryProcessor:
         sent_ms = np.fromiter((b.sent_at_ms for b in batches), np.float64, len(batches))
         to_kafka = np.percentile(appended - sent_ms, 99)
         in_kafka = np.percentile(now_ms - appended, 99)
-        return f",to_kafka_p99_ms={float(to_kafka)},in_kafka_p99_ms={float(in_kafka)}"
+        return {"to_kafka_p99_ms": float(to_kafka), "in_kafka_p99_ms": float(in_kafka)}
 
-    def _self_metrics(self, out: BulkOutput, stages: str = "") -> None:
+    def _self_metrics(self, out: BulkOutput, stages: Mapping[str, float] | None = None) -> None:
         """The lag from reading to storage, per bulk, measured once InfluxDB acknowledged it and
         written with the next write (traffic and CPU go in ``report_self``)."""
         if not out.reading_ts.size:
@@ -506,14 +510,13 @@ class TelemetryProcessor:
         now_ms = int(time.time() * 1000)
         lag = now_ms - out.reading_ts
         p50, p99 = np.percentile(lag, [50, 99]).tolist()
+        fields = {"lag_p50_ms": p50, "lag_p99_ms": p99, "lag_max_ms": int(lag.max())}
         self._own_lines.append(
-            f"platform,territory={self.settings.territory},component=streams,"
-            f"instance={self.instance} lag_p50_ms={p50},lag_p99_ms={p99},"
-            f"lag_max_ms={int(lag.max())}i{stages} {now_ms}"
+            lag_line(self.settings.territory, self.instance, {**fields, **(stages or {})}, now_ms)
         )
         self.traffic["lines_out"] += 1
 
-    def _count_traffic(self, events: Sequence[Any], out: BulkOutput) -> None:
+    def _count_traffic(self, events: Sequence[Any], out: BulkOutput, lines: Lines) -> None:
         self.traffic["messages_in"] += len(events)
         for event in events:
             size = len(event.value)
@@ -522,9 +525,8 @@ class TelemetryProcessor:
             self.by_vertical[(vertical, "messages_in")] += 1
             self.by_vertical[(vertical, "bytes_in")] += size
         self.traffic["readings"] += out.readings
-        written = len(out.raw) + len(out.long)
-        self.traffic["lines_out"] += written
-        self.traffic["bytes_out"] += sum(map(len, out.raw)) + sum(map(len, out.long))
+        self.traffic["lines_out"] += len(lines)
+        self.traffic["bytes_out"] += lines.bytes
 
     async def report_self(self) -> None:
         """What this worker moved and used since the last report, into the platform measurement."""
@@ -546,7 +548,7 @@ class TelemetryProcessor:
         if self.sink is None:
             await self.open()
         assert self.sink is not None
-        await self.sink.write([*platform_lines(report), *more], "long")
+        await self.sink.write([*platform_lines(report), *more], LONG_RP)
 
     async def dead_letters(self, events: Sequence[Any]) -> None:
         """Count rejected payloads by reason and vertical for the data-quality dashboard: one
@@ -565,7 +567,7 @@ class TelemetryProcessor:
             if self.sink is None:
                 await self.open()
             assert self.sink is not None
-            await self.sink.write(lines, "long", precision="ns")
+            await self.sink.write(lines, LONG_RP, precision="ns")
         self.rejected += len(letters)
 
     async def on_idle(self, idle_after_s: float) -> None:
@@ -579,15 +581,16 @@ class TelemetryProcessor:
                 if key.startswith(GROUP_PREFIX):
                     lane, group = parse_group_key(key, self.settings.territory)
                     by_lane.setdefault(lane, {})[group] = GroupState.from_bytes(v)
-            out, groups = BulkOutput(), {}
+            out, lines, groups = BulkOutput(), Lines(), {}
             for lane, states in by_lane.items():
                 part = self.pipeline_of(lane.territory).close_idle(states)
                 out.merge(part)
+                lines += self._encode(lane.territory, part)
                 out.groups |= {lane.group_key(g) for g in part.groups}
                 groups |= {lane.group_key(g): st for g, st in states.items()}
             if out.groups:
                 await self.drain()
-                await self._store(out, self._stage(out, {}, groups))
+                await self._store(out, lines, self._stage(out, {}, groups))
 
     async def check_silences(self) -> None:
         """Raise or clear device_silent across the live devices this worker holds, territory
@@ -598,15 +601,16 @@ class TelemetryProcessor:
                 parsed = parse_key(k.decode(), self.settings.territory)
                 if parsed is not None and not parsed[0].history:
                     by_lane.setdefault(parsed[0], {})[parsed[1]] = DeviceState.from_bytes(v)
-            out, devices = BulkOutput(), {}
+            out, lines, devices = BulkOutput(), Lines(), {}
             for lane, states in by_lane.items():
                 part = self.pipeline_of(lane.territory).silent_devices(states)
                 out.merge(part)
+                lines += self._encode(lane.territory, part)
                 out.devices |= {lane.key(d) for d in part.devices}
                 devices |= {lane.key(d): st for d, st in states.items()}
             if out.alerts:
                 await self.drain()
-                await self._store(out, self._stage(out, devices, {}))
+                await self._store(out, lines, self._stage(out, devices, {}))
 
     def _stage(
         self, out: BulkOutput, devices: dict[str, DeviceState], groups: dict[str, GroupState]
@@ -623,9 +627,10 @@ class TelemetryProcessor:
     async def _store(
         self,
         out: BulkOutput,
+        lines: Lines,
         staged: list[tuple[bytes, bytes, int]],
         written: Callable[[], Awaitable[None]] | None = None,
-        stages: str = "",
+        stages: Mapping[str, float] | None = None,
         receipts: Receipts | None = None,
     ) -> None:
         """Write the results, then emit the alerts and save the states, then tell the devices
@@ -636,7 +641,7 @@ class TelemetryProcessor:
         # both retention policies at once; this worker's own lines ride along with the results
         own, self._own_lines = self._own_lines, []
         await asyncio.gather(
-            self.sink.write(out.raw, "raw"), self.sink.write(out.long + own, "long")
+            self.sink.write(lines.raw, RAW_RP), self.sink.write(lines.long + own, LONG_RP)
         )
         await self._refused()
         self._self_metrics(out, stages)

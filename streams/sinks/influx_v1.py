@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import aiohttp
 
+from streams.sinks.base import Refused, Retention
+from vigie.contracts.storage import LONG_RP, RAW_RP
 from vigie.errors import StorageError
 from vigie.retry import SERVER, Backoff, retrying
 
@@ -22,12 +24,6 @@ log = logging.getLogger("vigie.sink")
 
 class InfluxError(StorageError):
     """InfluxDB refused a request for a reason a retry will not fix."""
-
-
-@dataclass(frozen=True)
-class Retention:
-    raw: str = "7d"
-    aggregate: str = "INF"
 
 
 class InfluxV1Sink:
@@ -52,7 +48,7 @@ class InfluxV1Sink:
         self.lines_written = 0
         self.partial_writes = 0
         # (retention policy, InfluxDB's words, the lines of the request) of each partial write
-        self.refused: list[tuple[str, str, bytes]] = []
+        self.refused: list[Refused] = []
 
     async def __aenter__(self) -> InfluxV1Sink:
         headers = {}
@@ -99,10 +95,8 @@ class InfluxV1Sink:
                 raise
             log.info("database prepared by an administrator", extra={"database": db})
             return
-        for name, duration, default in (
-            ("raw", self.retention.raw, " DEFAULT"),
-            ("long", self.retention.aggregate, ""),
-        ):
+        for name, default in ((RAW_RP, " DEFAULT"), (LONG_RP, "")):
+            duration = self.retention.of(name)
             try:
                 await self.query(
                     f'CREATE RETENTION POLICY "{name}" ON "{db}" DURATION '
@@ -115,7 +109,7 @@ class InfluxV1Sink:
                     post=True,
                 )
 
-    async def write(self, lines: list[str], rp: str, precision: str = "ms") -> None:
+    async def write(self, lines: Sequence[str], rp: str, precision: str = "ms") -> None:
         """Write lines in chunks, retrying on transport and server errors."""
         await asyncio.gather(
             *(
@@ -124,7 +118,7 @@ class InfluxV1Sink:
             )
         )
 
-    async def _write_chunk(self, lines: list[str], rp: str, precision: str) -> None:
+    async def _write_chunk(self, lines: Sequence[str], rp: str, precision: str) -> None:
         body = "\n".join(lines).encode()
         await self._with_retry(lambda: self._post(body, rp, precision))
         self.lines_written += len(lines)

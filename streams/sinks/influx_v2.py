@@ -10,26 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
+from collections.abc import Sequence
 from typing import Any
 
-from streams.sinks.influx_v1 import Retention
+from streams.sinks.base import Refused, Retention, retention_seconds
+from vigie.contracts.storage import LONG_RP, RAW_RP
 from vigie.retry import SERVER, Backoff, retrying
 
 log = logging.getLogger("vigie.sink")
-
-
-def retention_seconds(text: str) -> int:
-    """InfluxQL-style duration (``7d``, ``12h``, ``INF``) -> seconds (0: keep forever)."""
-    if text.upper() in ("INF", "0", ""):
-        return 0
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    total = 0
-    for amount, unit in re.findall(r"(\d+)([smhdw])", text):
-        total += int(amount) * units[unit]
-    if total == 0:
-        raise ValueError(f"retention {text!r} is not a duration like 7d or 12h")
-    return total
 
 
 class InfluxV2Sink:
@@ -47,9 +35,12 @@ class InfluxV2Sink:
         self.url, self.org, self.database, self.token = url, org, database, token
         self.retention = retention or Retention()
         self.retry = retry or SERVER
-        self.buckets = {"raw": f"{database}-raw", "long": database}
+        self.buckets = {RAW_RP: f"{database}-raw", LONG_RP: database}
         self.lines_written = 0
         self.partial_writes = 0
+        # the v2 write API refuses a partly invalid request as a whole (an error, retried or
+        # raised), so nothing lands here; kept for the Sink protocol
+        self.refused: list[Refused] = []
         self._client: Any = None
         self._write: Any = None
 
@@ -76,9 +67,7 @@ class InfluxV2Sink:
         buckets_api = self._client.buckets_api()
         org_id = self._client.organizations_api().find_organizations(org=self.org)[0].id
         for rp, name in self.buckets.items():
-            every = retention_seconds(
-                self.retention.raw if rp == "raw" else self.retention.aggregate
-            )
+            every = retention_seconds(self.retention.of(rp))
             bucket = buckets_api.find_bucket_by_name(name)
             if bucket is None:
                 rules = BucketRetentionRules(type="expire", every_seconds=every)
@@ -92,14 +81,14 @@ class InfluxV2Sink:
                         bucket_id=bucket.id,
                         database=self.database,
                         retention_policy=rp,
-                        default=rp == "raw",
+                        default=rp == RAW_RP,
                     )
                 )
             except ApiException as exc:
                 if exc.status not in (409, 422):  # an existing mapping is fine
                     raise
 
-    async def write(self, lines: list[str], rp: str, precision: str = "ms") -> None:
+    async def write(self, lines: Sequence[str], rp: str, precision: str = "ms") -> None:
         """Write lines to the bucket of ``rp``, retrying on transport and server errors."""
         if not lines:
             return
@@ -107,7 +96,9 @@ class InfluxV2Sink:
 
         def send() -> None:
             # WritePrecision's members are the plain strings "ms", "ns" ...
-            self._write.write(bucket=bucket, org=self.org, record=lines, write_precision=precision)
+            self._write.write(
+                bucket=bucket, org=self.org, record=list(lines), write_precision=precision
+            )
 
         await self._with_retry(send)
         self.lines_written += len(lines)

@@ -1,4 +1,5 @@
-"""InfluxDB line protocol for Vigie's measurements.
+"""InfluxDB line protocol for Vigie's measurements: the one serialiser of the pipeline's typed
+rows (``encode``), used by the InfluxDB 1.x and 2.x sinks alike.
 
 Tag values are registry slugs (lowercase letters, digits, '-', '_', '.'), checked where they
 enter the platform, so no escaping is needed; field values are floats or integers.
@@ -9,11 +10,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from streams.alerts import Alert
-from streams.groups import Balance, NightVerdict
-from streams.kpis import BinLevel
-from streams.windowing import DeviceState, WindowRow
+from streams.outputs import (
+    BinPoint,
+    BulkOutput,
+    DistrictAttribution,
+    FleetRow,
+    LateReading,
+    MeterBalance,
+    MeterNight,
+    RoadPoint,
+)
+from streams.windowing import WindowRow
 from vigie.contracts import Asset, DeadLetter, DeviceTopic, TelemetryBatch, TopicError
 from vigie.contracts.platform import PlatformReport
 from vigie.contracts.storage import Measurement
@@ -58,14 +68,22 @@ def _f(value: float) -> str:
     return repr(float(value))
 
 
-def raw_lines(batches: Iterable[tuple[str, TelemetryBatch]], tags: TagIndex) -> list[str]:
-    """One line per reading: ``telemetry,<tags>,metric=<m> value=<v> <ts>``."""
-    lines: list[str] = []
-    for vertical, b in batches:
-        head = f"{RAW},{tags.tags(b.device_id, vertical)},metric="
-        # values are floats (validated), and repr writes them exactly
-        lines += [f"{head}{r['metric']} value={r['value']!r} {r['ts_ms']}" for r in b.readings]
-    return lines
+def raw_lines(
+    batches: Iterable[TelemetryBatch],
+    verticals: Mapping[str, str],
+    tags: TagIndex,
+    from_ms: int | None = None,
+) -> tuple[list[str], list[str]]:
+    """One line per reading: ``telemetry,<tags>,metric=<m> value=<v> <ts>``; those before
+    ``from_ms`` apart (for the long retention, where they are kept)."""
+    recent: list[str] = []
+    old: list[str] = []
+    for b in batches:
+        head = f"{RAW},{tags.tags(b.device_id, verticals[b.device_id])},metric="
+        for r in b.readings:  # values are floats (validated), and repr writes them exactly
+            into = old if from_ms is not None and r["ts_ms"] < from_ms else recent
+            into.append(f"{head}{r['metric']} value={r['value']!r} {r['ts_ms']}")
+    return recent, old
 
 
 def aggregate_lines(
@@ -80,8 +98,6 @@ def aggregate_lines(
     window's start plus ``label_offset_ms`` (a window's length: labelled by its end)."""
     lines = []
     for row in rows:
-        if row.count == 0 or math.isnan(row.sum):
-            continue
         lines.append(
             f"{measurement},{tags.tags(row.device_id, verticals[row.device_id])},"
             f"metric={row.metric} "
@@ -93,7 +109,7 @@ def aggregate_lines(
 
 
 def late_lines(
-    late: Iterable[tuple[str, str, int, float]], verticals: Mapping[str, str], tags: TagIndex
+    late: Iterable[LateReading], verticals: Mapping[str, str], tags: TagIndex
 ) -> list[str]:
     """Readings that arrived after their window closed, kept for reporting and correction."""
     return [
@@ -102,28 +118,22 @@ def late_lines(
 
 
 def fleet_lines(
-    states: Mapping[str, DeviceState],
-    devices: Iterable[str],
+    rows: Iterable[FleetRow],
     verticals: Mapping[str, str],
     tags: TagIndex,
-    now_ms: int,
     measurement: str = FLEET,
 ) -> list[str]:
-    """Per device: last sequence number, missing sequence numbers (counted from the first one
-    the device reported or, failing that, the first one seen), batches its queue dropped, late
-    readings, last seen, alerts currently raised, and its position (for the map) when the
-    registry knows it."""
+    """One point per device and bulk, with its position (for the map) when the registry
+    knows it."""
     lines = []
-    for d in devices:
-        st = states[d]
-        last_seq = st.seq.high if st.seq is not None else -1
-        asset = tags.registry.get(d)
+    for r in rows:
+        asset = tags.registry.get(r.device)
         where = f",lat={_f(asset.lat)},lon={_f(asset.lon)}" if asset else ""
-        first = f",first_seq={st.seq_start}i" if st.seq_start is not None else ""
+        first = f",first_seq={r.first_seq}i" if r.first_seq is not None else ""
         lines.append(
-            f"{measurement},{tags.tags(d, verticals[d])} last_seq={last_seq}i,"
-            f"missing_seq={st.missing}i,late={st.late}i,last_reading_ms={st.watermark_ms}i,"
-            f"alerts={len(st.alerts)}i,edge_dropped={st.edge_dropped}i{first}{where} {now_ms}"
+            f"{measurement},{tags.tags(r.device, verticals[r.device])} last_seq={r.last_seq}i,"
+            f"missing_seq={r.missing_seq}i,late={r.late}i,last_reading_ms={r.last_reading_ms}i,"
+            f"alerts={r.alerts}i,edge_dropped={r.edge_dropped}i{first}{where} {r.at_ms}"
         )
     return lines
 
@@ -174,77 +184,56 @@ def _num(value: float) -> str:
     return _f(value) if math.isfinite(value) else "-1.0"
 
 
-def balance_lines(
-    balances: Iterable[Balance], meter_device: Mapping[str, str], tags: TagIndex
-) -> list[str]:
+def balance_lines(balances: Iterable[MeterBalance], tags: TagIndex) -> list[str]:
     """Per meter and hour: metered, modelled (sum of members), unexplained, ratio."""
     out = []
-    for b in balances:
-        device = meter_device[b.group]
-        vertical = tags.vertical_of(device)
+    for m in balances:
+        b = m.balance
         out.append(
-            f"{BALANCE},{tags.tags(device, vertical)} metered={_f(b.metered_wh)},"
-            f"modelled={_f(b.modelled_wh)},unexplained={_f(b.unexplained_wh)},"
-            f"ratio={_num(b.ratio)},members={len(b.attributed_wh)}i {b.start_ms}"
+            f"{BALANCE},{tags.tags(m.meter, tags.vertical_of(m.meter))} "
+            f"metered={_f(b.metered_wh)},modelled={_f(b.modelled_wh)},"
+            f"unexplained={_f(b.unexplained_wh)},ratio={_num(b.ratio)},"
+            f"members={len(b.attributed_wh)}i {b.start_ms}"
         )
     return out
 
 
-def attribution_lines(
-    balances: Iterable[Balance], meter_device: Mapping[str, str], tags: TagIndex
-) -> list[str]:
-    """Per meter, hour and member district: attributed energy (with the line losses), the
-    lamps' own energy from their readings, burning hours, and the same hours at full power."""
-    out = []
-    for b in balances:
-        per_district: dict[str, list[float]] = {}
-        for member, wh in b.attributed_wh.items():
-            asset = tags.registry.get(member)
-            if asset is None:
-                continue
-            on_h = b.on_ms[member] / 3_600_000
-            acc = per_district.setdefault(asset.district, [0.0, 0.0, 0.0, 0.0, 0])
-            acc[0] += wh
-            acc[1] += on_h
-            acc[2] += (asset.nominal_power_w or 0.0) * on_h
-            acc[3] += b.model_wh.get(member, 0.0)
-            acc[4] += 1
-        meter = meter_device[b.group]
-        for district, (wh, on_h, full_wh, model_wh, n) in sorted(per_district.items()):
-            out.append(
-                f"{ATTRIBUTION},territory={tags.territory},vertical=lighting,district={district},"
-                f"meter={meter} attributed_wh={_f(wh)},burning_h={_f(on_h)},"
-                f"full_power_wh={_f(full_wh)},lamps_wh={_f(model_wh)},lamps={int(n)}i "
-                f"{b.start_ms}"
-            )
-    return out
-
-
-def night_lines(
-    verdicts: Iterable[NightVerdict], meter_device: Mapping[str, str], tags: TagIndex
-) -> list[str]:
-    """Per metered area and night: minimum flow, its usual value and the leak index."""
+def attribution_lines(rows: Iterable[DistrictAttribution], tags: TagIndex) -> list[str]:
+    """Per meter, hour and member district."""
     return [
-        f"{NIGHT},{tags.tags(meter_device[v.group], 'water')},dma={v.group.split(':', 1)[1]} "
-        f"min_flow_m3h={_f(v.min_flow_m3h)},baseline_m3h={_num(v.baseline_m3h)},"
-        f"leak_index={_num(v.leak_index)} {v.night_ms}"
-        for v in verdicts
+        f"{ATTRIBUTION},territory={tags.territory},vertical=lighting,district={a.district},"
+        f"meter={a.meter} attributed_wh={_f(a.attributed_wh)},burning_h={_f(a.burning_h)},"
+        f"full_power_wh={_f(a.full_power_wh)},lamps_wh={_f(a.lamps_wh)},lamps={a.lamps}i "
+        f"{a.start_ms}"
+        for a in rows
     ]
 
 
-def waste_line(device: str, level: BinLevel, tags: TagIndex) -> str:
-    return (
-        f"{WASTE},{tags.tags(device, 'waste')} fill_pct={_f(level.fill_pct)},"
-        f"rate_pct_h={_num(level.rate_pct_h)},hours_to_full={_num(level.hours_to_full)} "
-        f"{level.ts_ms}"
-    )
+def night_lines(nights: Iterable[MeterNight], tags: TagIndex) -> list[str]:
+    """Per metered area and night: minimum flow, its usual value and the leak index."""
+    return [
+        f"{NIGHT},{tags.tags(n.meter, 'water')},dma={n.verdict.group.split(':', 1)[1]} "
+        f"min_flow_m3h={_f(n.verdict.min_flow_m3h)},baseline_m3h={_num(n.verdict.baseline_m3h)},"
+        f"leak_index={_num(n.verdict.leak_index)} {n.verdict.night_ms}"
+        for n in nights
+    ]
 
 
-def road_line(device: str, ts_ms: int, occupancy: float, state: int, tags: TagIndex) -> str:
-    return (
-        f"{ROAD},{tags.tags(device, 'mobility')} occupancy_pct={_f(occupancy)},"
-        f"state={int(state)}i {ts_ms}"
-    )
+def waste_lines(bins: Iterable[BinPoint], tags: TagIndex) -> list[str]:
+    return [
+        f"{WASTE},{tags.tags(p.device, 'waste')} fill_pct={_f(p.level.fill_pct)},"
+        f"rate_pct_h={_num(p.level.rate_pct_h)},hours_to_full={_num(p.level.hours_to_full)} "
+        f"{p.level.ts_ms}"
+        for p in bins
+    ]
+
+
+def road_lines(points: Iterable[RoadPoint], tags: TagIndex) -> list[str]:
+    return [
+        f"{ROAD},{tags.tags(p.device, 'mobility')} occupancy_pct={_f(p.occupancy_pct)},"
+        f"state={int(p.state)}i {p.ts_ms}"
+        for p in points
+    ]
 
 
 def alert_lines(alerts: Iterable[Alert], tags: TagIndex) -> list[str]:
@@ -280,3 +269,52 @@ def platform_lines(report: PlatformReport) -> list[str]:
             fields = ",".join(f"{k}={v}i" for k, v in sorted(values.items()))
             lines.append(f"{base},vertical={vertical} {fields} {report.at_ms}")
     return lines
+
+
+def lag_line(territory: str, instance: str, fields: Mapping[str, float | int], at_ms: int) -> str:
+    """A worker's reading-to-storage lag for one bulk (integers stay integers)."""
+    values = ",".join(
+        f"{k}={v}i" if isinstance(v, int) else f"{k}={_f(v)}" for k, v in fields.items()
+    )
+    return (
+        f"{PLATFORM},territory={territory},component=streams,instance={instance} {values} {at_ms}"
+    )
+
+
+@dataclass
+class Lines:
+    """Serialised results, per retention policy."""
+
+    raw: list[str] = field(default_factory=list)
+    long: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: Lines) -> Lines:
+        self.raw += other.raw
+        self.long += other.long
+        return self
+
+    def __len__(self) -> int:
+        return len(self.raw) + len(self.long)
+
+    @property
+    def bytes(self) -> int:
+        return sum(map(len, self.raw)) + sum(map(len, self.long))
+
+
+def encode(out: BulkOutput, tags: TagIndex) -> Lines:
+    """A bulk's rows as line protocol, in the flow's order: raw readings, windows, late
+    readings, fleet, per-reading KPIs, balances and attribution, nights, alerts."""
+    v = out.verticals
+    raw, old = raw_lines(out.fresh, v, tags, out.raw_from_ms)
+    long = old
+    long += aggregate_lines(out.windows, v, tags)
+    long += aggregate_lines(out.hop_windows, v, tags, HOPPING, out.hop_window_ms)
+    long += late_lines(out.late_readings, v, tags)
+    long += fleet_lines(out.fleet, v, tags, FLEET_HISTORY if out.fleet_history else FLEET)
+    long += waste_lines(out.bins, tags)
+    long += road_lines(out.roads, tags)
+    long += balance_lines(out.balances, tags)
+    long += attribution_lines(out.attributions, tags)
+    long += night_lines(out.nights, tags)
+    long += alert_lines(out.alerts, tags)
+    return Lines(raw, long)

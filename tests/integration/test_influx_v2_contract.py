@@ -18,8 +18,8 @@ import yaml
 from aiohttp import web
 
 from shell.stack.services import free_port
-from streams.sinks.influx_v1 import Retention
-from streams.sinks.influx_v2 import InfluxV2Sink, retention_seconds
+from streams.sinks.base import Retention, retention_seconds
+from streams.sinks.influx_v2 import InfluxV2Sink
 from vigie.retry import Backoff
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contracts" / "influxdb" / "oss-v2.yml"

@@ -11,6 +11,7 @@ from simulators.scenario import LampFailure, Leak, Scenario, Tapping
 from simulators.simulation import Simulation, SimulationPlan
 from simulators.territory import Ratios, generate
 from streams.pipeline import Pipeline
+from streams.sinks.lineprotocol import TagIndex, encode
 from tests.helpers import parse_line
 from vigie.contracts import AssetKind
 
@@ -22,16 +23,17 @@ HOURS = 48
 def run_pipeline(scenario: Scenario):
     sim = Simulation(T, SimulationPlan(START, HOURS * 3600, period_s=300), scenario=scenario)
     pipeline = Pipeline(T.id, T.by_id())
+    tags = TagIndex(T.id, T.by_id())
     devices, groups, lines, alerts = {}, {}, [], []
     emitted = list(sim)
     for i in range(0, len(emitted), 400):
         bulk = [e.batch for e in emitted[i : i + 400]]
         verticals = {e.batch.device_id: str(e.vertical) for e in emitted[i : i + 400]}
         out = pipeline.process(bulk, verticals, dict.fromkeys(verticals, 0), devices, groups, START)
-        lines += out.long
+        lines += encode(out, tags).long
         alerts += out.alerts
     out = pipeline.close_idle(groups)
-    lines += out.long
+    lines += encode(out, tags).long
     alerts += out.alerts
     return sim.truth, [parse_line(x) for x in lines], alerts
 
@@ -105,6 +107,7 @@ def test_dead_letters_of_one_millisecond_are_distinct_points():
 def test_road_state_has_one_point_per_counter_reading():
     """Once a point per bulk (27 points for 1,317 readings): the traffic-state panel was empty."""
     from streams.pipeline import Pipeline
+    from streams.sinks.lineprotocol import TagIndex, encode
     from tests.helpers import parse_line
     from vigie.contracts import Asset, AssetKind, TelemetryBatch
 
@@ -121,6 +124,10 @@ def test_road_state_has_one_point_per_counter_reading():
         ],
     )
     out = pipe.process([batch], {"ctr-1": "mobility"}, {"ctr-1": 0}, {}, {}, 1_700_000_600_000)
-    points = [parse_line(x) for x in out.long if x.startswith("road_state,")]
+    assert [(p.ts_ms, p.state) for p in out.roads] == [
+        (r["ts_ms"], s) for r, s in zip(batch.readings, [0, 1, 2, 3, 0], strict=True)
+    ]
+    lines = encode(out, TagIndex("t", {counter.id: counter})).long
+    points = [parse_line(x) for x in lines if x.startswith("road_state,")]
     assert [p[3] for p in points] == [r["ts_ms"] for r in batch.readings]
     assert [p[2]["state"] for p in points] == [0, 1, 2, 3, 0]

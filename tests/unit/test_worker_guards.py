@@ -9,8 +9,9 @@ import faust
 import pytest
 
 from streams import app as worker
-from streams.pipeline import _by_age
 from streams.processor import _chunks
+from streams.sinks.lineprotocol import TagIndex, raw_lines
+from vigie.contracts import TelemetryBatch
 from vigie.exits import Exit
 
 
@@ -36,5 +37,16 @@ def test_refused_lines_are_cut_at_line_ends_into_bounded_pieces():
 
 
 def test_raw_readings_past_the_retention_are_kept_apart():
-    lines = ["telemetry,device=a value=1.0 1000", "telemetry,device=a value=2.0 5000"]
-    assert _by_age(lines, 2000) == ([lines[1]], [lines[0]])
+    batch = TelemetryBatch(
+        device_id="a",
+        seq=0,
+        sent_at_ms=5000,
+        readings=[
+            {"ts_ms": 1000, "metric": "power_w", "value": 1.0},
+            {"ts_ms": 5000, "metric": "power_w", "value": 2.0},
+        ],
+    )
+    recent, old = raw_lines([batch], {"a": "lighting"}, TagIndex("t", {}), from_ms=2000)
+    assert [x.rsplit(" ", 1)[1] for x in recent] == ["5000"]
+    assert [x.rsplit(" ", 1)[1] for x in old] == ["1000"]
+    assert raw_lines([batch], {"a": "lighting"}, TagIndex("t", {}))[1] == []

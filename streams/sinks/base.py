@@ -1,0 +1,82 @@
+"""What every sink is: the ``Sink`` protocol both InfluxDB sinks implement, the retention of
+the two policies they write (raw readings short, everything else long), and ``sink_for``, the
+one place that picks and configures a sink from the settings.
+
+A sink is an async context manager: entering it connects and prepares the schema, leaving it
+closes the connection. ``write`` chunks, retries transient failures with the server back-off
+and returns once the server acknowledged every line; lines the server acknowledged but would
+not keep (a partial write) are appended to ``refused`` for the worker to turn into dead
+letters. The one-bulk-in-flight rule is the worker's, which also orders the state saves and
+Kafka acknowledgements after a write.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, Self
+
+from vigie.contracts.storage import LONG_RP, RAW_RP
+from vigie.errors import UsageError
+from vigie.sections import read_secret
+
+if TYPE_CHECKING:
+    from vigie.sections import InfluxSettings
+
+Refused = tuple[str, str, bytes]  # retention policy, the server's words, the request's lines
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each retention policy keeps its points (InfluxQL durations; INF: forever)."""
+
+    raw: str = "7d"
+    aggregate: str = "INF"
+
+    def of(self, rp: str) -> str:
+        return {RAW_RP: self.raw, LONG_RP: self.aggregate}[rp]
+
+
+def retention_seconds(text: str) -> int:
+    """InfluxQL-style duration (``7d``, ``12h``, ``INF``) -> seconds (0: keep forever)."""
+    if text.upper() in ("INF", "0", ""):
+        return 0
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    total = 0
+    for amount, unit in re.findall(r"(\d+)([smhdw])", text):
+        total += int(amount) * units[unit]
+    if total == 0:
+        raise ValueError(f"retention {text!r} is not a duration like 7d or 12h")
+    return total
+
+
+class Sink(Protocol):
+    refused: list[Refused]
+    lines_written: int
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def write(self, lines: Sequence[str], rp: str, precision: str = "ms") -> None:
+        """Store the lines in a retention policy; returns once all are acknowledged."""
+
+
+def sink_for(influx: InfluxSettings) -> Sink:
+    """The sink the settings choose, not yet entered: InfluxDB 1.x (v1 API, user and password)
+    or 2.x/3.x (token)."""
+    retention = Retention(influx.raw_retention, influx.aggregate_retention)
+    if influx.backend == "v2":
+        from streams.sinks.influx_v2 import InfluxV2Sink
+
+        token = read_secret(influx.token_file)
+        if not token:
+            raise UsageError("InfluxDB 2.x needs a token: set VIGIE_INFLUX__TOKEN_FILE")
+        return InfluxV2Sink(influx.url, influx.org, influx.database, token, retention)
+    from streams.sinks.influx_v1 import InfluxV1Sink
+
+    auth = None
+    if influx.username:
+        auth = (influx.username, read_secret(influx.password_file) or "")
+    return InfluxV1Sink(influx.url, influx.database, retention, auth=auth)
