@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from ingest.handoff import produce
 from ingest.routing import Inbound, Router
 from ingest.stats import BridgeStats, StatsCollector
 from ingest.validation import ValidationPolicy
+from vigie.clock import SYSTEM, Clock
 from vigie.contracts import KafkaTopics
 from vigie.contracts.platform import PlatformReport
 from vigie.contracts.topics import everything_filter, platform_status, shared
@@ -102,9 +102,14 @@ class Bridge:
     """One bridge instance; several share the load through an MQTT v5 shared subscription."""
 
     def __init__(
-        self, settings: Settings, instance: str = "0", policy: BridgePolicy | None = None
+        self,
+        settings: Settings,
+        instance: str = "0",
+        policy: BridgePolicy | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.instance = instance
         self.policy = policy or BridgePolicy(compression=settings.ingest.compression)
         self.router = make_router(settings, instance)
@@ -145,7 +150,7 @@ class Bridge:
             log.info("mqtt connected", extra={"filter": filter_})
 
         def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-            item = Inbound(msg.topic, msg.payload, msg.mid, msg.qos, int(time.time() * 1000))
+            item = Inbound(msg.topic, msg.payload, msg.mid, msg.qos, self.clock.now_ms())
             loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
         def on_unsubscribe(*_args: object) -> None:
@@ -279,8 +284,8 @@ class Bridge:
         except TimeoutError:
             log.warning("no unsubscribe acknowledgement: the session is kept")
             return
-        deadline = time.monotonic() + self.policy.leave_timeout_s
-        while time.monotonic() < deadline:
+        deadline = self.clock.monotonic() + self.policy.leave_timeout_s
+        while self.clock.monotonic() < deadline:
             try:  # queued messages keep coming as in-flight ones are acknowledged
                 first = await asyncio.wait_for(self._queue.get(), self.policy.leave_quiet_s)
             except TimeoutError:
@@ -328,6 +333,7 @@ class Bridge:
                 usage.sample(),
                 now - before,
                 now_vertical - before_vertical,
+                self.clock.now_ms(),
             )
             before, before_vertical = now, now_vertical
             try:

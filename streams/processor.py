@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import socket
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from streams.sinks.lineprotocol import (
 )
 from streams.windowing import DeviceState, WindowPolicy, WindowRow
 from vigie import influxql
+from vigie.clock import SYSTEM, Clock
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
 from vigie.contracts.storage import LONG_RP, RAW_RP, Measurement, at
@@ -210,8 +210,10 @@ class TelemetryProcessor:
         emit_alert: Emit | None = None,
         emit_dead_letter: Emit | None = None,
         timezone: str = "Europe/Paris",
+        clock: Clock = SYSTEM,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.table = table
         # one pipeline per territory served, each with its registry and local calendar; a
         # plain registry (or none) serves whatever territory a record names
@@ -237,7 +239,7 @@ class TelemetryProcessor:
         self.usage = ProcessUsage()
         self.traffic: Counter[str] = Counter()
         self.by_vertical: Counter[tuple[str, str]] = Counter()
-        self.last_event = time.monotonic()
+        self.last_event = self.clock.monotonic()
         self._lock = asyncio.Lock()
         self._opening = asyncio.Lock()
         self._own_lines: list[str] = []  # lag lines waiting for the next write
@@ -275,7 +277,7 @@ class TelemetryProcessor:
         the bulk goes on: one bad record never stops the worker or loops it on restart.
         """
         async with self._lock:
-            self.last_event = time.monotonic()
+            self.last_event = self.clock.monotonic()
             decoded = await self._decode(events)
             recovered = await self._recover(decoded)
             try:
@@ -393,7 +395,7 @@ class TelemetryProcessor:
         """Run each lane's pipeline over its batches, on states read afresh from the table
         (so a failed fold leaves nothing behind). Imported history gets no receipts: no agent
         waits for them. States and groups come back under their table keys."""
-        now_ms = int(time.time() * 1000)
+        now_ms = self.clock.now_ms()
         batches: list[TelemetryBatch] = []
         kafka_ms: list[float] = []
         receipts = Receipts()
@@ -473,7 +475,7 @@ class TelemetryProcessor:
             source = f"influxdb:{self.settings.influx.database}/{rp}"
             for part in _chunks(body, 256 * 1024):  # under Kafka's message size, base64 and all
                 letter = DeadLetter.of(
-                    source, int(time.time() * 1000), RejectReason.STORAGE_REFUSED, detail, part
+                    source, self.clock.now_ms(), RejectReason.STORAGE_REFUSED, detail, part
                 )
                 if self.emit_dead_letter is not None:
                     await self.emit_dead_letter(source.encode(), letter.model_dump_json().encode())
@@ -490,12 +492,11 @@ class TelemetryProcessor:
         if self.emit_dead_letter is not None:
             await self.emit_dead_letter(source.encode(), letter.model_dump_json().encode())
 
-    @staticmethod
-    def _stage_lags(kafka_ms: list[float], batches: list[TelemetryBatch]) -> dict[str, float]:
+    def _stage_lags(self, kafka_ms: list[float], batches: list[TelemetryBatch]) -> dict[str, float]:
         """Where a bulk's time went before this worker: device send to Kafka append
         (``to_kafka``: MQTT, the bridge), and Kafka append to this worker taking it
         (``in_kafka``: the worker's backlog), as p99 fields of the lag line."""
-        now_ms = time.time() * 1000
+        now_ms = self.clock.now_ms()
         appended = np.array(kafka_ms, np.float64)
         sent_ms = np.fromiter((b.sent_at_ms for b in batches), np.float64, len(batches))
         to_kafka = np.percentile(appended - sent_ms, 99)
@@ -507,7 +508,7 @@ class TelemetryProcessor:
         written with the next write (traffic and CPU go in ``report_self``)."""
         if not out.reading_ts.size:
             return
-        now_ms = int(time.time() * 1000)
+        now_ms = self.clock.now_ms()
         lag = now_ms - out.reading_ts
         p50, p99 = np.percentile(lag, [50, 99]).tolist()
         fields = {"lag_p50_ms": p50, "lag_p99_ms": p99, "lag_max_ms": int(lag.max())}
@@ -537,6 +538,7 @@ class TelemetryProcessor:
             self.usage.sample(),
             self.traffic,
             self.by_vertical,
+            self.clock.now_ms(),
         )
         self.traffic.clear()
         self.by_vertical.clear()
@@ -572,7 +574,7 @@ class TelemetryProcessor:
 
     async def on_idle(self, idle_after_s: float) -> None:
         """When no data came for idle_after_s: close open group windows, look for silences."""
-        if time.monotonic() - self.last_event < idle_after_s:
+        if self.clock.monotonic() - self.last_event < idle_after_s:
             return
         async with self._lock:
             by_lane: dict[Lane, dict[str, GroupState]] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +31,7 @@ class PlatformReport(BaseModel):
         usage: tuple[float, float, int],
         counters: Mapping[str, int],
         per_vertical: Mapping[tuple[str, str], int],
+        at_ms: int,
     ) -> PlatformReport:
         """A report from (CPU s, wall s, RSS kB), counters and (vertical, counter) counts."""
         cpu_s, wall_s, rss_kb = usage
@@ -42,7 +42,7 @@ class PlatformReport(BaseModel):
             component=component,
             instance=instance,
             territory=territory,
-            at_ms=int(time.time() * 1000),
+            at_ms=at_ms,
             interval_s=wall_s,
             cpu_s=cpu_s,
             rss_kb=rss_kb,
