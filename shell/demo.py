@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 from pathlib import Path
@@ -194,15 +193,23 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
         f"{len(territory.assets):,} devices in {len(territory.districts)} districts "
         f"({registry})"
     )
-    env = {
+    env = {  # for the bridge and the worker
         "VIGIE_REGISTRY": str(registry),
         "VIGIE_TERRITORY": territory.id,
         "VIGIE_HOME": str(home),
         "VIGIE_MQTT__USERNAME": str(ServiceAccount.INGEST),
         "VIGIE_MQTT__PASSWORD_FILE": str(ingest_password),
     }
-    os.environ.update(env)
-    settings = Settings()
+    base = Settings()  # and the same, for this process
+    settings = base.model_copy(
+        update={
+            "registry": registry,
+            "territory": territory.id,
+            "mqtt": base.mqtt.model_copy(
+                update={"username": str(ServiceAccount.INGEST), "password_file": ingest_password}
+            ),
+        }
+    )
     comps = Components(home, settings, env)
     try:
         console.print("[bold]Starting[/] ingest bridge and stream worker ...")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
 from vigie.policies import GroupPolicy, KpiPolicy
@@ -22,7 +22,14 @@ def read_secret(path: Path | None) -> str | None:
     return Path(path).read_text().strip()
 
 
-class MqttSettings(BaseModel):
+class _Section(BaseModel):
+    """Settings are read once at start and never changed: a change is a new object
+    (``model_copy(update=...)``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class MqttSettings(_Section):
     host: str = "127.0.0.1"
     port: int = 1883
     prefix: str = "vigie"
@@ -34,13 +41,13 @@ class MqttSettings(BaseModel):
     keepalive_s: int = 30
 
 
-class KafkaSettings(BaseModel):
+class KafkaSettings(_Section):
     bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = "vigie"
     partitions: int = 4
 
 
-class InfluxSettings(BaseModel):
+class InfluxSettings(_Section):
     backend: Literal["v1", "v2"] = "v1"
     url: str = "http://127.0.0.1:8086"
     database: str = "vigie"  # v1 database; v2 bucket prefix
@@ -54,7 +61,7 @@ class InfluxSettings(BaseModel):
     aggregate_retention: str = "INF"
 
 
-class GrafanaSettings(BaseModel):
+class GrafanaSettings(_Section):
     """Where ``vigie dashboards provision`` reaches Grafana's HTTP API, and as whom."""
 
     url: str = "http://127.0.0.1:3000"
@@ -65,7 +72,7 @@ class GrafanaSettings(BaseModel):
     viewer_team: str = "Elected officials"
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(_Section):
     share_group: str = "vigie-ingest"
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
     max_clock_skew_s: float = 300.0
@@ -77,7 +84,7 @@ class IngestSettings(BaseModel):
     metrics_host: str = "127.0.0.1"
 
 
-class StackSettings(BaseModel):
+class StackSettings(_Section):
     """The local stack's supervisor (``vigie stack supervise``)."""
 
     # Tansu keeps every record in memory and cannot delete any: past this resident size the
@@ -87,7 +94,7 @@ class StackSettings(BaseModel):
     kafka_max_rss_mb: int = 4096
 
 
-class StreamsSettings(BaseModel):
+class StreamsSettings(_Section):
     app_id: str = "vigie-streams"
     kpi: KpiPolicy = Field(default_factory=KpiPolicy)  # lamps, bins, roads
     group: GroupPolicy = Field(default_factory=GroupPolicy)  # cabinets, metered areas

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     """Everything a Vigie process needs to know."""
 
     model_config = SettingsConfigDict(
-        env_prefix="VIGIE_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="VIGIE_", env_nested_delimiter="__", extra="ignore", frozen=True
     )
 
     territory: str = "demo"

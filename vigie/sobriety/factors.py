@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Link = Literal["lora", "lora_sf12", "nbiot", "cellular", "wired"]
 
@@ -36,6 +36,8 @@ SOURCES: dict[str, str] = {
 
 
 class FootprintFactors(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     board_idle_w: float = Field(1.6, ge=0)
     board_load_w: float = Field(5.0, ge=0)
     board_busy_share: float = Field(0.05, ge=0, le=1)
