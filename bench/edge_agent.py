@@ -126,7 +126,7 @@ def main(seconds: float) -> None:
     stack = Stack(home)
     stack.up()
     try:
-        mqtt = MqttSettings(**stack.settings()["mqtt"])  # type: ignore[arg-type]
+        mqtt = MqttSettings(**stack.settings()["mqtt"])
         footprint(mqtt, home, seconds)
         n = 2000
         rows = [

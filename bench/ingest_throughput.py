@@ -82,11 +82,11 @@ async def main(n_batches: int, per_batch: int) -> None:
     stack = Stack(home)
     stack.up()
     try:
-        settings = Settings(**stack.settings())  # type: ignore[arg-type]
+        settings = Settings(**stack.settings())
         await ensure_topics(settings.kafka)
         registry_file = home / "territory.json"
         generate(2000, seed=1, territory_id="bench").save(registry_file)
-        settings = Settings(**{**stack.settings(), "registry": registry_file})  # type: ignore[arg-type]
+        settings = Settings(**{**stack.settings(), "registry": registry_file})
         now = int(time.time() * 1000)
         items = payloads(n_batches, per_batch, now)
         readings = n_batches * per_batch

@@ -26,7 +26,7 @@ from streams.kernels.windows import hopping, tumbling
 WINDOW = 60_000
 
 
-def stream_like(n: int, devices: int = 10_000, batch: int = 50, seed: int = 1):  # type: ignore[no-untyped-def]
+def stream_like(n: int, devices: int = 10_000, batch: int = 50, seed: int = 1):
     rng = np.random.default_rng(seed)
     per_device = n // devices
     dev = np.repeat(np.arange(devices), per_device)
@@ -39,7 +39,7 @@ def stream_like(n: int, devices: int = 10_000, batch: int = 50, seed: int = 1): 
     return dev[order].astype(np.int64), ts[order], values[order]
 
 
-def copy_rate(g, t, v) -> float:  # type: ignore[no-untyped-def]
+def copy_rate(g, t, v) -> float:
     src = np.concatenate([g.view(np.float64), t.view(np.float64), v])
     dst = np.empty_like(src)
     dst[:] = 0.0  # touch the pages once
@@ -64,7 +64,7 @@ def pandas_tumbling(df: pd.DataFrame, window: int = WINDOW) -> pd.DataFrame:
     )
 
 
-def numpy_tumbling(g, t, v):  # type: ignore[no-untyped-def]
+def numpy_tumbling(g, t, v):
     w = t - t % WINDOW
     order = np.lexsort((t, w, g))
     g, w, v = g[order], w[order], v[order]
@@ -87,7 +87,7 @@ def pandas_integrate(df: pd.DataFrame) -> pd.Series:
     return wh.groupby([d["g"], d["ts"] - d["ts"] % 3_600_000]).sum()
 
 
-def numpy_integrate(g, t, v):  # type: ignore[no-untyped-def]
+def numpy_integrate(g, t, v):
     order = np.lexsort((t, g))
     g, t, v = g[order], t[order], v[order]
     same = g[1:] == g[:-1]
@@ -175,13 +175,13 @@ def main(n: int) -> None:
         share = adf["e"] * ratio.where(ratio <= 1.08, 1.03)
         return share.groupby(adf["m"]).sum()
 
-    def numpy_attribution():  # type: ignore[no-untyped-def]
+    def numpy_attribution():
         modelled = np.bincount(meter_of, weights=v, minlength=meters)
         ratio = metered / modelled
         share = v * np.where(ratio <= 1.08, ratio, 1.03)[meter_of]
         return share, metered - np.bincount(meter_of, weights=share, minlength=meters)
 
-    def numba_attribution():  # type: ignore[no-untyped-def]
+    def numba_attribution():
         return attribute(meter_of, v, metered)
 
     rows = [

@@ -27,7 +27,7 @@ from vigie.contracts.storage import RAW_RP, at
 from vigie.contracts.storage import Measurement as M
 
 
-def offered(territory, rate: float, seconds: float, start_ms: int, seq: dict[str, int]):  # type: ignore[no-untyped-def]
+def offered(territory, rate: float, seconds: float, start_ms: int, seq: dict[str, int]):
     """Batches of 50 readings, spread over the devices, paced to ``rate`` readings/s."""
     lamps = [a.id for a in territory.assets if a.kind == "lamp"]
     n_batches = int(rate * seconds / 50)
@@ -38,7 +38,7 @@ def offered(territory, rate: float, seconds: float, start_ms: int, seq: dict[str
         yield sim_ms, device, seq[device]
 
 
-def paced_records(territory, rate: float, seconds: float, prefix: str, seqs: dict[str, int]):  # type: ignore[no-untyped-def]
+def paced_records(territory, rate: float, seconds: float, prefix: str, seqs: dict[str, int]):
     start = int(time.time() * 1000)
     for sim_ms, device, seq in offered(territory, rate, seconds, start, seqs):
         wall = time.time()
@@ -50,7 +50,7 @@ def paced_records(territory, rate: float, seconds: float, prefix: str, seqs: dic
         yield Recorded(sim_ms, f"{prefix}/{territory.id}/lighting/{device}/telemetry", body)
 
 
-def _load(territory, settings, load: int, seconds: float, seqs):  # type: ignore[no-untyped-def]
+def _load(territory, settings, load: int, seconds: float, seqs):
     """Offer one load, wait until all of it is stored; the result row."""
     t0 = time.time()
     rep = publish(

@@ -57,7 +57,7 @@ def main(population: int) -> None:
     stack = Stack(home)
     stack.up()
     try:
-        mqtt = MqttSettings(**stack.settings()["mqtt"])  # type: ignore[arg-type]
+        mqtt = MqttSettings(**stack.settings()["mqtt"])
         batched = publish(
             sample, mqtt, "bench", start_ms=start, show_progress=False, client_id="bench-batched"
         )

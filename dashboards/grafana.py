@@ -8,6 +8,7 @@ target Grafana's InfluxDB data source expects for a raw InfluxQL query.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ def _geomap(panel: Panel) -> geomap.Panel:
     )
 
 
-_BUILDERS = {
+_BUILDERS: dict[Viz, Callable[[], Any]] = {
     Viz.TIMESERIES: timeseries.Panel,
     Viz.STAT: stat.Panel,
     Viz.TABLE: table.Panel,
@@ -128,6 +129,7 @@ def _variable(name: str, query: str, label: str) -> gdash.QueryVariable:
 
 
 def dashboard_builder(dash: Dashboard, timezone: str = "Europe/Paris") -> gdash.Dashboard:
+    """A dashboard of the catalogue as Grafana's builder, in the territory's time zone."""
     builder = (
         gdash.Dashboard(dash.title)
         .uid(dash.uid)

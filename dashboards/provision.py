@@ -32,6 +32,7 @@ class ProvisionReport:
 
 
 def connect(settings: GrafanaSettings) -> GrafanaApi:
+    """A Grafana API client with the settings' token, else their user and password."""
     token = read_secret(settings.token_file)
     if token:
         return GrafanaApi.from_url(settings.url, credential=token)

@@ -104,7 +104,7 @@ def _timeseries(panel: Panel, rows: Rows) -> str:
     for name, points in sorted(series.items())[:12]:
         times, values = _with_gaps(points)
         ax.plot(
-            times,
+            times,  # type: ignore[arg-type]  # matplotlib plots datetimes; its hint says numbers
             values,
             label=name,
             linewidth=1.2,

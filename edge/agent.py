@@ -23,7 +23,7 @@ from edge.config import AgentConfig, Command, RemoteConfig
 from edge.drivers import Driver, load_driver
 from edge.queue import BatchQueue
 from edge.session import FatalConnectError, Session
-from vigie.contracts import Channel
+from vigie.contracts import Channel, TelemetryBatch
 
 log = logging.getLogger("vigie.edge")
 
@@ -128,7 +128,7 @@ class Agent:
         if batch is not None:
             self._enqueue(batch)
 
-    def _enqueue(self, batch) -> None:  # type: ignore[no-untyped-def]
+    def _enqueue(self, batch: TelemetryBatch) -> None:
         dropped = self.queue.put(
             batch.seq,
             batch.sent_at_ms,

@@ -27,7 +27,7 @@ class Batcher:
 
     def add(self, ts_ms: int, metric: str, value: float, now_ms: int) -> TelemetryBatch | None:
         """Add one reading; returns a batch when one is due."""
-        self._pending.append(Reading(ts_ms=ts_ms, metric=metric, value=value))  # type: ignore[typeddict-item]
+        self._pending.append(Reading(ts_ms=ts_ms, metric=metric, value=value))
         if self._opened_ms is None:
             self._opened_ms = now_ms
         return self.due(now_ms)

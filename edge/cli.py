@@ -19,6 +19,7 @@ from vigie.errors import Exit
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``vigie-edge``: run the agent of a config file; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="vigie-edge", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, required=True, help="agent config (.toml/.json)")
     parser.add_argument("--log-level", default="INFO")

@@ -7,9 +7,10 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from edge.batcher import BatchPolicy
+from edge.drivers import available
 from edge.queue import QueuePolicy
 from vigie.contracts import Asset
 from vigie.retry import Backoff
@@ -19,12 +20,22 @@ Period = Annotated[float, Field(gt=0, le=86_400)]
 HourMinute = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
+def _known_driver(name: str) -> str:
+    known = available()
+    if name not in known:
+        raise ValueError(f"no driver {name!r}; this installation has {', '.join(known)}")
+    return name
+
+
+DriverName = Annotated[str, AfterValidator(_known_driver)]  # a vigie.edge.drivers entry point
+
+
 class SensorConfig(BaseModel):
     """One sensor on the board: which driver, how often, with which options."""
 
     model_config = ConfigDict(extra="forbid")
 
-    driver: Literal["simulated", "ina219", "bh1750", "vl53l1x", "pulse"] = "simulated"
+    driver: DriverName = "simulated"
     period_s: Period | None = None  # default: the agent's sample_period_s
     options: dict[str, Any] = {}
 
@@ -46,7 +57,7 @@ class AgentConfig(BaseModel):
 
     territory: str
     asset: Asset
-    driver: str = "simulated"  # shorthand for sensors = [{driver = ...}]
+    driver: DriverName = "simulated"  # shorthand for sensors = [{driver = ...}]
     sensors: list[SensorConfig] = []
     sample_period_s: Period = 60.0
     batch_max_readings: Annotated[int, Field(gt=0, le=10_000)] = 50
@@ -78,7 +89,7 @@ class AgentConfig(BaseModel):
 
     @property
     def sensor_list(self) -> list[SensorConfig]:
-        return self.sensors or [SensorConfig(driver=self.driver)]  # type: ignore[arg-type]
+        return self.sensors or [SensorConfig(driver=self.driver)]
 
     @classmethod
     def load(cls, path: Path) -> AgentConfig:

@@ -20,6 +20,7 @@ def cpu_temp_degc() -> float | None:
 
 
 def mem_used_pct() -> float | None:
+    """The board's memory in use, from /proc/meminfo (None where there is none)."""
     try:
         info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
         total = int(info["MemTotal"].split()[0])

@@ -99,7 +99,7 @@ class Session:
     on_command: Callable[[bytes], None] = lambda _payload: None
     stats: SessionStats = field(default_factory=SessionStats)
     error: BaseException | None = None
-    _outbox: stdqueue.SimpleQueue[tuple[str, bytes, bool]] = field(
+    _outbox: stdqueue.SimpleQueue[tuple[Channel, bytes, bool]] = field(
         default_factory=stdqueue.SimpleQueue
     )
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -177,7 +177,7 @@ class Session:
 
         def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
             if msg.topic != receipt_topic:
-                self.on_command(msg.payload)
+                self.on_command(bytes(msg.payload))
                 return
             try:
                 receipt = Receipt.model_validate_json(msg.payload)

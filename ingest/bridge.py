@@ -150,7 +150,7 @@ class Bridge:
             log.info("mqtt connected", extra={"filter": filter_})
 
         def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-            item = Inbound(msg.topic, msg.payload, msg.mid, msg.qos, self.clock.now_ms())
+            item = Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self.clock.now_ms())
             loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
         def on_unsubscribe(*_args: object) -> None:
@@ -159,7 +159,7 @@ class Bridge:
         client.on_connect = on_connect
         client.on_message = on_message
         client.on_unsubscribe = on_unsubscribe
-        client.reconnect_delay_set(*self.policy.mqtt_reconnect_s)
+        client.reconnect_delay_set(*self.policy.mqtt_reconnect_s)  # type: ignore[arg-type]  # paho sleeps float seconds; its hint says int
         client.will_set(self.status_topic, b"offline", qos=1, retain=True)
         return client
 

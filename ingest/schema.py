@@ -20,9 +20,9 @@ from vigie.contracts.metrics import MetricSpec, metrics_of
 def _reading_type(spec: MetricSpec) -> Any:
     value = Annotated[float, Field(ge=spec.minimum, le=spec.maximum, allow_inf_nan=False)]
     return with_config(STRICT)(
-        TypedDict(  # type: ignore[operator]
+        TypedDict(  # type: ignore[operator]  # one reading type per metric, made at import
             f"Reading_{spec.name}",
-            {"ts_ms": EpochMs, "metric": Literal[spec.name], "value": value},  # type: ignore[valid-type]
+            {"ts_ms": EpochMs, "metric": Literal[spec.name], "value": value},
         )
     )
 
@@ -30,8 +30,8 @@ def _reading_type(spec: MetricSpec) -> Any:
 def _batch_model(vertical: Vertical) -> type[TelemetryBatch]:
     members = tuple(_reading_type(spec) for spec in metrics_of(vertical))
     reading = Annotated[Union[members], Field(discriminator="metric")]  # type: ignore[valid-type]  # noqa: UP007
-    readings = Annotated[list[reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]  # type: ignore[valid-type]
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    readings = Annotated[list[reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+    return create_model(
         f"TelemetryBatch_{vertical}", __base__=TelemetryBatch, readings=(readings, ...)
     )
 

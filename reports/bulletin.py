@@ -115,6 +115,7 @@ def write_snapshot(
     out: Path,
     timezone: str = "Europe/Paris",
 ) -> Path:
+    """Query every panel over the period and write the bulletin as one HTML file."""
     period = Period(period) if isinstance(period, str) else period
     results = collect(influx, dashboards, territory, period, timezone)
     page = render(dashboards, results, territory, period.label(), datetime.now(UTC))

@@ -1,3 +1,5 @@
+"""``python -m shell`` runs the ``vigie`` command line."""
+
 from shell.cli import main
 
 main()

@@ -375,7 +375,7 @@ def dashboards_provision(
         console.print(f"updated {item}")
 
 
-def _authority():  # type: ignore[no-untyped-def]
+def _authority():
     from shell.security.identities import DeviceAuthority
     from shell.stack import Stack
     from shell.stack.services import SecureMosquitto
@@ -478,4 +478,5 @@ def demo(
 
 
 def main() -> None:  # pragma: no cover - console entry
+    """``python -m shell``: the ``vigie`` command line."""
     sys.exit(app())

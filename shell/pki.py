@@ -98,7 +98,7 @@ def issue(
     else:
         usage = ExtendedKeyUsageOID.CLIENT_AUTH
     builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    cert = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]  # an EC or RSA key, as created here
     out = Issued(folder / f"{name}.crt", folder / f"{name}.key")
     _write_key(key, out.key)
     out.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

@@ -148,8 +148,8 @@ def run(
                 sim, settings.mqtt, terr.id, start_ms=start_ms, speed=speed or None, faults=faults
             ).batches
         wall = time.monotonic() - t0
-        assert sim.truth is not None
-        result, readings = sim.truth, sim.truth.readings_sent
+        result = sim.finished_truth()
+        readings = result.readings_sent
     if truth is not None:
         result.save(truth)
     where = f"wrote to {out}" if out else "published"

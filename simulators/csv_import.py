@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from simulators.simulation import Emitted
-from vigie.contracts import METRICS, Asset, TelemetryBatch
+from vigie.contracts import METRICS, Asset, Reading, TelemetryBatch
 from vigie.localtime import LocalClock, LocalTimeError
 
 DEFAULT_PERIOD_S = 3600
@@ -134,13 +134,13 @@ def _batches(
     asset: Asset,
 ) -> list[Emitted]:
     period = period_s * 1000 if period_s else period_of([ts for ts, _ in rows])
-    slots: dict[int, list[dict[str, object]]] = defaultdict(list)
+    slots: dict[int, list[Reading]] = defaultdict(list)
     for ts, readings in rows:
-        slots[ts // period] += [{"ts_ms": ts, "metric": m, "value": v} for m, v in readings]
+        slots[ts // period] += [Reading(ts_ms=ts, metric=m, value=v) for m, v in readings]
     out = []
-    for seq, readings in sorted(slots.items()):
-        last = max(int(r["ts_ms"]) for r in readings)  # type: ignore[call-overload]
-        batch = TelemetryBatch(device_id=device, seq=seq, sent_at_ms=last, readings=readings)
+    for seq, slot in sorted(slots.items()):
+        last = max(r["ts_ms"] for r in slot)
+        batch = TelemetryBatch(device_id=device, seq=seq, sent_at_ms=last, readings=slot)
         out.append(Emitted(last, asset.vertical, batch))
     return out
 

@@ -42,7 +42,7 @@ class SimulatedDriver:
         self.asset = asset
         self.model = TerritoryModel(territory)
 
-    def set_dimming(self, schedule: list) -> None:  # type: ignore[type-arg]
+    def set_dimming(self, schedule: list) -> None:
         """Apply the first step of a dimming schedule to the lamp model."""
         if not schedule:
             return

@@ -63,7 +63,7 @@ def publish(
     acks = _Acks()
 
     def on_publish(*args: object) -> None:
-        publisher.on_publish(*args)  # type: ignore[arg-type]
+        publisher.on_publish(*args)  # type: ignore[arg-type]  # paho's callback arguments, passed on
         acks.done()
 
     connected = threading.Event()

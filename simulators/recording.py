@@ -116,7 +116,9 @@ def record(
     def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         nonlocal count
         with lock:
-            out.write(Recorded(int(time.time() * 1000), msg.topic, msg.payload).to_line() + "\n")
+            out.write(
+                Recorded(int(time.time() * 1000), msg.topic, bytes(msg.payload)).to_line() + "\n"
+            )
             count += 1
 
     client = make_client(settings, f"vigie-recorder-{int(time.time())}")

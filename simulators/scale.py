@@ -56,8 +56,7 @@ def _shard(
             client_id=f"vigie-simulator-{index}",
             on_batch=tick,
         )
-        assert sim.truth is not None
-        results.put(ShardResult(report.batches, report.readings, sim.truth))
+        results.put(ShardResult(report.batches, report.readings, sim.finished_truth()))
     except BaseException as exc:  # the parent reports it
         results.put(f"process {index}: {exc!r}")
 

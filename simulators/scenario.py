@@ -144,19 +144,19 @@ class Faults:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.failed_at = {f.lamp_id: f.at_ms for f in scenario.lamp_failures}
-        self.leaks = {}  # dma -> [(start, flow)]
+        self.leaks: dict[str, list[tuple[int, float]]] = {}  # dma -> [(start, flow)]
         for leak in scenario.leaks:
             self.leaks.setdefault(leak.dma, []).append((leak.start_ms, leak.flow_m3h))
-        self.tappings = {}
+        self.tappings: dict[str, list[tuple[int, float]]] = {}
         for t in scenario.tappings:
             self.tappings.setdefault(t.cabinet_id, []).append((t.start_ms, t.power_w))
-        self.incidents = {}
+        self.incidents: dict[str, list[tuple[int, int]]] = {}
         for i in scenario.incidents:
             self.incidents.setdefault(i.counter_id, []).append((i.start_ms, i.end_ms))
-        self.silent = {}
+        self.silent: dict[str, list[tuple[int, int]]] = {}
         for w in scenario.silences:
             self.silent.setdefault(w.device_id, []).append((w.start_ms, w.end_ms))
-        self.stuck = {}
+        self.stuck: dict[str, list[tuple[int, int]]] = {}
         for w in scenario.stuck:
             self.stuck.setdefault(w.device_id, []).append((w.start_ms, w.end_ms))
 

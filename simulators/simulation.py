@@ -17,6 +17,7 @@ from simulators.models import ModelParams, TerritoryModel
 from simulators.scenario import Scenario
 from simulators.truth import GroundTruth, TruthRecorder
 from vigie.contracts import AssetKind, TelemetryBatch, Territory, Vertical
+from vigie.errors import VigieError
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,12 @@ class Simulation:
                     continue
                 batcher = batchers[asset.id]
                 stuck = faults.is_stuck(asset.id, now)
-                for metric, value in readings:
+                for metric, measured in readings:
                     key = (asset.id, metric)
                     if stuck:
-                        value = stuck_value.setdefault(key, value)
+                        value = stuck_value.setdefault(key, measured)
                     else:
+                        value = measured
                         stuck_value.pop(key, None)
                     if self.scenario.dropout_rate and rng.random() < self.scenario.dropout_rate:
                         rec.truth.readings_dropped += 1
@@ -118,7 +120,13 @@ class Simulation:
             self.recorder.truth.duplicate_batches += 1
             yield Emitted(now, vertical, batch, duplicate=True)
 
-    def _record_truth(self, asset, now: int, readings: list[tuple[str, float]]) -> None:  # type: ignore[no-untyped-def]
+    def finished_truth(self) -> GroundTruth:
+        """The ground truth of a simulation iterated to its end."""
+        if self.truth is None:
+            raise VigieError("the simulation has not run to its end: no ground truth yet")
+        return self.truth
+
+    def _record_truth(self, asset, now: int, readings: list[tuple[str, float]]) -> None:
         dt, model, rec = self.plan.period_s, self.model, self.recorder
         if asset.kind is AssetKind.LAMP:
             full = float(asset.nominal_power_w or 0) if model.dark(now) else 0.0

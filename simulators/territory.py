@@ -69,9 +69,10 @@ def generate(
 
     def add(kind: AssetKind, prefix: str, index: int, d: int, **attrs: object) -> Asset:
         la, lo = place(d)
-        asset = Asset(
-            id=f"{prefix}-{index:05d}", kind=kind, district=districts[d].id, lat=la, lon=lo, **attrs
-        )  # type: ignore[arg-type]
+        asset = Asset.model_validate(
+            {"id": f"{prefix}-{index:05d}", "kind": kind, "district": districts[d].id}
+            | {"lat": la, "lon": lo, **attrs}
+        )
         assets.append(asset)
         return asset
 

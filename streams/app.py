@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
+from typing import Any, cast
 
 import faust
 from faust.types import TP, EventT
@@ -91,7 +92,7 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
 
     guard = OffsetGuard()
 
-    async def admit(events: Sequence[EventT]) -> list[EventT]:
+    async def admit(events: Sequence[EventT[Any]]) -> list[EventT[Any]]:
         """The events that follow on from what this worker saw; seeks back over a gap."""
         kept = []
         for event in events:
@@ -111,17 +112,17 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
                 await app.consumer.seek_wait({tp: target})
         return kept
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # faust's hint wants a sync receiver
     async def forget(_app: faust.App, revoked: set[TP], **_kw: object) -> None:
         guard.forget(revoked)
 
-    async def telemetry(stream: faust.StreamT) -> None:
+    async def telemetry(stream: faust.StreamT[Any]) -> None:
         # acknowledged by hand: only what was processed, after it was written
         with _exit_on_crash(app, "telemetry"):
-            async for events in stream.noack_take(
+            async for events in stream.noack_take(  # type: ignore[attr-defined]  # faust-streaming's StreamT protocol lacks it
                 settings.streams.take_max, within=settings.streams.take_within_s
             ):
-                kept = await admit(events)  # type: ignore[arg-type]
+                kept = await admit(events)
                 if kept:
                     await processor.handle(kept, written=partial(acknowledge, stream, kept))
 
@@ -131,17 +132,17 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         source = app.topic(topics.telemetry(vertical), key_type=bytes, value_type=bytes)
         app.agent(source, name=f"vigie.streams.telemetry.{vertical}")(telemetry)
 
-    async def acknowledge(stream: faust.StreamT, events: list[EventT]) -> None:
+    async def acknowledge(stream: faust.StreamT[Any], events: list[EventT[Any]]) -> None:
         for event in events:
             await stream.ack(event)
 
     @app.agent(deadletters)
-    async def quality(stream: faust.StreamT) -> None:
+    async def quality(stream: faust.StreamT[Any]) -> None:
         with _exit_on_crash(app, "dead letters"):
-            async for events in stream.take_events(500, within=1.0):
+            async for events in stream.take_events(500, within=1.0):  # type: ignore[attr-defined]  # as above
                 await processor.dead_letters(events)
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # faust's hint wants a sync receiver
     async def close_sink(_app: faust.App, **_kw: object) -> None:
         _exit_if_stuck(settings.streams.stop_timeout_s)
         await processor.close()
@@ -156,7 +157,7 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         # last it delivered): ask again until the missing offset comes
         for tp, target in guard.stalled(time.monotonic(), after_s=2.0).items():
             log.warning("offset still missing, seeking again", extra={"partition": str(tp)})
-            await app.consumer.seek_wait({tp: target})
+            await app.consumer.seek_wait({cast(TP, tp): target})
 
     watch = watch or BrokerWatch(settings.kafka)
 
@@ -178,7 +179,7 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         await processor.check_silences()
 
     @app.agent(app.topic(topics.platform, key_type=bytes, value_type=bytes))
-    async def platform(stream: faust.StreamT) -> None:
+    async def platform(stream: faust.StreamT[Any]) -> None:
         async for value in stream:
             try:
                 report = PlatformReport.model_validate_json(value)
@@ -204,8 +205,8 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
             },
         )
 
-    app.processor = processor  # type: ignore[attr-defined]
-    app.offset_guard = guard  # type: ignore[attr-defined]
+    app.processor = processor  # type: ignore[attr-defined]  # hung on the app for the CLI and tests
+    app.offset_guard = guard  # type: ignore[attr-defined]  # as above
     return app
 
 

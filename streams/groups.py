@@ -9,6 +9,7 @@ plus the lateness (batches from the edge may be minutes old), or when the stream
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from pydantic_core import from_json, to_json
@@ -25,7 +26,7 @@ class GroupState:
 
     partition: int = 0
     watermark_ms: int = -(2**62)
-    windows: dict[str, dict] = field(default_factory=dict)  # start -> {meter, members}
+    windows: dict[str, dict[str, Any]] = field(default_factory=dict)  # start -> {meter, members}
     nights: dict[str, float] = field(default_factory=dict)  # night start -> min flow
     history: list[float] = field(default_factory=list)  # recent clean night minima
     alerts: list[str] = field(default_factory=list)

@@ -56,7 +56,8 @@ class OffsetGuard:
 
     def seek_target(self, tp: Hashable) -> int:
         target = self.parts[tp].target
-        assert target is not None
+        if target is None:
+            raise KeyError(f"no seek asked on {tp}")
         return target
 
     def stalled(self, now: float, after_s: float) -> dict[Hashable, int]:

@@ -42,7 +42,7 @@ FILL, OCCUPANCY = METRIC_INDEX["fill_pct"], METRIC_INDEX["occupancy_pct"]
 class Policies:
     window: WindowPolicy = field(default_factory=WindowPolicy)
     group: GroupPolicy = field(default_factory=GroupPolicy)
-    kpi: KpiPolicy = field(default_factory=lambda: kpis.KpiPolicy())
+    kpi: kpis.KpiPolicy = field(default_factory=kpis.KpiPolicy)
     raw_keep_ms: int = 7 * 86_400_000  # raw retention (0: forever); older history goes to long
 
 
@@ -71,9 +71,8 @@ class Pipeline:
         }
 
     def groups_of(self, devices: Iterable[str]) -> set[str]:
-        keys = {group_key(self.registry.get(d)) for d in devices}
-        keys.discard(None)
-        return keys  # type: ignore[return-value]
+        keys = (group_key(self.registry.get(d)) for d in devices)
+        return {k for k in keys if k is not None}
 
     def process(
         self,

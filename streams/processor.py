@@ -245,12 +245,13 @@ class TelemetryProcessor:
         self._own_lines: list[str] = []  # lag lines waiting for the next write
         self._inflight: asyncio.Task[None] | None = None  # the bulk being written
 
-    async def open(self) -> None:
-        """Open the sink the settings choose: InfluxDB 1.x (v1 API) or 2.x/3.x (token); once,
+    async def open(self) -> Sink:
+        """The sink the settings choose, InfluxDB 1.x (v1 API) or 2.x/3.x (token), opened once
         however many tasks ask at the same time."""
         async with self._opening:
             if self.sink is None:
                 self.sink = await self._exits.enter_async_context(sink_for(self.settings.influx))
+            return self.sink
 
     async def drain(self) -> None:
         """Wait until the bulk in flight is stored (its error, if any, is raised here)."""
@@ -547,10 +548,8 @@ class TelemetryProcessor:
 
     async def platform_report(self, report: PlatformReport, more: Sequence[str] = ()) -> None:
         """Write a process's report on itself (this worker's, or an ingest bridge's)."""
-        if self.sink is None:
-            await self.open()
-        assert self.sink is not None
-        await self.sink.write([*platform_lines(report), *more], LONG_RP)
+        sink = await self.open()
+        await sink.write([*platform_lines(report), *more], LONG_RP)
 
     async def dead_letters(self, events: Sequence[Any]) -> None:
         """Count rejected payloads by reason and vertical for the data-quality dashboard: one
@@ -566,10 +565,8 @@ class TelemetryProcessor:
             letters.append((letter, event.message.partition, event.message.offset))
         lines = dead_letter_lines(letters, self.settings.territory, self.settings.mqtt.prefix)
         if lines:
-            if self.sink is None:
-                await self.open()
-            assert self.sink is not None
-            await self.sink.write(lines, LONG_RP, precision="ns")
+            sink = await self.open()
+            await sink.write(lines, LONG_RP, precision="ns")
         self.rejected += len(letters)
 
     async def on_idle(self, idle_after_s: float) -> None:
@@ -583,7 +580,8 @@ class TelemetryProcessor:
                 if key.startswith(GROUP_PREFIX):
                     lane, group = parse_group_key(key, self.settings.territory)
                     by_lane.setdefault(lane, {})[group] = GroupState.from_bytes(v)
-            out, lines, groups = BulkOutput(), Lines(), {}
+            out, lines = BulkOutput(), Lines()
+            groups: dict[str, GroupState] = {}
             for lane, states in by_lane.items():
                 part = self.pipeline_of(lane.territory).close_idle(states)
                 out.merge(part)
@@ -603,7 +601,8 @@ class TelemetryProcessor:
                 parsed = parse_key(k.decode(), self.settings.territory)
                 if parsed is not None and not parsed[0].history:
                     by_lane.setdefault(parsed[0], {})[parsed[1]] = DeviceState.from_bytes(v)
-            out, lines, devices = BulkOutput(), Lines(), {}
+            out, lines = BulkOutput(), Lines()
+            devices: dict[str, DeviceState] = {}
             for lane, states in by_lane.items():
                 part = self.pipeline_of(lane.territory).silent_devices(states)
                 out.merge(part)
@@ -637,14 +636,10 @@ class TelemetryProcessor:
     ) -> None:
         """Write the results, then emit the alerts and save the states, then tell the devices
         what is stored (receipts), then ``written``."""
-        if self.sink is None:
-            await self.open()
-        assert self.sink is not None
+        sink = await self.open()
         # both retention policies at once; this worker's own lines ride along with the results
         own, self._own_lines = self._own_lines, []
-        await asyncio.gather(
-            self.sink.write(lines.raw, RAW_RP), self.sink.write(lines.long + own, LONG_RP)
-        )
+        await asyncio.gather(sink.write(lines.raw, RAW_RP), sink.write(lines.long + own, LONG_RP))
         await self._refused()
         self._self_metrics(out, stages)
         for alert in out.alerts:

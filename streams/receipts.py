@@ -60,7 +60,7 @@ class ReceiptPublisher:
     def _connected(self) -> mqtt.Client | None:
         if self._client is None:
             client = make_client(self.settings, self.client_id)
-            client.reconnect_delay_set(0.2, 5)
+            client.reconnect_delay_set(0.2, 5)  # type: ignore[arg-type]  # paho sleeps float seconds; its hint says int
             try:
                 connect(client, self.settings)
             except MqttConnectError as exc:

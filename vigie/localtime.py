@@ -98,7 +98,7 @@ class LocalClock:
     def utc_of_local(self, local_ms: int, strict: bool = True) -> int:
         """The instant a local wall-clock time names. Strict: raises LocalTimeError when a
         change skips it (spring) or repeats it (autumn); else the offset before the change."""
-        wall = datetime(1970, 1, 1) + timedelta(milliseconds=local_ms)
+        wall = datetime(1970, 1, 1) + timedelta(milliseconds=local_ms)  # noqa: DTZ001  # wall time
         aware = self.resolve(wall) if strict else wall.replace(tzinfo=self._zone, fold=0)
         return int(aware.timestamp() * 1000)
 

@@ -55,7 +55,7 @@ def connect(
             "properties": session_properties(session_expiry_s, receive_maximum),
         }
     try:
-        client.connect(settings.host, settings.port, settings.keepalive_s, **kwargs)  # type: ignore[arg-type]
+        client.connect(settings.host, settings.port, settings.keepalive_s, **kwargs)  # type: ignore[arg-type]  # v5 options, typed per name by paho
     except OSError as exc:
         raise MqttConnectError(
             f"cannot reach the MQTT broker at {settings.host}:{settings.port} ({exc}). "

@@ -29,7 +29,7 @@ class Backoff(BaseModel):
     max_attempts: int = 0
 
     def delay(self, attempt: int, rand: float) -> float:
-        """rand in [0, 1): the delay before attempt ``attempt`` (0 first). Pure."""
+        """The delay before attempt ``attempt`` (0 first), ``rand`` in [0, 1). Pure."""
         base = min(self.max_s, self.first_s * self.factor**attempt)
         return base * (1 - self.jitter + 2 * self.jitter * rand)
 

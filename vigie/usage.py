@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 class ProcessUsage:
     """CPU seconds used since the previous ``sample`` and the peak resident memory."""
 
-    _cpu: float = field(default_factory=lambda: ProcessUsage.cpu_now())
+    _cpu: float = field(default_factory=lambda: ProcessUsage.cpu_now())  # noqa: PLW0108  # defined below
     _at: float = field(default_factory=time.monotonic)
 
     @staticmethod

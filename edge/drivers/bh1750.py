@@ -11,6 +11,7 @@ CONTINUOUS_HIGH_RES = 0x10
 
 
 def lux(raw: bytes) -> float:
+    """The sensor's two bytes (high resolution mode) as lux."""
     return int.from_bytes(raw, "big") / 1.2
 
 

@@ -16,6 +16,7 @@ RESULT_RANGE_MM = 0x0096
 
 
 def distance_mm(raw: bytes) -> int:
+    """The ranging result's two bytes as millimetres."""
     return int.from_bytes(raw, "big")
 
 

@@ -219,7 +219,7 @@ class Stack:
         """True when this stack's supervisor runs."""
         self._load()
         info = self.supervisor
-        return bool(info) and _alive(int(info["pid"]), list(info["cmd"]))
+        return info is not None and _alive(int(info["pid"]), list(info["cmd"]))
 
     def _start_supervisor(self) -> None:
         cmd = [sys.executable, "-m", "shell", "stack", "supervise"]
@@ -241,7 +241,7 @@ class Stack:
     def running(self, name: str) -> bool:
         self._load()
         info = self.processes.get(name)
-        return bool(info) and _alive(int(info["pid"]), list(info["cmd"]))
+        return info is not None and _alive(int(info["pid"]), list(info["cmd"]))
 
     # -- state -------------------------------------------------------------------------------
 
@@ -299,8 +299,8 @@ class Stack:
             "InfluxDB1": InfluxDB1,
             "SecureMosquitto": SecureMosquitto,
         }
-        for name, spec in state.get("services", {}).items():
-            spec = dict(spec)
+        for name, saved in state.get("services", {}).items():
+            spec = dict(saved)
             self.services[name] = kinds[spec.pop("kind")](**spec)
 
 

@@ -285,7 +285,7 @@ class InfluxDB1:
                 body = json.load(resp)
         except urllib.error.HTTPError as exc:
             raise StackError(
-                f"InfluxDB refused {q.split(' WITH ')[0]!r}: {exc.read().decode()[:200]}"
+                f"InfluxDB refused {q.split(' WITH ', 1)[0]!r}: {exc.read().decode()[:200]}"
             ) from exc
         errors = [r["error"] for r in body.get("results", []) if "error" in r]
         if errors:

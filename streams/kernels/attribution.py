@@ -27,7 +27,7 @@ class Attribution(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True)
-def _attribute(meter_of, model, metered, max_ratio, nominal_losses):  # type: ignore[no-untyped-def]
+def _attribute(meter_of, model, metered, max_ratio, nominal_losses):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     m = metered.shape[0]
     n = meter_of.shape[0]
     modelled = np.zeros(m, np.float64)

@@ -39,7 +39,7 @@ def _floor(t: int, w: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _in_time_order(group, ts, n_groups):  # type: ignore[no-untyped-def]
+def _in_time_order(group, ts, n_groups):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     """Whether each group's readings come in time order (as a stream delivers them); raises
     on a group outside [0, n_groups). One pass."""
     last = np.full(n_groups, np.iinfo(np.int64).min, np.int64)
@@ -55,7 +55,7 @@ def _in_time_order(group, ts, n_groups):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _count_windows(order, group, ts, carry_ts, window_ms, max_gap_ms):  # type: ignore[no-untyped-def]
+def _count_windows(order, group, ts, carry_ts, window_ms, max_gap_ms):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     """An upper bound on the (group, window) rows ``_integrate`` makes: the windows the
     intervals between consecutive readings touch (the same walk, values not read)."""
     n = group.shape[0]
@@ -72,13 +72,12 @@ def _count_windows(order, group, ts, carry_ts, window_ms, max_gap_ms):  # type: 
             final = first if t1 <= first + window_ms else _floor(t1 - 1, window_ms)
             rows += (final - first) // window_ms + 1
             wend[g] = final + window_ms
-        if t1 >= last_t[g]:
-            last_t[g] = t1
+        last_t[g] = max(t1, last_t[g])
     return rows
 
 
 @numba.njit(cache=True, nogil=True)
-def _integrate(order, group, ts, value, carry_ts, carry_v, window_ms, max_gap_ms, threshold):  # type: ignore[no-untyped-def]
+def _integrate(order, group, ts, value, carry_ts, carry_v, window_ms, max_gap_ms, threshold):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     n = group.shape[0]
     by_order = order.shape[0] == n  # else input order, each group's readings in time order
     cts = carry_ts.copy()
@@ -123,7 +122,7 @@ def _integrate(order, group, ts, value, carry_ts, carry_v, window_ms, max_gap_ms
 
 
 @numba.njit(cache=True, nogil=True)
-def _deltas(order, group, ts, value, carry_ts, carry_v, window_ms, rollover):  # type: ignore[no-untyped-def]
+def _deltas(order, group, ts, value, carry_ts, carry_v, window_ms, rollover):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     n = group.shape[0]
     by_order = order.shape[0] == n  # else input order, each group's readings in time order
     cts = carry_ts.copy()
@@ -160,7 +159,7 @@ def _deltas(order, group, ts, value, carry_ts, carry_v, window_ms, rollover):  #
 
 
 @numba.njit(cache=True, nogil=True)
-def _order(group, ts, n_groups):  # type: ignore[no-untyped-def]
+def _order(group, ts, n_groups):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     """Indices sorted by group then time: a counting sort by group (stable, O(n)), then a
     sort of any group whose readings are not already in time order (rare in a stream)."""
     counts = np.zeros(n_groups + 1, np.int64)

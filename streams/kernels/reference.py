@@ -35,7 +35,7 @@ def _rows(
     return {k: (int(a[0]), a[1], a[2], a[3], int(a[4]), a[5]) for k, a in out.items()}
 
 
-def _split(t0: int, v0: float, t1: int, v1: float, window_ms: int):  # type: ignore[no-untyped-def]
+def _split(t0: int, v0: float, t1: int, v1: float, window_ms: int):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     a = t0
     while a < t1:
         b = min(a - a % window_ms + window_ms, t1)

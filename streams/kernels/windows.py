@@ -43,7 +43,7 @@ def _range(group: I64) -> tuple[int, int]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _empty_rows(n):  # type: ignore[no-untyped-def]
+def _empty_rows(n):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     """Room for n rows: group, window start, count, sum, min, max, last time, last value."""
     return (
         np.empty(n, np.int64),
@@ -58,7 +58,7 @@ def _empty_rows(n):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _fold_runs(group, ts_ms, values, window_ms, origin, n_groups):  # type: ignore[no-untyped-def]
+def _fold_runs(group, ts_ms, values, window_ms, origin, n_groups):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     """One sequential pass: consecutive readings of one (group, window) fold into one row.
 
     Streams deliver a device's readings together and in time order, so runs are the natural
@@ -98,7 +98,7 @@ def _fold_runs(group, ts_ms, values, window_ms, origin, n_groups):  # type: igno
                 lts, last = np.iinfo(np.int64).min, np.nan
             g_prev, w_prev = g, w
         v = values[i]
-        if v == v:  # NaN: a gap
+        if not np.isnan(v):  # NaN: a gap
             cnt += 1
             sm += v
             lo = min(lo, v)
@@ -117,7 +117,7 @@ def _fold_runs(group, ts_ms, values, window_ms, origin, n_groups):  # type: igno
 
 
 @numba.njit(cache=True, nogil=True)
-def _fold_unordered(m, g_o, w_o, n_o, s_o, lo_o, hi_o, t_o, l_o):  # type: ignore[no-untyped-def]
+def _fold_unordered(m, g_o, w_o, n_o, s_o, lo_o, hi_o, t_o, l_o):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     """Fold rows of equal (group, window) into the first of them; compact; the new length."""
     order = np.argsort(w_o[:m], kind="mergesort")  # stable: input order within a key
     order = order[np.argsort(g_o[:m][order], kind="mergesort")]
@@ -147,7 +147,7 @@ def _fold_unordered(m, g_o, w_o, n_o, s_o, lo_o, hi_o, t_o, l_o):  # type: ignor
 
 
 @numba.njit(cache=True, nogil=True)
-def _hop_ring(order, group, w, cnt, sm, lo, hi, lts, last, k, n_groups):  # type: ignore[no-untyped-def]
+def _hop_ring(order, group, w, cnt, sm, lo, hi, lts, last, k, n_groups):  # type: ignore[no-untyped-def]  # numba types the arrays per call
     """Fold hop buckets into the windows of k consecutive buckets that contain any of them.
 
     Buckets are visited as they come (or in ``order``), each group's in increasing window

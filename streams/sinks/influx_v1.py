@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -20,6 +21,7 @@ from vigie.errors import StorageError
 from vigie.retry import SERVER, Backoff, retrying
 
 log = logging.getLogger("vigie.sink")
+T = TypeVar("T")
 
 
 class InfluxError(StorageError):
@@ -65,13 +67,18 @@ class InfluxV1Sink:
         if self._session is not None:
             await self._session.close()
 
-    async def query(self, influxql: str, *, post: bool = False) -> dict:
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise StorageError("the sink is used outside its context (async with)")
+        return self._session
+
+    async def query(self, influxql: str, *, post: bool = False) -> dict[str, Any]:
         """Run InfluxQL; raises InfluxError on a statement error."""
-        assert self._session is not None, "use the sink as an async context manager"
         params = {"q": influxql, "db": self.database, "epoch": "ms"}
-        method = self._session.post if post else self._session.get
+        method = self.session.post if post else self.session.get
         async with method(f"{self.url}/query", params=params) as resp:
-            body = await resp.json(content_type=None)
+            body: dict[str, Any] = await resp.json(content_type=None)
             if resp.status in (401, 403):
                 raise InfluxError(f"{influxql!r}: not authorized ({body.get('error', '')})")
         for result in body.get("results", []):
@@ -124,9 +131,8 @@ class InfluxV1Sink:
         self.lines_written += len(lines)
 
     async def _post(self, body: bytes, rp: str, precision: str = "ms") -> None:
-        assert self._session is not None, "use the sink as an async context manager"
         params = {"db": self.database, "rp": rp, "precision": precision}
-        async with self._session.post(f"{self.url}/write", params=params, data=body) as resp:
+        async with self.session.post(f"{self.url}/write", params=params, data=body) as resp:
             if resp.status == 204:
                 return
             text = await resp.text()
@@ -142,7 +148,7 @@ class InfluxV1Sink:
                 resp.request_info, (), status=resp.status, message=text[:300]
             )
 
-    async def _with_retry(self, call):  # type: ignore[no-untyped-def]
+    async def _with_retry(self, call: Callable[[], Awaitable[T]]) -> T:
         def transient(exc: BaseException) -> bool:
             return isinstance(exc, TimeoutError | aiohttp.ClientError | OSError)
 

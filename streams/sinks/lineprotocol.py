@@ -220,6 +220,7 @@ def night_lines(nights: Iterable[MeterNight], tags: TagIndex) -> list[str]:
 
 
 def waste_lines(bins: Iterable[BinPoint], tags: TagIndex) -> list[str]:
+    """Per bin and reading: fill level, filling rate and hours until full."""
     return [
         f"{WASTE},{tags.tags(p.device, 'waste')} fill_pct={_f(p.level.fill_pct)},"
         f"rate_pct_h={_num(p.level.rate_pct_h)},hours_to_full={_num(p.level.hours_to_full)} "
@@ -229,6 +230,7 @@ def waste_lines(bins: Iterable[BinPoint], tags: TagIndex) -> list[str]:
 
 
 def road_lines(points: Iterable[RoadPoint], tags: TagIndex) -> list[str]:
+    """Per counter and reading interval: occupancy and traffic state."""
     return [
         f"{ROAD},{tags.tags(p.device, 'mobility')} occupancy_pct={_f(p.occupancy_pct)},"
         f"state={int(p.state)}i {p.ts_ms}"

@@ -38,3 +38,15 @@ def test_the_simulated_driver_reads_without_numpy_and_edge_never_imports_simulat
         text=True,
     ).stdout.split()
     assert edge_sources == [], "edge/ names no simulators module"
+
+
+def test_a_config_naming_an_unknown_driver_is_refused_with_the_known_ones():
+    from pydantic import ValidationError
+
+    from edge.config import AgentConfig
+
+    asset = {"id": "ctr-1", "kind": "traffic_counter", "district": "d", "lat": 45, "lon": 5}
+    with pytest.raises(ValidationError, match=r"no driver 'ina291'.*ina219"):
+        AgentConfig.model_validate({"territory": "t", "asset": asset, "driver": "ina291"})
+    ok = AgentConfig.model_validate({"territory": "t", "asset": asset, "driver": "vl53l1x"})
+    assert [s.driver for s in ok.sensor_list] == ["vl53l1x"]

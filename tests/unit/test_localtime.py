@@ -21,7 +21,8 @@ def _utc(*args: int) -> int:
 
 
 def _local(*args: int) -> int:
-    return int((dt.datetime(*args) - dt.datetime(1970, 1, 1)).total_seconds() * 1000)
+    naive_epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # wall-clock arithmetic, no zone
+    return int((dt.datetime(*args, tzinfo=dt.UTC) - naive_epoch).total_seconds() * 1000)
 
 
 def test_offsets_follow_both_changes():

@@ -57,4 +57,5 @@ def leak_savings_m3(excess_m3h: float, detected_after_h: float, factors: Footpri
 
 
 def carbon_g(wh: float, factors: FootprintFactors) -> float:
+    """Grams of CO2 equivalent of an energy, at the grid's carbon intensity."""
     return wh / 1000.0 * factors.grid_gco2e_per_kwh

@@ -38,9 +38,9 @@ SOURCES: dict[str, str] = {
 class FootprintFactors(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    board_idle_w: float = Field(1.6, ge=0)
-    board_load_w: float = Field(5.0, ge=0)
-    board_busy_share: float = Field(0.05, ge=0, le=1)
+    board_idle_w: float = Field(default=1.6, ge=0)
+    board_load_w: float = Field(default=5.0, ge=0)
+    board_busy_share: float = Field(default=0.05, ge=0, le=1)
     link: Link = "cellular"
     link_j_per_message: dict[str, float] = Field(
         default_factory=lambda: {
@@ -51,11 +51,11 @@ class FootprintFactors(BaseModel):
             "wired": 0.0,
         }
     )
-    server_w_per_busy_core: float = Field(15.0, ge=0)
-    grid_gco2e_per_kwh: float = Field(64.0, ge=0)
-    water_wh_per_m3: float = Field(500.0, ge=0)
-    leak_baseline_days: float = Field(30.0, ge=0)
-    pickup_wh: float = Field(400.0, ge=0)
+    server_w_per_busy_core: float = Field(default=15.0, ge=0)
+    grid_gco2e_per_kwh: float = Field(default=64.0, ge=0)
+    water_wh_per_m3: float = Field(default=500.0, ge=0)
+    leak_baseline_days: float = Field(default=30.0, ge=0)
+    pickup_wh: float = Field(default=400.0, ge=0)
 
     def table(self) -> list[tuple[str, str, str]]:
         """(factor, value, source) rows, for the README and ``vigie footprint factors``."""
