@@ -1,1 +1,24 @@
 """Vigie: the shared package (contracts, settings, command line, local stack)."""
+
+# the shared core: every module is for the packages above
+__all__ = [
+    "clock",
+    "contracts",
+    "errors",
+    "exits",
+    "influxql",
+    "inventory",
+    "kafka",
+    "localtime",
+    "logs",
+    "mqtt",
+    "policies",
+    "registries",
+    "retry",
+    "sections",
+    "sequence",
+    "settings",
+    "sobriety",
+    "sun",
+    "usage",
+]
