@@ -219,7 +219,9 @@ class Stack:
         """True when this stack's supervisor runs."""
         self._load()
         info = self.supervisor
-        return info is not None and _alive(int(info["pid"]), list(info["cmd"]))
+        if not info:  # none recorded
+            return False
+        return _alive(int(info["pid"]), list(info["cmd"]))
 
     def _start_supervisor(self) -> None:
         cmd = [sys.executable, "-m", "shell", "stack", "supervise"]
@@ -241,7 +243,9 @@ class Stack:
     def running(self, name: str) -> bool:
         self._load()
         info = self.processes.get(name)
-        return info is not None and _alive(int(info["pid"]), list(info["cmd"]))
+        if not info:  # none recorded
+            return False
+        return _alive(int(info["pid"]), list(info["cmd"]))
 
     # -- state -------------------------------------------------------------------------------
 
