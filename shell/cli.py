@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shell.alerts_cli import alerts_app
 from shell.registry_cli import registry_app
 from simulators import cli as simulators_cli
 from vigie import logs
@@ -59,6 +60,7 @@ app.add_typer(devices_app, name="devices")
 edge_app = typer.Typer(help="Edge agent for Raspberry Pi-class boards.", no_args_is_help=True)
 app.add_typer(edge_app, name="edge")
 app.add_typer(registry_app, name="registry")
+app.add_typer(alerts_app, name="alerts")
 
 
 # -- stack ------------------------------------------------------------------------------------
@@ -169,6 +171,29 @@ def dashboards_build(
     console.print(f"days are local days of {zone}")
 
 
+TERRITORY = typer.Option(
+    None, "--territory", help="Which served territory (default: VIGIE_TERRITORY)."
+)
+
+
+def _settings_for(territory: str | None) -> Settings:
+    """The settings, for another served territory when one is named (its registry must
+    serve it)."""
+    settings = Settings()
+    if territory is None or territory == settings.territory:
+        return settings
+    if settings.registry is not None:
+        from vigie.registries import Registries
+
+        served = Registries.load(settings.registry).territories
+        if territory not in served:
+            raise fail(
+                Exit.USAGE,
+                f"--territory {territory}: the registry serves {', '.join(sorted(served))}",
+            )
+    return settings.model_copy(update={"territory": territory})
+
+
 def _home_timezone(settings: Settings) -> str:
     """The time zone of the platform's own territory (its registry says), else Paris's."""
     if settings.registry is None:
@@ -200,6 +225,7 @@ def opendata_export(
     min_count: int = typer.Option(
         10, help="Mobility counts below this are suppressed (privacy threshold)."
     ),
+    territory_id: str | None = TERRITORY,
 ) -> None:
     """Export aggregated data sets (CSV, JSON) and their data package: by district and
     period of the territory's local calendar (its registry's time zone), no device
@@ -212,7 +238,7 @@ def opendata_export(
     from vigie.localtime import LocalClock
     from vigie.registries import Registries
 
-    settings = Settings()
+    settings = _settings_for(territory_id)
     served = Registries.load(settings.registry).territories if settings.registry else {}
     territory = served.get(settings.territory)
     clock = LocalClock(_home_timezone(settings))
@@ -263,6 +289,7 @@ def footprint_factors() -> None:
 def footprint_report(
     day: str = typer.Option(None, help="Local day, YYYY-MM-DD (default: today)."),
     days: int = typer.Option(1, help="How many days, ending with DAY."),
+    territory_id: str | None = TERRITORY,
 ) -> None:
     """Compute each day's footprint, savings and net balance from InfluxDB and store them for
     the hypervisor's balance panel and the bulletin (same points when run again)."""
@@ -271,7 +298,7 @@ def footprint_report(
     from reports.footprint import compute, write
     from vigie.localtime import LocalClock
 
-    settings = Settings()
+    settings = _settings_for(territory_id)
     clock = LocalClock(_home_timezone(settings))
     try:
         last = date.fromisoformat(day) if day else datetime.now(clock.zone).date()
@@ -311,6 +338,7 @@ def dashboards_snapshot(
     all_dashboards: bool = typer.Option(
         False, "--all", help="Every dashboard, not only the hypervisor."
     ),
+    territory_id: str | None = TERRITORY,
 ) -> None:
     """Write the hypervisor (or every dashboard) as one static HTML page, French and English,
     from the same queries as Grafana: it opens from a file, with no server. The period is
@@ -321,7 +349,7 @@ def dashboards_snapshot(
     from reports.bulletin import Period, write_snapshot
     from vigie.localtime import LocalClock
 
-    settings = Settings()
+    settings = _settings_for(territory_id)
     try:
         if from_ or to:
             if not (from_ and to):

@@ -13,6 +13,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -112,3 +115,18 @@ def test_two_territories_one_bridge_one_worker_no_cross_talk(settings, isolated,
         assert int(cell["vehicles"]) == round(sum(flows[t.id]) / len(flows[t.id]))
         local = dt.datetime.fromtimestamp(hour / 1000, clock.zone).isoformat()
         assert cell["time"] == local, "in the territory's own local time"
+    # the command line, for the territory that is not the platform's own
+    day = dt.datetime.fromtimestamp(hour / 1000, LocalClock(sud.timezone).zone).date()
+    run = [sys.executable, "-m", "shell", "opendata", "export", "--territory", "sud"]
+    run += ["--from", day.isoformat(), "--to", day.isoformat(), "--min-count", "0"]
+    run += ["--vertical", "mobility", "--out", str(tmp_path / "cli")]
+    done = subprocess.run(run, env={**os.environ, **env}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "America/Cayenne" in done.stdout
+    with (tmp_path / "cli" / "mobility-counts.csv").open() as f:
+        cells = [c for c in csv.DictReader(f) if c["vehicles"]]
+    assert [int(c["vehicles"]) for c in cells] == [round(sum(flows["sud"]) / len(flows["sud"]))]
+    refused = subprocess.run(
+        [*run[:6], "ouest", *run[7:]], env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "serves nord, sud" in refused.stdout + refused.stderr
