@@ -8,13 +8,12 @@ bulletin show them. Running it twice for a day writes the same points.
 
 from __future__ import annotations
 
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
 from vigie import influxql
+from vigie.contracts.storage import LONG_RP, at
 from vigie.contracts.storage import Measurement as M
-from vigie.contracts.storage import at
 from vigie.sections import InfluxSettings
 from vigie.sobriety.balance import Footprint, dimming_savings_wh, footprint, leak_savings_m3
 from vigie.sobriety.factors import FootprintFactors
@@ -151,18 +150,4 @@ def _pickups_avoided(influx: InfluxSettings, span: str) -> float:
 
 def write(influx: InfluxSettings, balance: DayBalance) -> None:
     """Store the day's points (the writer's credential; same points on a second run)."""
-    import base64
-
-    from vigie.sections import read_secret
-
-    params = f"db={influx.database}&rp=long&precision=ms"
-    request = urllib.request.Request(
-        f"{influx.url.rstrip('/')}/write?{params}",
-        data="\n".join(balance.lines()).encode(),
-        method="POST",
-    )
-    if influx.username:
-        token = f"{influx.username}:{read_secret(influx.password_file) or ''}"
-        request.add_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+    influxql.write_lines(influx, balance.lines(), LONG_RP)

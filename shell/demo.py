@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from simulators.publish import publish
 from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from vigie import influxql
-from vigie.contracts import DeadLetter, KafkaTopics
+from vigie.contracts import DeadLetter, KafkaTopics, Territory
 from vigie.contracts.storage import RAW_RP, at
 from vigie.contracts.storage import Measurement as M
 from vigie.errors import StorageError, VigieError
@@ -60,6 +61,41 @@ def _wait_drained(
                 return found
             time.sleep(0.5)
     return found
+
+
+def _notifications(settings: Settings, territory: Territory, home: Path) -> Path:
+    """The messages the notifier sends for the demo's alerts, to a file channel: the same
+    store, grouping and templates as ``vigie alerts run``, fed from the alerts topic."""
+    from notify.config import NotifyConfig, Route
+    from notify.service import Notifier
+    from notify.store import Store
+    from vigie.registries import Registries
+
+    out, state = home / "notifications.jsonl", home / "notify" / "demo.sqlite"
+    for old in (out, state):
+        old.unlink(missing_ok=True)
+    config = NotifyConfig(routes=[Route(name="demo", channels=[f"file://{out}"])])
+    store = Store(state)
+    notifier = Notifier(
+        settings, config.model_copy(update={"group_window_s": 0.0}), store, Registries.of(territory)
+    )
+    topic = KafkaTopics(settings.kafka.topic_prefix).alerts
+    records = asyncio.run(read_topic(settings.kafka, topic))
+
+    async def run() -> int:
+        await notifier.record([r.value for r in records])
+        return await notifier.deliver()
+
+    sent = asyncio.run(run())
+    store.close()
+    titles = [json.loads(line)["title"] for line in out.read_text().splitlines()] if sent else []
+    console.print(
+        f"[bold]Notifications[/]: {len(records)} alert events, {sent} messages "
+        f"(grouped by kind and district) to {out}"
+    )
+    for title in titles[:4]:
+        console.print(f"  {title}")
+    return out
 
 
 def _summary(
@@ -252,6 +288,7 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
             report.wall_s,
             report.batches + report.faults,
         )
+        told = _notifications(settings, territory, home)
         if stored != report.readings:
             raise DemoError(
                 f"only {stored:,} of {report.readings:,} readings reached InfluxDB; "
@@ -266,6 +303,7 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
     console.print(
         "\n[bold]Where to look next[/]\n"
         f"  bulletin: {bulletin}   (open it in a browser: no server needed)\n"
+        f"  notices: {told}   (what the on-duty agents would have received)\n"
         f"  query:   influx -host 127.0.0.1 -port {influx.rsplit(':', 1)[1]} -database vigie "
         f'-username vigie-reader -password "$(cat {settings.influx.read_password_file})" '
         "-execute 'SHOW MEASUREMENTS'\n"

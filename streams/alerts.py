@@ -1,39 +1,11 @@
-"""Alerts: stable kinds, raised once when a condition starts and cleared when it ends. Pure."""
+"""Alerts raised once when a condition starts and cleared when it ends (the contract is
+``vigie.contracts.alerts``). Pure."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from vigie.contracts.alerts import Alert, AlertKind, AlertState
 
-
-class AlertKind(StrEnum):
-    """Stable alert kinds: dashboards group by them, operators grep for them."""
-
-    LAMP_FAILURE = "lamp_failure"
-    SUSPECTED_LEAK = "suspected_leak"
-    BIN_NEARLY_FULL = "bin_nearly_full"
-    CONGESTION = "congestion"
-    DEVICE_SILENT = "device_silent"
-    ATTRIBUTION_REMAINDER = "attribution_remainder"
-
-
-class AlertState(StrEnum):
-    RAISED = "raised"
-    CLEARED = "cleared"
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    kind: AlertKind
-    subject: str  # device, cabinet or metered area
-    state: AlertState
-    at_ms: int
-    value: float
-    detail: str
-
-    def to_json(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+__all__ = ["Alert", "AlertKind", "AlertState", "transition"]
 
 
 def transition(

@@ -17,7 +17,7 @@ import re
 import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -327,7 +327,9 @@ class TelemetryProcessor:
         return pipeline
 
     def _encode(self, territory: str, part: BulkOutput) -> Lines:
-        """A territory's rows as line protocol, tagged with its registry."""
+        """A territory's rows as line protocol, tagged with its registry; its alerts carry
+        the territory from here on (the notifier routes by it)."""
+        part.alerts = [replace(a, territory=territory) for a in part.alerts]
         tags = self._tags.get(territory)
         if tags is None:
             tags = self._tags[territory] = TagIndex(territory, self.pipeline_of(territory).registry)
@@ -436,8 +438,8 @@ class TelemetryProcessor:
                 now_ms,
                 history=lane.history,
             )
-            out.merge(part, history=lane.history)
             lines += self._encode(lane.territory, part)
+            out.merge(part, history=lane.history)
             out.devices |= {lane.key(d) for d in part.devices}
             out.groups |= {lane.group_key(g) for g in part.groups}
             devices |= {lane.key(d): st for d, st in states.items()}
@@ -584,8 +586,8 @@ class TelemetryProcessor:
             groups: dict[str, GroupState] = {}
             for lane, states in by_lane.items():
                 part = self.pipeline_of(lane.territory).close_idle(states)
-                out.merge(part)
                 lines += self._encode(lane.territory, part)
+                out.merge(part)
                 out.groups |= {lane.group_key(g) for g in part.groups}
                 groups |= {lane.group_key(g): st for g, st in states.items()}
             if out.groups:
@@ -605,8 +607,8 @@ class TelemetryProcessor:
             devices: dict[str, DeviceState] = {}
             for lane, states in by_lane.items():
                 part = self.pipeline_of(lane.territory).silent_devices(states)
-                out.merge(part)
                 lines += self._encode(lane.territory, part)
+                out.merge(part)
                 out.devices |= {lane.key(d) for d in part.devices}
                 devices |= {lane.key(d): st for d, st in states.items()}
             if out.alerts:

@@ -52,3 +52,19 @@ def scalar(influx: InfluxSettings, q: str) -> float:
         return 0.0
     value = next(v for k, v in rows[0].items() if k != "time")
     return float(value or 0)
+
+
+def write_lines(influx: InfluxSettings, lines: list[str], rp: str, timeout_s: float = 10.0) -> None:
+    """Write line protocol (ms) with the writer's credential, for the processes that store a
+    few points of their own (footprint report, notifier); the stream workers use their sink."""
+    if not lines:
+        return
+    params = urllib.parse.urlencode({"db": influx.database, "rp": rp, "precision": "ms"})
+    request = urllib.request.Request(
+        f"{influx.url.rstrip('/')}/write?{params}", data="\n".join(lines).encode(), method="POST"
+    )
+    if influx.username:
+        token = f"{influx.username}:{read_secret(influx.password_file) or ''}"
+        request.add_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
+    with urllib.request.urlopen(request, timeout=timeout_s):
+        pass

@@ -111,3 +111,14 @@ class StreamsSettings(_Section):
     take_max: int = 500
     take_within_s: float = 0.5
     web_port: int = 0  # 0: pick a free port
+
+
+class NotifySettings(_Section):
+    """The notifier (``vigie alerts run``): its routes, its durable state, its retries."""
+
+    config: Path | None = None  # routes, maintenance, noise control (TOML or JSON)
+    state: Path | None = None  # SQLite file; default: $VIGIE_HOME/notify/state.sqlite
+    group: str = "vigie-notify"  # Kafka consumer group: several notifiers share the work
+    max_attempts: int = Field(default=8, ge=1)  # then the notification is a dead letter
+    retry_first_s: float = Field(default=2.0, gt=0)
+    retry_max_s: float = Field(default=300.0, gt=0)

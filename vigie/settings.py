@@ -27,6 +27,7 @@ from vigie.sections import (
     IngestSettings,
     KafkaSettings,
     MqttSettings,
+    NotifySettings,
     StackSettings,
     StreamsSettings,
 )
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
     streams: StreamsSettings = Field(default_factory=StreamsSettings)
     stack: StackSettings = Field(default_factory=StackSettings)
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     footprint: FootprintFactors = Field(default_factory=FootprintFactors)
 
     @classmethod

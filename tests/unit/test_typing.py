@@ -9,7 +9,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ["vigie", "ingest", "streams", "edge", "dashboards", "simulators", "reports", "shell"]
+PACKAGES = [
+    "vigie",
+    "ingest",
+    "streams",
+    "edge",
+    "notify",
+    "dashboards",
+    "simulators",
+    "reports",
+    "shell",
+]
 
 
 def test_mypy_passes_on_every_package():

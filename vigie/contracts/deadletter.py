@@ -23,6 +23,7 @@ class RejectReason(StrEnum):
     DUPLICATE_KEY = "duplicate_key"  # a JSON object naming one key twice: ambiguous bytes
     UNPROCESSABLE = "unprocessable"  # a Kafka record a stream worker could not decode or fold
     STORAGE_REFUSED = "storage_refused"  # lines InfluxDB would not keep (a partial write)
+    NOTIFICATION_FAILED = "notification_failed"  # a channel refused a message past its retries
 
 
 class DeadLetter(BaseModel):

@@ -31,6 +31,7 @@ class Measurement(StrEnum):
     FOOTPRINT = "footprint"  # the footprint report's daily points
     SAVINGS = "savings"
     DAY_BALANCE = "balance"
+    ALERT_OPS = "alert_ops"  # the notifier: open, acknowledged, cleared, and how long it took
 
 
 def at(measurement: Measurement, rp: str = LONG_RP) -> str:
