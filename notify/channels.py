@@ -42,5 +42,6 @@ def send(channel: str, title: str, body: str) -> None:
     notifier = apprise.Apprise()
     if not notifier.add(channel):
         raise DeliveryError(f"{redacted(channel)}: not a channel apprise knows")
-    if not notifier.notify(title=title, body=body):
+    # the body is plain text: lines stay lines (HTML e-mail gets them as breaks)
+    if not notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT):
         raise DeliveryError(f"{redacted(channel)}: the channel did not take the message")

@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from shell.stack.services import free_port
-from simulators.territory import generate
+from simulators.territory import Ratios, generate
 from vigie import influxql
 from vigie.contracts import AssetKind, DeadLetter
 from vigie.contracts.alerts import Alert, AlertKind, AlertState
@@ -29,7 +29,7 @@ from vigie.contracts.topics import KafkaTopics
 from vigie.kafka import ensure_topics, read_topic
 
 pytestmark = pytest.mark.integration
-T = generate(300, seed=3, territory_id="lyon")
+T = generate(1000, seed=3, territory_id="lyon", ratios=Ratios(inhabitants_per_dma=250))
 
 
 class Mailbox:
