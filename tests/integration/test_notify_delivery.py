@@ -215,7 +215,7 @@ def test_grouped_mail_webhook_acknowledgement_escalation_and_lifecycle_points(
         time.sleep(2)
         listed = subprocess.run(
             [sys.executable, "-m", "shell", "alerts", "list", "--state", "acknowledged"],
-            env=env, capture_output=True, text=True, timeout=60,
+            env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
     finally:
         _stop(proc)
