@@ -32,11 +32,13 @@ log = logging.getLogger("vigie.notify")
 
 
 def ops_line(t: Transition) -> str:
-    """One lifecycle change as a point: how many, and how long since the alert was raised."""
+    """One lifecycle change as a point (one per subject: alerts of one instant stay apart):
+    how many, and how long since the alert was raised."""
     held = f',held="{t.held}"' if t.held else ""
     return (
         f"{Measurement.ALERT_OPS},territory={t.territory},kind={t.kind},district={t.district},"
-        f"state={t.state} count=1i,wait_s={t.wait_ms / 1000!r}{held} {t.at_ms}"
+        f"subject={t.subject},state={t.state} count=1i,wait_s={t.wait_ms / 1000!r}{held} "
+        f"{t.at_ms}"
     )
 
 

@@ -61,6 +61,7 @@ class Transition:
 
     territory: str
     kind: str
+    subject: str
     district: str
     state: str
     at_ms: int
@@ -155,7 +156,7 @@ class Store:
             (*key, OPEN, where.district, where.vertical, alert.at_ms, held, alert.value,
              alert.detail),
         )  # fmt: skip
-        transition = Transition(*key[:2], where.district, OPEN, alert.at_ms, 0, held)
+        transition = Transition(*key, where.district, OPEN, alert.at_ms, 0, held)
         if held == "maintenance":
             return 0, [transition]
         state = "flapping" if held else "raised"
@@ -180,7 +181,8 @@ class Store:
         )
         wait = alert.at_ms - row["raised_ms"]
         transition = Transition(
-            alert.territory, str(alert.kind), row["district"], CLEARED, alert.at_ms, wait,
+            alert.territory, str(alert.kind), alert.subject, row["district"], CLEARED,
+            alert.at_ms, wait,
             row["held"],
         )  # fmt: skip
         if row["held"] is not None:
@@ -253,7 +255,8 @@ class Store:
                 (ACKNOWLEDGED, now_ms, by, territory, kind, subject),
             )
         return Transition(
-            territory, kind, row["district"], ACKNOWLEDGED, now_ms, now_ms - row["raised_ms"],
+            territory, kind, subject, row["district"], ACKNOWLEDGED, now_ms,
+            now_ms - row["raised_ms"],
             row["held"],
         )  # fmt: skip
 
