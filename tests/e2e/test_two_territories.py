@@ -120,13 +120,14 @@ def test_two_territories_one_bridge_one_worker_no_cross_talk(settings, isolated,
     run = [sys.executable, "-m", "shell", "opendata", "export", "--territory", "sud"]
     run += ["--from", day.isoformat(), "--to", day.isoformat(), "--min-count", "0"]
     run += ["--vertical", "mobility", "--out", str(tmp_path / "cli")]
-    done = subprocess.run(run, env={**os.environ, **env}, capture_output=True, text=True)
+    wide = {**os.environ, **env, "COLUMNS": "200"}
+    done = subprocess.run(run, env=wide, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "America/Cayenne" in done.stdout
+    assert "days are local days of America/Cayenne" in done.stderr  # the report goes to stderr
     with (tmp_path / "cli" / "mobility-counts.csv").open() as f:
         cells = [c for c in csv.DictReader(f) if c["vehicles"]]
     assert [int(c["vehicles"]) for c in cells] == [round(sum(flows["sud"]) / len(flows["sud"]))]
     refused = subprocess.run(
-        [*run[:6], "ouest", *run[7:]], env={**os.environ, **env}, capture_output=True, text=True
+        [*run[:6], "ouest", *run[7:]], env=wide, capture_output=True, text=True
     )
     assert refused.returncode == 2 and "serves nord, sud" in refused.stdout + refused.stderr

@@ -313,3 +313,48 @@ def test_a_message_no_channel_takes_becomes_a_dead_letter(settings, isolated, tm
 def _subjects(mail: tuple[list[str], str, str]) -> list[str]:
     """The assets a message is about (one line per asset)."""
     return [line[2:].split(" ")[0] for line in mail[2].splitlines() if line.startswith("- ")]
+
+
+def test_planned_works_from_the_command_line_and_a_flapping_sensor(settings, isolated, tmp_path):
+    told = tmp_path / "told.jsonl"
+    config = {
+        "group_window_s": 0,
+        "flap_max": 2,
+        "routes": [{"name": "all", "channels": [f"file://{told}"], "language": "en"}],
+    }
+    env = _env(isolated, tmp_path, config)
+    works, other = T.districts[0].id, T.districts[1].id
+    silence = subprocess.run(
+        [sys.executable, "-m", "shell", "alerts", "silence", "lyon", "--district", works,
+         "--hours", "2", "--reason", "cable works"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert silence.returncode == 0, silence.stdout + silence.stderr
+    quiet = next(a for a in T.assets if a.kind is AssetKind.LAMP and a.district == works)
+    flappy = next(a for a in T.assets if a.kind is AssetKind.LAMP and a.district == other)
+    now = int(time.time() * 1000)
+    alerts = [Alert(AlertKind.LAMP_FAILURE, quiet.id, AlertState.RAISED, now, 0.0, "", "lyon")]
+    for i in range(5):  # raised and cleared five times within the hour
+        for state, at in ((AlertState.RAISED, now + 2 * i), (AlertState.CLEARED, now + 2 * i + 1)):
+            alerts.append(Alert(AlertKind.LAMP_FAILURE, flappy.id, state, at, 0.0, "", "lyon"))
+    proc = _start(env, tmp_path)
+    try:
+        _publish(settings, alerts)
+        _until(lambda: told.exists() and len(told.read_text().splitlines()) >= 5, what="messages")
+        time.sleep(3)  # nothing more comes
+    finally:
+        _stop(proc)
+    bodies = [json.loads(line)["body"] for line in told.read_text().splitlines()]
+    states = [
+        line.split("): ", 1)[1].split(", since", 1)[0]
+        for body in bodies
+        for line in body.splitlines()
+        if line.startswith(f"- {flappy.id} ")
+    ]
+    # twice raised and cleared, then said to flap once; its later raises and clears untold
+    flapping = "flapping: later alerts are held until it settles"
+    assert sorted(states) == sorted(["raised", "cleared"] * 2 + [flapping])
+    assert quiet.id not in told.read_text(), "planned works: nobody told"
+    db = sqlite3.connect(tmp_path / "state.sqlite")
+    held = db.execute("SELECT held FROM alerts WHERE subject = ?", (quiet.id,)).fetchone()
+    assert held == ("maintenance",), "but the alert is on record"
