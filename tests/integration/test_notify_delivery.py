@@ -340,7 +340,7 @@ def test_planned_works_from_the_command_line_and_a_flapping_sensor(settings, iso
     proc = _start(env, tmp_path)
     try:
         _publish(settings, alerts)
-        _until(lambda: told.exists() and len(told.read_text().splitlines()) >= 5, what="messages")
+        _until(lambda: told.exists() and told.read_text().count(f"- {flappy.id} ") >= 5, what="all")
         time.sleep(3)  # nothing more comes
     finally:
         _stop(proc)
