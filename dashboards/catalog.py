@@ -264,6 +264,12 @@ MOBILITY = Dashboard(
             '"metric" = \'traffic_flow_vehh\' GROUP BY time(15m), "district" fill(none)',
             fr="Débit de la dernière heure par quartier, tous les quarts d'heure (véh/h)",
         ),
+        Panel(  # what the sums above cover: a district's sum drops when counters fall silent
+            "Counters reporting over the last hour per district",
+            f'SELECT count("mean") FROM {at(M.AGG_HOP_1H)} WHERE {T} AND {D} AND '
+            '"metric" = \'traffic_flow_vehh\' GROUP BY time(15m), "district" fill(none)',
+            fr="Compteurs ayant mesuré dans la dernière heure, par quartier",
+        ),
         Panel(
             "Mean speed (km/h)",
             f'SELECT mean("mean") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND '

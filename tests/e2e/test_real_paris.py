@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from dashboards.catalog import MOBILITY
+from dashboards.spec import render
 from reports.opendata.datasets import DATASETS
 from reports.opendata.export import export
 from tests.helpers import running_chain
@@ -122,3 +124,8 @@ def test_an_hour_of_paris_counters_imported_and_checked_against_the_file(
     assert cell["time"] == "2026-06-21T00:00:00+02:00"
     assert int(cell["vehicles"]) == round(sum(flows.values()))
     assert float(cell["coverage"]) == round(len(flows) / 100, 4)
+    # the mobility dashboard says how many counters its district sums cover
+    panel = next(p for p in MOBILITY.panels if p.title.startswith("Counters reporting"))
+    reporting = influxql.query(settings.influx, render(panel.query, "paris", since="1000d"))
+    assert {r["count"] for r in reporting if r["count"]} == {len(flows)}
+    assert len([r for r in reporting if r["count"]]) == 4  # the hour, seen every 15 minutes
