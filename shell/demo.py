@@ -19,10 +19,11 @@ from shell.stack.components import Components
 from shell.stack.services import free_port
 from simulators.faults import standard_faults
 from simulators.publish import publish
+from simulators.scenario import Incident, Scenario
 from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from vigie import influxql
-from vigie.contracts import DeadLetter, KafkaTopics, Territory
+from vigie.contracts import AssetKind, DeadLetter, KafkaTopics, Territory
 from vigie.contracts.storage import RAW_RP, at
 from vigie.contracts.storage import Measurement as M
 from vigie.errors import StorageError, VigieError
@@ -61,6 +62,22 @@ def _wait_drained(
                 return found
             time.sleep(0.5)
     return found
+
+
+def _road_incidents(territory: Territory, start_ms: int, hours: float) -> Scenario:
+    """A road incident on one counter of each of the first two districts that have one, over
+    the middle third of the run: congestion raised, then cleared (any time of day)."""
+    counters: dict[str, str] = {}
+    for asset in territory.assets:
+        if asset.kind is AssetKind.TRAFFIC_COUNTER:
+            counters.setdefault(asset.district, asset.id)
+    third = int(hours * 3_600_000 / 3)
+    return Scenario(
+        incidents=[
+            Incident(counter_id=c, start_ms=start_ms + third, end_ms=start_ms + 2 * third)
+            for c in list(counters.values())[:2]
+        ]
+    )
 
 
 def _notifications(settings: Settings, territory: Territory, home: Path) -> Path:
@@ -255,11 +272,13 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
         plan = SimulationPlan(
             start_ms=now - int(hours * 3_600_000), duration_s=hours * 3600, seed=seed
         )
-        emitted = list(run(territory, plan))
+        scenario = _road_incidents(territory, plan.start_ms, hours)
+        emitted = list(run(territory, plan, scenario=scenario))
         faults = standard_faults(territory, now, settings.mqtt.prefix)
         console.print(
             f"[bold]Simulating[/] the last {hours:g} h at {speed:g}x "
-            f"({len(emitted):,} batches, {len(faults)} malformed payloads injected)"
+            f"({len(emitted):,} batches, {len(faults)} malformed payloads and "
+            f"{len(scenario.incidents)} road incidents injected)"
         )
         simulator = settings.mqtt.model_copy(
             update={"username": str(ServiceAccount.SIMULATOR), "password_file": simulator_password}
