@@ -320,7 +320,7 @@ class Store:
         """The messages to send now: every pending row of a group whose first row is due."""
         groups = self.db.execute(
             "SELECT grp FROM outbox WHERE sent_ms IS NULL AND failed IS NULL "
-            "GROUP BY grp HAVING min(due_ms) <= ?",
+            "GROUP BY grp HAVING min(due_ms) <= ? ORDER BY min(id)",  # in the order they came
             (now_ms,),
         ).fetchall()
         batches = []

@@ -278,7 +278,7 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
         console.print(
             f"[bold]Simulating[/] the last {hours:g} h at {speed:g}x "
             f"({len(emitted):,} batches, {len(faults)} malformed payloads and "
-            f"{len(scenario.incidents)} road incidents injected)"
+            f"{len(scenario.incidents)} road incident(s) injected)"
         )
         simulator = settings.mqtt.model_copy(
             update={"username": str(ServiceAccount.SIMULATOR), "password_file": simulator_password}
