@@ -70,6 +70,16 @@ class Transition:
 
 
 @dataclass(frozen=True, slots=True)
+class Event:
+    """One alert event as the store applies it: what its subject is, under which rules, when."""
+
+    alert: Alert
+    where: Subject
+    config: NotifyConfig
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """Outbox rows that go out as one message."""
 
@@ -124,19 +134,15 @@ class Store:
             row = db.execute(
                 "SELECT * FROM alerts WHERE territory=? AND kind=? AND subject=?", key
             ).fetchone()
+            event = Event(alert, where, config, now_ms)
             if alert.state is AlertState.RAISED:
-                return self._raise(db, alert, where, config, now_ms, row)
-            return self._clear(db, alert, where, config, now_ms, row)
+                return self._raise(db, event, row)
+            return self._clear(db, event, row)
 
     def _raise(
-        self,
-        db: sqlite3.Connection,
-        alert: Alert,
-        where: Subject,
-        config: NotifyConfig,
-        now_ms: int,
-        row: sqlite3.Row | None,
+        self, db: sqlite3.Connection, event: Event, row: sqlite3.Row | None
     ) -> tuple[int, list[Transition]]:
+        alert, where, config = event.alert, event.where, event.config
         if row is not None and row["state"] in (OPEN, ACKNOWLEDGED):
             return 0, []  # already open
         key = (alert.territory, str(alert.kind), alert.subject)
@@ -162,17 +168,12 @@ class Store:
         state = "flapping" if held else "raised"
         if held and raises > config.flap_max + 1:
             return 0, [transition]  # it was said once that it flaps
-        return self._queue(db, alert, where, config, now_ms, state), [transition]
+        return self._queue(db, event, state), [transition]
 
     def _clear(
-        self,
-        db: sqlite3.Connection,
-        alert: Alert,
-        where: Subject,
-        config: NotifyConfig,
-        now_ms: int,
-        row: sqlite3.Row | None,
+        self, db: sqlite3.Connection, event: Event, row: sqlite3.Row | None
     ) -> tuple[int, list[Transition]]:
+        alert = event.alert
         if row is None or row["state"] == CLEARED:
             return 0, []
         db.execute(
@@ -187,7 +188,7 @@ class Store:
         )  # fmt: skip
         if row["held"] is not None:
             return 0, [transition]  # nobody was told it opened
-        return self._queue(db, alert, where, config, now_ms, "cleared"), [transition]
+        return self._queue(db, event, "cleared"), [transition]
 
     def _in_maintenance(
         self, db: sqlite3.Connection, planned: Sequence[Maintenance], alert: Alert, where: Subject
@@ -207,15 +208,9 @@ class Store:
         )
 
     def _queue(
-        self,
-        db: sqlite3.Connection,
-        alert: Alert,
-        where: Subject,
-        config: NotifyConfig,
-        now_ms: int,
-        state: str,
-        channels_of: str = "channels",
+        self, db: sqlite3.Connection, event: Event, state: str, channels_of: str = "channels"
     ) -> int:
+        alert, where, config, now_ms = event.alert, event.where, event.config, event.now_ms
         item = Item(
             alert.territory, alert.kind, alert.subject, state, alert.at_ms, alert.value,
             alert.detail, where.district, where.vertical, where.lat, where.lon,
@@ -307,7 +302,8 @@ class Store:
                     continue
                 late = config.model_copy(update={"routes": routes, "group_window_s": 0.0})
                 where = Subject(row["district"], row["vertical"])
-                queued += self._queue(db, alert, where, late, now_ms, "escalated", "escalate_to")
+                event = Event(alert, where, late, now_ms)
+                queued += self._queue(db, event, "escalated", "escalate_to")
                 db.execute(
                     "UPDATE alerts SET escalated=1 WHERE territory=? AND kind=? AND subject=?",
                     (row["territory"], row["kind"], row["subject"]),
