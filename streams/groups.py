@@ -3,7 +3,10 @@
 A group is a lighting cabinet with its lamps, or a district metered area with its inflow
 meter. Ingest keys a group's devices alike, so one worker sees all of a group's readings, in
 order, on one partition. Group windows close once the group's watermark passes their end
-plus the lateness (batches from the edge may be minutes old), or when the stream goes idle.
+plus the lateness (batches from the edge may be minutes old). When the stream goes idle,
+open windows are written as they stand but kept: data that comes after the pause adds to
+them, and the window is written again, whole (the same points, overwritten), so a pause never
+leaves a partial hour in place of a full one.
 """
 
 from __future__ import annotations
@@ -30,6 +33,16 @@ class GroupState:
     nights: dict[str, float] = field(default_factory=dict)  # night start -> min flow
     history: list[float] = field(default_factory=list)  # recent clean night minima
     alerts: list[str] = field(default_factory=list)
+    flushed: list[str] = field(default_factory=list)  # windows an idle close wrote, unchanged
+
+    @property
+    def pending(self) -> bool:
+        """Something an idle close would write: a window changed since written, or a night."""
+        return any(k not in self.flushed for k in self.windows) or bool(self.nights)
+
+    def _changed(self, key: str) -> None:
+        if key in self.flushed:
+            self.flushed.remove(key)
 
     def to_bytes(self) -> bytes:
         return to_json(self.__dict__)
@@ -39,10 +52,12 @@ class GroupState:
         return cls(**from_json(raw)) if raw else cls()
 
     def add_meter(self, start_ms: int, amount: float) -> None:
+        self._changed(str(start_ms))
         win = self.windows.setdefault(str(start_ms), {"meter": 0.0, "members": {}})
         win["meter"] += amount
 
     def add_member(self, start_ms: int, member: str, wh: float, on_ms: int) -> None:
+        self._changed(str(start_ms))
         win = self.windows.setdefault(str(start_ms), {"meter": 0.0, "members": {}})
         acc = win["members"].setdefault(member, [0.0, 0])
         acc[0] += wh
@@ -85,12 +100,25 @@ class NightVerdict:
 def close_windows(
     group: str, state: GroupState, policy: GroupPolicy, force: bool = False
 ) -> tuple[list[Balance], list[Alert]]:
-    """Attribute every window that can close; returns balances and remainder alerts."""
+    """Attribute every window that can close; returns balances and remainder alerts.
+
+    ``force`` (the stream went idle) also writes the windows still open, as they stand, and
+    keeps them: they are written again, whole, if more data comes, and dropped once the
+    watermark passes them."""
     horizon = state.watermark_ms - policy.window_ms - policy.lateness_ms
-    ready = sorted(int(k) for k in state.windows if force or int(k) <= horizon)
     balances, alerts = [], []
-    for start in ready:
-        win = state.windows.pop(str(start))
+    for start in sorted(int(k) for k in state.windows):
+        key, final = str(start), start <= horizon
+        if not (final or force):
+            continue
+        written = key in state.flushed  # by an idle close, and unchanged since
+        win = state.windows.pop(key) if final else state.windows[key]
+        if written:
+            if final:
+                state.flushed.remove(key)
+            continue
+        if not final:
+            state.flushed.append(key)
         members = sorted(win["members"])
         model = np.array([win["members"][m][0] for m in members], np.float64)
         out = attribute(

@@ -119,10 +119,11 @@ class Pipeline:
         return out
 
     def close_idle(self, groups: dict[str, GroupState]) -> BulkOutput:
-        """Close every open group window (the stream went idle: no later data is coming)."""
+        """Write every open group window as it stands (the stream went idle); a window data
+        comes to after the pause is written again, whole."""
         out = BulkOutput()
         for g in sorted(groups):
-            if groups[g].windows or groups[g].nights:
+            if groups[g].pending:
                 out.groups.add(g)
                 self._close_group(g, groups[g], out, force=True)
         return out

@@ -131,3 +131,24 @@ def test_road_state_has_one_point_per_counter_reading():
     points = [parse_line(x) for x in lines if x.startswith("road_state,")]
     assert [p[3] for p in points] == [r["ts_ms"] for r in batch.readings]
     assert [p[2]["state"] for p in points] == [0, 1, 2, 3, 0]
+
+
+def test_a_pause_mid_hour_never_leaves_a_partial_balance_in_place_of_the_whole():
+    """An idle close used to forget the hour it wrote: readings after the pause started the
+    hour afresh and its balance, written again at the same time, kept only their part."""
+    from streams.groups import GroupPolicy, GroupState, close_windows
+
+    policy, hour = GroupPolicy(), 3_600_000
+    state = GroupState(watermark_ms=START + hour // 2)
+    state.add_meter(START, 100.0)
+    state.add_member(START, "lamp-1", 95.0, hour // 2)
+    (first,), _ = close_windows("cab", state, policy, force=True)  # the stream pauses
+    assert first.metered_wh == 100.0
+    assert close_windows("cab", state, policy, force=True)[0] == []  # nothing new: not again
+    state.add_meter(START, 100.0)  # the second half of the hour, after the pause
+    state.add_member(START, "lamp-1", 95.0, hour // 2)
+    (whole,), _ = close_windows("cab", state, policy, force=True)
+    assert (whole.start_ms, whole.metered_wh, whole.model_wh) == (START, 200.0, {"lamp-1": 190.0})
+    state.watermark_ms = START + 3 * hour  # the hour is past its lateness: dropped, not rewritten
+    assert close_windows("cab", state, policy)[0] == [] and state.windows == {}
+    assert not state.pending and state.flushed == []
