@@ -69,8 +69,8 @@ class Notifier:
     # -- what an alert is about -----------------------------------------------------------
 
     def subject(self, alert: Alert) -> Subject:
-        served = self.registries.territories.get(alert.territory) if self.registries else None
-        asset = served.by_id().get(alert.subject) if served else None
+        assets = self.registries.assets(alert.territory) if self.registries else None
+        asset = assets.get(alert.subject) if assets else None
         if asset is None:
             return Subject()
         return Subject(asset.district, str(asset.vertical), asset.lat, asset.lon)
