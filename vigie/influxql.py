@@ -9,19 +9,25 @@ import base64
 import json
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from vigie.errors import StorageError
 from vigie.sections import InfluxSettings, read_secret
 
 
-def _auth_header(influx: InfluxSettings) -> str | None:
-    user = influx.read_username or influx.username
-    path = influx.read_password_file if influx.read_username else influx.password_file
+def _basic(user: str | None, password_file: Path | None) -> str | None:
     if not user:
         return None
-    token = f"{user}:{read_secret(path) or ''}"
+    token = f"{user}:{read_secret(password_file) or ''}"
     return "Basic " + base64.b64encode(token.encode()).decode()
+
+
+def _auth_header(influx: InfluxSettings) -> str | None:
+    """The reader's credential when the settings name one, else the writer's."""
+    if influx.read_username:
+        return _basic(influx.read_username, influx.read_password_file)
+    return _basic(influx.username, influx.password_file)
 
 
 def query(influx: InfluxSettings, q: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
@@ -63,8 +69,8 @@ def write_lines(influx: InfluxSettings, lines: list[str], rp: str, timeout_s: fl
     request = urllib.request.Request(
         f"{influx.url.rstrip('/')}/write?{params}", data="\n".join(lines).encode(), method="POST"
     )
-    if influx.username:
-        token = f"{influx.username}:{read_secret(influx.password_file) or ''}"
-        request.add_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
+    header = _basic(influx.username, influx.password_file)  # the writer, never the reader
+    if header:
+        request.add_header("Authorization", header)
     with urllib.request.urlopen(request, timeout=timeout_s):
         pass
