@@ -3,7 +3,7 @@ services, energy attribution, the edge fleet, data quality and the platform's ow
 
 from __future__ import annotations
 
-from dashboards.spec import Dashboard, Panel, Viz
+from dashboards.spec import Annotation, Dashboard, Panel, Viz
 from vigie.contracts.storage import Measurement as M
 from vigie.contracts.storage import at
 
@@ -18,6 +18,18 @@ def _metered(vertical: str, window: str, scale: str = "") -> str:
     return (
         f'SELECT sum("metered"){scale} FROM {at(M.BALANCE)} WHERE '
         f"\"territory\" = '$territory' AND {window} AND \"vertical\" = '{vertical}'"
+    )
+
+
+def _alert_marks(where: str) -> tuple[Annotation, ...]:
+    """The alerts raised and cleared on a dashboard's subject, as marks on its time axis."""
+    return (
+        Annotation(
+            "Alerts",
+            f'SELECT "detail", "kind", "device", "state" FROM {at(M.ALERTS)} WHERE {T} AND {where}',
+            text="detail",
+            tags=("kind", "device", "state"),
+        ),
     )
 
 
@@ -151,6 +163,7 @@ LIGHTING = Dashboard(
         ),
     ),
     tags=("lighting",),
+    annotations=_alert_marks(f"\"vertical\" = 'lighting' AND {D}"),
     fr="Vigie - Éclairage public",
     drill_down=True,
 )
@@ -182,6 +195,7 @@ ENERGY = Dashboard(
         ),
     ),
     tags=("energy",),
+    annotations=_alert_marks("\"kind\" = 'attribution_remainder'"),
     fr="Vigie - Attribution de l'énergie",
 )
 
@@ -212,6 +226,7 @@ WATER = Dashboard(
         ),
     ),
     tags=("water",),
+    annotations=_alert_marks(f"\"vertical\" = 'water' AND {D}"),
     fr="Vigie - Eau",
     drill_down=True,
 )
@@ -244,6 +259,7 @@ WASTE = Dashboard(
         ),
     ),
     tags=("waste",),
+    annotations=_alert_marks(f"\"vertical\" = 'waste' AND {D}"),
     fr="Vigie - Déchets",
     drill_down=True,
 )
@@ -286,6 +302,7 @@ MOBILITY = Dashboard(
         ),
     ),
     tags=("mobility",),
+    annotations=_alert_marks(f"\"vertical\" = 'mobility' AND {D}"),
     fr="Vigie - Mobilité",
     drill_down=True,
 )
@@ -366,6 +383,45 @@ QUALITY = Dashboard(
     fr="Vigie - Qualité des données",
 )
 
+_OPS = f"{at(M.ALERT_OPS)} WHERE {T}"
+
+ALERT_OPS = Dashboard(
+    "vigie-alert-ops",
+    "Vigie - Alert operations",
+    (
+        Panel(
+            "Open alerts, and how many of them are acknowledged",
+            f'SELECT sum("open") AS "open", sum("acked") AS "acknowledged" FROM (SELECT '
+            f'last("open") AS "open", last("acked") AS "acked" FROM {_OPS} '
+            'GROUP BY "kind", "subject")',
+            viz=Viz.STAT,
+            thresholds=((0, "green"), (1, "orange")),
+            fr="Alertes ouvertes, et combien sont prises en charge",
+        ),
+        Panel(
+            "Mean time to acknowledge and to clear (min)",
+            f'SELECT mean("wait_s") / 60 FROM {_OPS} AND "state" != \'open\' GROUP BY "state"',
+            "m",
+            Viz.BARGAUGE,
+            fr="Délai moyen de prise en charge et de levée (min)",
+        ),
+        Panel(
+            "Alerts opened, acknowledged and cleared",
+            f'SELECT sum("count") FROM {_OPS} GROUP BY time($__interval), "state" fill(none)',
+            fr="Alertes ouvertes, prises en charge et levées",
+        ),
+        Panel(
+            "Alerts held by planned works or for flapping, per kind",
+            f'SELECT count("held") FROM {_OPS} AND "state" = \'open\' GROUP BY "kind"',
+            viz=Viz.BARGAUGE,
+            fr="Alertes retenues (travaux prévus ou capteur instable), par type",
+        ),
+    ),
+    audience="technical services",
+    tags=("alerts",),
+    fr="Vigie - Exploitation des alertes",
+)
+
 FOOTPRINT = Dashboard(
     "vigie-footprint",
     "Vigie - Platform footprint",
@@ -426,5 +482,6 @@ ALL: tuple[Dashboard, ...] = (
     MOBILITY,
     FLEET,
     QUALITY,
+    ALERT_OPS,
     FOOTPRINT,
 )

@@ -21,7 +21,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as mcommon
 from grafana_foundation_sdk.models import dashboard as model
 
-from dashboards.spec import Dashboard, Panel, Viz, in_zone
+from dashboards.spec import Annotation, Dashboard, Panel, Viz, in_zone
 from vigie.contracts.storage import Measurement as M
 from vigie.contracts.storage import at
 
@@ -161,6 +161,33 @@ def dashboard_builder(dash: Dashboard, timezone: str = "Europe/Paris") -> gdash.
     return builder
 
 
+def annotation_json(mark: Annotation) -> dict[str, Any]:
+    """An annotation query of Grafana's InfluxDB data source.
+
+    The SDK's ``AnnotationTarget`` is the shape of Grafana's built-in annotation source
+    (tags, limit); an InfluxDB annotation's target is an InfluxQL query with the columns that
+    give each event's text and tags (``textColumn``, ``tagsColumn``, comma-separated), the
+    shape the data source's annotation editor saves and its ``prepareAnnotation`` reads."""
+    return {
+        "name": mark.name,
+        "datasource": DATASOURCE.to_json(),
+        "enable": True,
+        "hide": False,
+        "iconColor": mark.colour,
+        "target": {
+            "refId": "Anno",
+            "query": mark.query,
+            "rawQuery": True,
+            "resultFormat": "table",
+            "fromAnnotations": True,
+            "textColumn": mark.text,
+            "tagsColumn": ",".join(mark.tags),
+            "titleColumn": "",
+            "timeEndColumn": "",
+        },
+    }
+
+
 def dashboard_json(dash: Dashboard, timezone: str = "Europe/Paris") -> dict[str, Any]:
     """The Grafana dashboard model of one specification, as JSON data, in the territory's
     time zone (day boundaries, and the queries' time buckets)."""
@@ -169,6 +196,9 @@ def dashboard_json(dash: Dashboard, timezone: str = "Europe/Paris") -> dict[str,
     for panel in data["panels"]:
         if panel.get("options") is None:
             panel["options"] = {}  # the panel's own defaults
+    if dash.annotations:
+        marks = [annotation_json(m) for m in dash.annotations]
+        data["annotations"] = {"list": data.get("annotations", {}).get("list", []) + marks}
     return data
 
 

@@ -34,6 +34,18 @@ class Panel:
 
 
 @dataclass(frozen=True)
+class Annotation:
+    """Events marked on a dashboard's time axis: an InfluxQL query returning one row per
+    event, the column that gives its text and the columns shown as its tags."""
+
+    name: str
+    query: str
+    text: str
+    tags: tuple[str, ...]
+    colour: str = "red"
+
+
+@dataclass(frozen=True)
 class Dashboard:
     uid: str
     title: str
@@ -42,6 +54,7 @@ class Dashboard:
     tags: tuple[str, ...] = field(default_factory=tuple)
     fr: str = ""
     drill_down: bool = False  # $district and $device variables
+    annotations: tuple[Annotation, ...] = ()
 
 
 VARIABLES = ("territory", "district", "device")

@@ -3,4 +3,4 @@ webhooks, chat rooms through apprise), with a durable lifecycle (open, acknowled
 cleared), grouping, flap suppression, maintenance windows and escalation."""
 
 # what other packages use (the command line)
-__all__ = ["config", "service", "store"]
+__all__ = ["channels", "config", "service", "store"]

@@ -17,7 +17,7 @@ from typing import Any
 from notify.channels import DeliveryError, redacted, send
 from notify.config import NotifyConfig
 from notify.messages import render
-from notify.store import Batch, Store, Subject, Transition
+from notify.store import ACKNOWLEDGED, CLEARED, Batch, Store, Subject, Transition
 from vigie import influxql
 from vigie.clock import SYSTEM, Clock
 from vigie.contracts import DeadLetter, RejectReason
@@ -33,12 +33,15 @@ log = logging.getLogger("vigie.notify")
 
 def ops_line(t: Transition) -> str:
     """One lifecycle change as a point (one per subject: alerts of one instant stay apart):
-    how many, and how long since the alert was raised."""
+    how many, how long since the alert was raised, and where the alert stands after it (the
+    last point of a subject says whether it is open and acknowledged now)."""
     held = f',held="{t.held}"' if t.held else ""
+    is_open = int(t.state != CLEARED)
+    acked = int(t.state == ACKNOWLEDGED)
     return (
         f"{Measurement.ALERT_OPS},territory={t.territory},kind={t.kind},district={t.district},"
-        f"subject={t.subject},state={t.state} count=1i,wait_s={t.wait_ms / 1000!r}{held} "
-        f"{t.at_ms}"
+        f"subject={t.subject},state={t.state} count=1i,wait_s={t.wait_ms / 1000!r},"
+        f"open={is_open}i,acked={acked}i{held} {t.at_ms}"
     )
 
 

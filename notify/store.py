@@ -181,9 +181,11 @@ class Store:
             (CLEARED, alert.at_ms, alert.territory, str(alert.kind), alert.subject),
         )
         wait = alert.at_ms - row["raised_ms"]
+        # never before its acknowledgement: a subject's last point is where it stands
+        at_ms = max(alert.at_ms, row["acked_ms"] or 0)
         transition = Transition(
             alert.territory, str(alert.kind), alert.subject, row["district"], CLEARED,
-            alert.at_ms, wait,
+            at_ms, wait,
             row["held"],
         )  # fmt: skip
         if row["held"] is not None:
@@ -271,6 +273,33 @@ class Store:
         query = "SELECT * FROM alerts" + (" WHERE state=?" if state else "")
         rows = self.db.execute(query + " ORDER BY raised_ms", (state,) if state else ())
         return [dict(r) for r in rows]
+
+    def history(
+        self, territory: str, kind: str, subject: str
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+        """One alert as recorded: its lifecycle row, every event seen for it, and every
+        notification that named it (channel, attempts, sent or why it failed)."""
+        key = (territory, kind, subject)
+        row = self.db.execute(
+            "SELECT * FROM alerts WHERE territory=? AND kind=? AND subject=?", key
+        ).fetchone()
+        events = self.db.execute(
+            "SELECT state, at_ms FROM events WHERE territory=? AND kind=? AND subject=? "
+            "ORDER BY at_ms",
+            key,
+        )
+        told = self.db.execute(
+            "SELECT route, channel, json_extract(item, '$.state') AS state, created_ms, "
+            "attempts, sent_ms, failed FROM outbox WHERE json_extract(item, '$.territory')=? "
+            "AND json_extract(item, '$.kind')=? AND json_extract(item, '$.subject')=? "
+            "ORDER BY id",
+            key,
+        )
+        return (
+            dict(row) if row else None,
+            [dict(e) for e in events],
+            [dict(t) for t in told],
+        )
 
     def outbox(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute("SELECT * FROM outbox ORDER BY id")]

@@ -1,4 +1,5 @@
-"""``vigie alerts``: run the notifier, list alerts, acknowledge one, set a maintenance window."""
+"""``vigie alerts``: run the notifier, list alerts, show one, acknowledge one, set a maintenance
+window."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from notify.channels import redacted
 from notify.config import Maintenance, NotifyConfig
 from notify.service import Notifier, ops_line
 from notify.store import Store
@@ -95,6 +97,47 @@ def alerts_list(
         )  # fmt: skip
     console.print(table)
     console.print(f"{len(rows)} alerts")
+
+
+def _local(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+@alerts_app.command("show")
+def alerts_show(territory: str, kind: str, subject: str) -> None:
+    """One alert in full: its lifecycle, the events seen, and every notification about it."""
+    store = _store(Settings())
+    row, events, told = store.history(territory, kind, subject)
+    if row is None:
+        raise fail(
+            Exit.USAGE, f"{territory} {kind} {subject}: no such alert; see vigie alerts list"
+        )
+    console.print(
+        f"[bold]{territory} {kind} {subject}[/]: {row['state']}, district {row['district']}, "
+        f"raised {_local(row['raised_ms'])}, value {row['value']:g} ({row['detail']})"
+    )
+    if row["acked_ms"]:
+        console.print(f"acknowledged by {row['acked_by']} at {_local(row['acked_ms'])}")
+    if row["cleared_ms"]:
+        console.print(f"cleared at {_local(row['cleared_ms'])}")
+    if row["held"]:
+        console.print(f"held ({row['held']}): recorded, nobody told")
+    if row["escalated"]:
+        console.print("escalated: nobody acknowledged it in time")
+    table = Table("event", "at")
+    for e in events:
+        table.add_row(e["state"], _local(e["at_ms"]))
+    console.print(table)
+    sent = Table("route", "channel", "message", "queued", "attempts", "sent", "failed")
+    for t in told:
+        sent.add_row(
+            t["route"], redacted(t["channel"]), t["state"], _local(t["created_ms"]),
+            str(t["attempts"]), _local(t["sent_ms"]), t["failed"] or "",
+        )  # fmt: skip
+    console.print(sent)
+    console.print(f"{len(events)} events, {len(told)} notifications")
 
 
 @alerts_app.command("ack")

@@ -104,6 +104,7 @@ def _notifications(settings: Settings, territory: Territory, home: Path) -> Path
         return await notifier.deliver()
 
     sent = asyncio.run(run())
+    notifier.write_ops()  # the alert-operations dashboard's points
     store.close()
     titles = [json.loads(line)["title"] for line in out.read_text().splitlines()] if sent else []
     console.print(

@@ -1,4 +1,5 @@
-"""Vigie's own processes (ingest bridges, stream workers) started beside the local stack."""
+"""Vigie's own processes (ingest bridges, stream workers, notifiers) started beside the local
+stack."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ log = logging.getLogger("shell.stack")
 
 @dataclass
 class Components:
-    """Starts ``vigie ingest run`` / ``vigie streams run`` as child processes with given env.
+    """Starts ``vigie ingest run`` / ``streams run`` / ``alerts run`` as child processes with given
+    env.
 
     Like a service manager, it starts again a component that exits asking for it (code 75: a
     worker whose Kafka-compatible broker came back empty); any other exit is left for
@@ -83,6 +85,9 @@ class Components:
 
     def start_streams(self, instance: str = "0") -> None:
         self._start(f"streams-{instance}", ["streams", "run"])
+
+    def start_notifier(self, instance: str = "0") -> None:
+        self._start(f"notify-{instance}", ["alerts", "run"])
 
     def stop(self, name: str, sig: signal.Signals = signal.SIGTERM, timeout_s: float = 20) -> None:
         proc = self.procs.pop(name, None)

@@ -5,8 +5,14 @@ Simulator -> Mosquitto -> ingest -> Tansu -> faust -> InfluxDB 1.x, then InfluxQ
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
+import subprocess
+import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,8 +68,27 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
         "VIGIE_INGEST__MAX_AGE_S": str(9 * 86400),
         "VIGIE_STREAMS__SILENT_AFTER_S": str(30 * 86400),
     }
-    comps = Components(tmp_path, settings, env)
     scenario = shift_scenario(_leaky_scenario(), start - START)  # same faults, this run's times
+    # the notifier beside the workers: one failed lamp under planned works, the other told
+    works, attended = (f.lamp_id for f in scenario.lamp_failures)
+    notify = tmp_path / "notify.json"
+    notify.write_text(
+        json.dumps(
+            {
+                "group_window_s": 0,
+                "routes": [{"name": "all", "channels": [f"file://{tmp_path / 'told.jsonl'}"]}],
+                "maintenance": [
+                    {"territory": T.id, "asset": works, "start_ms": start, "end_ms": now}
+                ],
+            }
+        )
+    )
+    env |= {
+        "VIGIE_NOTIFY__CONFIG": str(notify),
+        "VIGIE_NOTIFY__STATE": str(tmp_path / "notify.sqlite"),
+        "VIGIE_NOTIFY__GROUP": f"notify-{isolated['VIGIE_KAFKA__TOPIC_PREFIX']}",
+    }
+    comps = Components(tmp_path, settings, env)
     sim = Simulation(
         T, SimulationPlan(start, HOURS * 3600, period_s=300, first_seq=1000), scenario=scenario
     )
@@ -79,6 +104,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
     try:
         comps.start_streams()
         comps.start_ingest()
+        comps.start_notifier()
         earlier = publish(
             week_ago, settings.mqtt, T.id, start_ms=week_ago.plan.start_ms, show_progress=False
         )
@@ -117,6 +143,14 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
                 len({(r["kind"], r["device"]) for r in rows if r["open"] == 1}) >= expected_alerts
             ),
         )
+        # the on-duty agent takes the attended lamp in hand once the notifier has it
+        _until_open(tmp_path / "notify.sqlite", attended)
+        ack = subprocess.run(
+            [sys.executable, "-m", "shell", "alerts", "ack", T.id, "lamp_failure", attended,
+             "--by", "agent.martin"],
+            env={**os.environ, **env}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert ack.returncode == 0, ack.stdout + ack.stderr
         attribution = _poll(
             settings,
             f'SELECT sum("attributed_wh") FROM "long"."energy_attribution" WHERE time >= {start}ms '
@@ -151,6 +185,11 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
             for p in d.panels
             if not influxql.query(settings.influx, render(p.query, T.id, since="60d"))
         ]
+        marks = {
+            d.uid: influxql.query(settings.influx, render(d.annotations[0].query, T.id, "60d"))
+            for d in ALL
+            if d.annotations
+        }
         # the static bulletin from the same queries, as a browser shows it from its file
         from reports.bulletin import write_snapshot
 
@@ -171,6 +210,13 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
         comps.stop_all()
     assert stored == report.readings
     assert not empty, f"panels without data: {empty}"
+    # alerts marked on the vertical dashboards' time axes, with their text and tags
+    lamps_marked = {r["device"] for r in marks["vigie-lighting"] if r["kind"] == "lamp_failure"}
+    assert lamps_marked == {works, attended}
+    assert any(r["kind"] == "suspected_leak" for r in marks["vigie-water"])
+    assert all(r["detail"] is not None and r["state"] for m in marks.values() for r in m)
+    told = (tmp_path / "told.jsonl").read_text()
+    assert attended in told and works not in told, "planned works: recorded, nobody told"
     panels = sum(len(d.panels) for d in ALL)
     assert dom.count('class="panel"') == panels and "no data" not in dom
     assert dom.count("<svg") >= sum(
@@ -210,6 +256,21 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
     expected |= {("attribution_remainder", x.cabinet_id) for x in scenario.tappings}
     faults = {"lamp_failure", "suspected_leak", "attribution_remainder", "device_silent"}
     assert {r for r in raised if r[0] in faults} == expected
+
+
+def _until_open(state: Path, subject: str, timeout_s: float = 120) -> None:
+    """Until the notifier's store holds an open alert about ``subject``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if state.exists():
+            with sqlite3.connect(state) as db:
+                row = db.execute(
+                    "SELECT 1 FROM alerts WHERE subject = ? AND state = 'open'", (subject,)
+                ).fetchone()
+            if row:
+                return
+        time.sleep(1)
+    raise AssertionError(f"the notifier did not record the alert on {subject}")
 
 
 def _shaped(panel, rows) -> bool:

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
+from dashboards.catalog import ALERT_OPS
+from dashboards.spec import render
 from shell.stack.services import free_port
 from simulators.territory import Ratios, generate
 from vigie import influxql
@@ -60,20 +62,29 @@ class Mailbox:
 
 
 class Webhook:
-    """A real HTTP receiver; ``status`` is what it answers."""
+    """A real HTTP receiver; ``status`` is what it answers, ``hold`` (when set) keeps the
+    answer back until it is set; ``arrived`` is every request, taken or not."""
 
     def __init__(self) -> None:
         self.posts: list[dict] = []
+        self.arrived: list[dict] = []
         self.status = 200
+        self.hold: threading.Event | None = None
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.arrived.append(json.loads(body))
+                if hook.hold is not None:
+                    hook.hold.wait(60)
                 if hook.status == 200:
                     hook.posts.append(json.loads(body))
-                self.send_response(hook.status)
-                self.end_headers()
+                try:
+                    self.send_response(hook.status)
+                    self.end_headers()
+                except OSError:  # the sender is gone
+                    pass
 
             def log_message(self, *_args: object) -> None:
                 pass
@@ -212,17 +223,32 @@ def test_grouped_mail_webhook_acknowledgement_escalation_and_lifecycle_points(
         _until(lambda: len(mailbox.mails) >= 2, what="the escalation")
         time.sleep(2)  # nothing else comes
         _publish(settings, [raised[0]])  # the same record again: nothing new
+        # one lamp is repaired half a minute after it failed
+        repaired = Alert(AlertKind.LAMP_FAILURE, lamps[2].id, AlertState.CLEARED, now + 30_000,
+                         12.0, "12 W", "lyon")  # fmt: skip
+        _publish(settings, [repaired])
+        _until(lambda: len(mailbox.mails) >= 3, what="the repair")
         time.sleep(2)
         listed = subprocess.run(
             [sys.executable, "-m", "shell", "alerts", "list", "--state", "acknowledged"],
             env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
+        shown = subprocess.run(
+            [sys.executable, "-m", "shell", "alerts", "show", "lyon", "suspected_leak",
+             meters[0].id],
+            env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
     finally:
         _stop(proc)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "escalated: nobody acknowledged it in time" in shown.stdout
+    assert "1 events, 2 notifications" in shown.stdout  # the webhook, then the escalation
+    assert shown.stdout.count("escalated") >= 2 and "astreinte" not in shown.stdout
     lighting = [m for m in mailbox.mails if m[0] == ["eclairage@lyon.example"]]
-    assert len(lighting) == 1, "three lamps of one district, one message"
+    assert len(lighting) == 2, "three lamps of one district, one message; then the repair"
     _to, subject, body = lighting[0]
     assert subject == f"[Vigie lyon] lampe en panne x3: quartier {district}, ouverte"
+    assert lighting[1][1] == f"[Vigie lyon] lampe en panne: quartier {district}, close"
     for lamp in lamps:
         assert lamp.id in body and f"{lamp.lat:.5f}, {lamp.lon:.5f}" in body
     assert (
@@ -241,7 +267,21 @@ def test_grouped_mail_webhook_acknowledgement_escalation_and_lifecycle_points(
         'SELECT count("count") FROM "long"."alert_ops" WHERE "territory" = \'lyon\' '
         'GROUP BY "state"',
     )
-    assert {r["state"]: r["count"] for r in ops} == {"open": 5, "acknowledged": 1}
+    assert {r["state"]: r["count"] for r in ops} == {"open": 5, "acknowledged": 1, "cleared": 1}
+    # the alert-operations dashboard from those points, as Grafana queries them
+    period = f"time > {now - 3_600_000}ms AND time < {now + 3_600_000}ms"
+    ask = {
+        p.title: influxql.query(settings.influx, render(p.query, "lyon", time_filter=period))
+        for p in ALERT_OPS.panels
+    }
+    (standing,) = ask["Open alerts, and how many of them are acknowledged"]
+    assert (standing["open"], standing["acknowledged"]) == (4, 1)
+    waits = {r["state"]: r["mean"] for r in ask["Mean time to acknowledge and to clear (min)"]}
+    assert waits["cleared"] == pytest.approx(0.5)  # repaired after 30 s
+    assert 0 < waits["acknowledged"] < 1  # acknowledged within the minute
+    steps = ask["Alerts opened, acknowledged and cleared"]
+    assert sum(r["sum"] for r in steps) == 7
+    assert ask["Alerts held by planned works or for flapping, per kind"] == []
 
 
 def test_a_channel_down_then_back_and_a_notifier_killed_lose_nothing(
@@ -279,6 +319,39 @@ def test_a_channel_down_then_back_and_a_notifier_killed_lose_nothing(
     rows = _outbox(tmp_path)
     assert all(r["sent_ms"] for r in rows) and len(rows) == 6
     assert max(r["attempts"] for r in rows) >= 2  # the retries are on record
+
+
+def test_a_notifier_killed_between_sending_and_marking_sends_again_and_says_so(
+    settings, isolated, tmp_path, webhook
+):
+    """At least once: a message the channel took but the store never marked sent goes out
+    again after a restart, and its two attempts are on record."""
+    config = {"group_window_s": 0, "routes": [{"name": "all", "channels": [webhook.url]}]}
+    env = _env(isolated, tmp_path, config)
+    lamp = next(a for a in T.assets if a.kind is AssetKind.LAMP)
+    alert = Alert(
+        AlertKind.LAMP_FAILURE, lamp.id, AlertState.RAISED, int(time.time() * 1000), 0.0, "",
+        "lyon",
+    )  # fmt: skip
+    webhook.hold = threading.Event()
+    proc = _start(env, tmp_path)
+    try:
+        _publish(settings, [alert])
+        _until(lambda: webhook.arrived, what="the message at the receiver")
+        proc.kill()  # SIGKILL: the channel has the message, its answer never came back
+        proc.wait(timeout=10)
+        (row,) = _outbox(tmp_path)
+        assert row["attempts"] == 1 and row["sent_ms"] is None, "attempted, not marked sent"
+        hold, webhook.hold = webhook.hold, None
+        hold.set()
+        proc = _start(env, tmp_path)
+        _until(lambda: all(r["sent_ms"] for r in _outbox(tmp_path)), what="marked sent")
+        time.sleep(2)  # nothing more comes
+    finally:
+        _stop(proc)
+    assert len(webhook.arrived) == 2 and lamp.id in webhook.arrived[1]["message"]
+    (row,) = _outbox(tmp_path)
+    assert row["attempts"] == 2 and row["sent_ms"], "the second sending is on record"
 
 
 def test_a_message_no_channel_takes_becomes_a_dead_letter(settings, isolated, tmp_path, webhook):
@@ -358,3 +431,8 @@ def test_planned_works_from_the_command_line_and_a_flapping_sensor(settings, iso
     db = sqlite3.connect(tmp_path / "state.sqlite")
     held = db.execute("SELECT held FROM alerts WHERE subject = ?", (quiet.id,)).fetchone()
     assert held == ("maintenance",), "but the alert is on record"
+    (held_panel,) = [p for p in ALERT_OPS.panels if "held" in p.title]
+    period = f"time > {now - 3_600_000}ms AND time < {now + 3_600_000}ms"
+    rows = influxql.query(settings.influx, render(held_panel.query, "lyon", time_filter=period))
+    # on the dashboard: the planned-works alert and the flapping sensor's last three raises
+    assert {r["kind"]: r["count"] for r in rows} == {"lamp_failure": 4}

@@ -95,3 +95,37 @@ def test_days_on_the_dashboards_are_the_territorys_local_days():
         if "GROUP BY time(" in t["query"]
     ]
     assert grouped and all(q.endswith("tz('America/Cayenne')") for q in grouped)
+
+
+def test_vertical_dashboards_mark_their_alerts_on_the_time_axis():
+    """Grafana's InfluxDB annotation: a raw InfluxQL target whose text and tag columns are
+    columns the query selects, scoped to the territory, the period and the drill-down."""
+    marked = {d.uid: d for d in ALL if d.annotations}
+    assert set(marked) >= {"vigie-lighting", "vigie-water", "vigie-waste", "vigie-mobility"}
+    for dash in marked.values():
+        listed = dashboard_json(dash)["annotations"]["list"]
+        assert listed[-1]["datasource"]["uid"] == "vigie-influxdb" and listed[-1]["enable"]
+        target = listed[-1]["target"]
+        assert target["rawQuery"] is True and target["fromAnnotations"] is True
+        selected = re.findall(r'"(\w+)"', target["query"].split(" FROM ")[0])
+        assert target["textColumn"] in selected
+        assert set(target["tagsColumn"].split(",")) <= set(selected)
+        assert "$territory" in target["query"] and "$timeFilter" in target["query"]
+        if dash.drill_down:
+            assert "$district" in target["query"] and "$device" in target["query"]
+    assert not dashboard_json(ALL[0]).get("annotations", {}).get("list"), "kept uncluttered"
+
+
+def test_alert_operations_read_the_notifiers_lifecycle_points():
+    from notify.service import ops_line
+    from notify.store import Transition
+
+    ops = next(d for d in ALL if d.uid == "vigie-alert-ops")
+    assert all("alert_ops" in p.query for p in ops.panels)
+    opened = ops_line(Transition("t", "lamp_failure", "L1", "d1", "open", 1000, 0, None))
+    acked = ops_line(
+        Transition("t", "lamp_failure", "L1", "d1", "acknowledged", 61000, 60000, None)
+    )
+    cleared = ops_line(Transition("t", "lamp_failure", "L1", "d1", "cleared", 90000, 89000, None))
+    assert "open=1i,acked=0i" in opened and "open=1i,acked=1i" in acked
+    assert "open=0i,acked=0i" in cleared and "wait_s=89.0" in cleared
