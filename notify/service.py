@@ -105,7 +105,8 @@ class Notifier:
     async def deliver(self) -> int:
         """Send every message that is due; returns how many went out."""
         out = 0
-        for batch in self.store.due(self.clock.now_ms()):
+        lease_ms = int(self.settings.notify.lease_s * 1000)
+        for batch in self.store.due(self.clock.now_ms(), lease_ms=lease_ms):
             if await self._send(batch):
                 out += 1
         return out

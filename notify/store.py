@@ -12,8 +12,10 @@ notifier killed between the two sends it again, and its attempts say so.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,11 +40,28 @@ CREATE TABLE IF NOT EXISTS silences (
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY, route TEXT, channel TEXT, language TEXT, grp TEXT, item TEXT,
     created_ms INTEGER, due_ms INTEGER, attempts INTEGER DEFAULT 0, attempted_ms INTEGER,
-    sent_ms INTEGER, failed TEXT);
+    sent_ms INTEGER, failed TEXT, owner TEXT, lease_ms INTEGER);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (sent_ms, failed, due_ms);
 """
 
 OPEN, ACKNOWLEDGED, CLEARED = "open", "acknowledged", "cleared"
+# who claims outbox rows: the store is one file on one host, shared by its notifiers
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether a claim's owner still runs (a process of this host; another host's claim is
+    trusted until its lease ends)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +118,10 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=10000")  # the CLI and the service share it
         self.db.executescript(SCHEMA)
+        columns = {r["name"] for r in self.db.execute("PRAGMA table_info(outbox)")}
+        for column in ("owner TEXT", "lease_ms INTEGER"):  # a store from an earlier version
+            if column.split()[0] not in columns:
+                self.db.execute(f"ALTER TABLE outbox ADD COLUMN {column}")
 
     def close(self) -> None:
         self.db.close()
@@ -341,42 +364,70 @@ class Store:
 
     # -- delivery -------------------------------------------------------------------------
 
-    def due(self, now_ms: int) -> list[Batch]:
-        """The messages to send now: every pending row of a group whose first row is due."""
-        groups = self.db.execute(
-            "SELECT grp FROM outbox WHERE sent_ms IS NULL AND failed IS NULL "
-            "GROUP BY grp HAVING min(due_ms) <= ? ORDER BY min(id)",  # in the order they came
-            (now_ms,),
-        ).fetchall()
+    def due(
+        self,
+        now_ms: int,
+        owner: str = OWNER,
+        lease_ms: int = 120_000,
+        alive: Callable[[str], bool] = owner_alive,
+    ) -> list[Batch]:
+        """The messages to send now, claimed for ``owner``: every pending row of a group whose
+        first row is due and that no other notifier holds. A claim lasts until the row is
+        sent, failed or put back for a retry; a claim whose owner died is released, and any
+        claim ends after ``lease_ms``, so a message is never lost with its sender."""
+        pending = "sent_ms IS NULL AND failed IS NULL"
+        free = "(owner IS NULL OR owner = ? OR lease_ms <= ?)"
         batches = []
-        for (group,) in groups:
-            rows = self.db.execute(
-                "SELECT * FROM outbox WHERE grp=? AND sent_ms IS NULL AND failed IS NULL "
-                "ORDER BY id",
-                (group,),
+        with self._tx() as db:
+            holders = db.execute(
+                f"SELECT DISTINCT owner FROM outbox WHERE {pending} AND owner IS NOT NULL "
+                "AND owner != ?",
+                (owner,),
             ).fetchall()
-            batches.append(
-                Batch(
-                    [r["id"] for r in rows],
-                    rows[0]["channel"],
-                    rows[0]["language"],
-                    [_load(r["item"]) for r in rows],
-                    max(r["attempts"] for r in rows),
+            for (holder,) in holders:
+                if not alive(holder):
+                    db.execute(
+                        f"UPDATE outbox SET owner=NULL, lease_ms=NULL WHERE {pending} AND owner=?",
+                        (holder,),
+                    )
+            groups = db.execute(
+                f"SELECT grp FROM outbox WHERE {pending} AND {free} "
+                "GROUP BY grp HAVING min(due_ms) <= ? ORDER BY min(id)",  # in the order they came
+                (owner, now_ms, now_ms),
+            ).fetchall()
+            for (group,) in groups:
+                rows = db.execute(
+                    f"SELECT * FROM outbox WHERE grp=? AND {pending} AND {free} ORDER BY id",
+                    (group, owner, now_ms),
+                ).fetchall()
+                ids = [r["id"] for r in rows]
+                marks = ",".join("?" * len(ids))
+                db.execute(
+                    f"UPDATE outbox SET owner=?, lease_ms=? WHERE id IN ({marks})",
+                    (owner, now_ms + lease_ms, *ids),
                 )
-            )
+                batches.append(
+                    Batch(
+                        ids,
+                        rows[0]["channel"],
+                        rows[0]["language"],
+                        [_load(r["item"]) for r in rows],
+                        max(r["attempts"] for r in rows),
+                    )
+                )
         return batches
 
     def attempting(self, batch: Batch, now_ms: int) -> None:
         self._rows(batch, "attempts=attempts+1, attempted_ms=?", now_ms)
 
     def sent(self, batch: Batch, now_ms: int) -> None:
-        self._rows(batch, "sent_ms=?", now_ms)
+        self._rows(batch, "owner=NULL, lease_ms=NULL, sent_ms=?", now_ms)
 
     def retry_at(self, batch: Batch, due_ms: int) -> None:
-        self._rows(batch, "due_ms=?", due_ms)
+        self._rows(batch, "owner=NULL, lease_ms=NULL, due_ms=?", due_ms)
 
     def failed(self, batch: Batch, reason: str) -> None:
-        self._rows(batch, "failed=?", reason[:500])
+        self._rows(batch, "owner=NULL, lease_ms=NULL, failed=?", reason[:500])
 
     def _rows(self, batch: Batch, assignment: str, value: object) -> None:
         marks = ",".join("?" * len(batch.ids))

@@ -122,3 +122,6 @@ class NotifySettings(_Section):
     max_attempts: int = Field(default=8, ge=1)  # then the notification is a dead letter
     retry_first_s: float = Field(default=2.0, gt=0)
     retry_max_s: float = Field(default=300.0, gt=0)
+    # how long a notifier's claim on a message lasts if it neither sends nor dies (longer
+    # than any channel's timeout: a live sender is never doubled)
+    lease_s: float = Field(default=120.0, gt=0)

@@ -138,6 +138,11 @@ def _start(env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _told(webhook: Webhook) -> list[str]:
+    """The assets named by the messages that reached the webhook, once per naming."""
+    return [s for p in webhook.arrived for s in _subjects(([], "", p["message"]))]
+
+
 def _publish(settings, alerts: list[Alert]) -> None:
     from aiokafka import AIOKafkaProducer
 
@@ -436,3 +441,39 @@ def test_planned_works_from_the_command_line_and_a_flapping_sensor(settings, iso
     rows = influxql.query(settings.influx, render(held_panel.query, "lyon", time_filter=period))
     # on the dashboard: the planned-works alert and the flapping sensor's last three raises
     assert {r["kind"]: r["count"] for r in rows} == {"lamp_failure": 4}
+
+
+def test_two_notifiers_share_the_alerts_and_tell_each_once(settings, isolated, tmp_path, webhook):
+    """Scale-out on one host: one consumer group shares the topic's partitions, one store
+    shares the outbox; each message is claimed by one notifier."""
+    config = {"group_window_s": 0, "routes": [{"name": "all", "channels": [webhook.url]}]}
+    env = _env(isolated, tmp_path, config)
+    lamps = [a for a in T.assets if a.kind is AssetKind.LAMP][:24]
+    now = int(time.time() * 1000)
+    alerts = [
+        Alert(AlertKind.LAMP_FAILURE, a.id, AlertState.RAISED, now + i, 0.0, "0 W", "lyon")
+        for i, a in enumerate(lamps)
+    ]
+    logs = [tmp_path / "one.log", tmp_path / "two.log"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shell", "alerts", "run"],
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        for log in logs
+    ]
+    try:
+        time.sleep(8)  # both in the group before the alerts come
+        _publish(settings, alerts)
+        _until(lambda: len(_told(webhook)) >= len(lamps), what="every alert told")
+        time.sleep(3)  # nothing more comes
+    finally:
+        for proc in procs:
+            _stop(proc)
+    assert sorted(_told(webhook)) == sorted(a.id for a in lamps), "each told once, by one"
+    recorded = [
+        int(log.read_text().rsplit("notifier stopped: ", 1)[1].split(" ")[0]) for log in logs
+    ]
+    assert sum(recorded) == len(lamps) and min(recorded) > 0, f"load shared: {recorded}"

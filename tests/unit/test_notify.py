@@ -141,3 +141,24 @@ def test_a_message_names_the_asset_its_place_its_time_and_where_to_look():
     assert "2026-05-28 22:26 CEST" in body  # local time of the territory
     assert "/d/vigie-lighting?var-territory=lyon&var-district=nord&var-device=lamp-1" in body
     assert "vigie alerts ack lyon lamp_failure lamp-1" in body
+
+
+def test_a_claimed_message_is_left_to_its_owner_until_it_dies_or_its_lease_ends(tmp_path):
+    """Two notifiers on one store (two connections, as two processes have)."""
+    one, two = Store(tmp_path / "s.sqlite"), Store(tmp_path / "s.sqlite")
+    config = _config(group_window_s=0)
+    one.record(_alert(), LAMPS, config, T0)
+    running = {"host:1", "host:2"}
+    claimed = one.due(T0, owner="host:1", lease_ms=MIN, alive=running.__contains__)
+    assert len(claimed) == 1
+    assert two.due(T0, owner="host:2", lease_ms=MIN, alive=running.__contains__) == []
+    running.discard("host:1")  # its owner died before sending
+    (taken,) = two.due(T0 + 1, owner="host:2", lease_ms=MIN, alive=running.__contains__)
+    assert taken.ids == claimed[0].ids
+    two.retry_at(taken, T0 + 2)  # put back: anyone may take it when due
+    assert one.due(T0 + 2, owner="host:1", lease_ms=MIN, alive=lambda _: True) != []
+    # a live owner that never answers: the lease ends
+    assert two.due(T0 + 3, owner="host:2", lease_ms=MIN, alive=lambda _: True) == []
+    assert len(two.due(T0 + 2 + MIN, owner="host:2", lease_ms=MIN, alive=lambda _: True)) == 1
+    one.close()
+    two.close()
