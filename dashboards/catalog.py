@@ -44,6 +44,7 @@ HYPERVISOR = Dashboard(
             Viz.STAT,
             width=6,
             fr="Énergie éclairage, dernières 24 h (kWh)",
+            key="lighting_24h",
         ),
         Panel(
             "Same 24 h last week (kWh)",
@@ -52,6 +53,7 @@ HYPERVISOR = Dashboard(
             Viz.STAT,
             width=6,
             fr="Mêmes 24 h la semaine dernière (kWh)",
+            key="lighting_week_ago",
         ),
         Panel(
             "Water distributed, last 24 h (m3)",
@@ -60,6 +62,7 @@ HYPERVISOR = Dashboard(
             Viz.STAT,
             width=6,
             fr="Eau distribuée, dernières 24 h (m3)",
+            key="water_24h",
         ),
         Panel(
             "Same 24 h last week (m3)",
@@ -68,6 +71,7 @@ HYPERVISOR = Dashboard(
             Viz.STAT,
             width=6,
             fr="Mêmes 24 h la semaine dernière (m3)",
+            key="water_week_ago",
         ),
         Panel(
             "Public lighting energy (kWh per hour)",
@@ -90,6 +94,7 @@ HYPERVISOR = Dashboard(
             viz=Viz.BARGAUGE,
             thresholds=((0, "green"), (1, "red")),
             fr="Alertes ouvertes par type",
+            key="open_alerts",
         ),
         Panel(
             "Assets (colour: alerts raised)",
@@ -107,6 +112,7 @@ HYPERVISOR = Dashboard(
             "kwatth",
             Viz.BARGAUGE,
             fr="Bilan net : économies permises contre empreinte de la plateforme (kWh par jour)",
+            key="net_balance",
         ),
         Panel(
             "Mean bin filling level (%)",

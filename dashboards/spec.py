@@ -31,6 +31,7 @@ class Panel:
     width: int = 12
     height: int = 8
     fr: str = ""  # the title in French (the snapshot is bilingual)
+    key: str = ""  # what the bulletin's plain-language summary reads it as
 
 
 @dataclass(frozen=True)

@@ -8,26 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from vigie.contracts.alerts import AlertKind, AlertState
+from vigie.contracts.alerts import KIND_TEXT, AlertKind, AlertState
 
-KIND_TEXT = {
-    "fr": {
-        AlertKind.LAMP_FAILURE: "lampe en panne",
-        AlertKind.SUSPECTED_LEAK: "fuite d'eau suspectée",
-        AlertKind.BIN_NEARLY_FULL: "conteneur presque plein",
-        AlertKind.CONGESTION: "congestion",
-        AlertKind.DEVICE_SILENT: "capteur muet",
-        AlertKind.ATTRIBUTION_REMAINDER: "énergie non expliquée (piquage, défaut)",
-    },
-    "en": {
-        AlertKind.LAMP_FAILURE: "lamp failure",
-        AlertKind.SUSPECTED_LEAK: "suspected water leak",
-        AlertKind.BIN_NEARLY_FULL: "bin nearly full",
-        AlertKind.CONGESTION: "congestion",
-        AlertKind.DEVICE_SILENT: "silent sensor",
-        AlertKind.ATTRIBUTION_REMAINDER: "unexplained energy (tapping, fault)",
-    },
-}
 WORDS = {
     "fr": {
         AlertState.RAISED: "ouverte",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dashboards.snapshot import Rows, render
+from dashboards.snapshot import Rows, page_metrics, render
 from dashboards.spec import Dashboard
 from dashboards.spec import render as render_query
 from vigie import influxql
@@ -118,7 +120,53 @@ def write_snapshot(
     """Query every panel over the period and write the bulletin as one HTML file."""
     period = Period(period) if isinstance(period, str) else period
     results = collect(influx, dashboards, territory, period, timezone)
-    page = render(dashboards, results, territory, period.label(), datetime.now(UTC))
+    page = render(dashboards, results, territory, period.label(), datetime.now(UTC), timezone)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
+    return out
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A page's eco-design figures: what the EcoIndex reads, and its grade."""
+
+    elements: int
+    requests: int
+    kilobytes: float
+    score: float
+    grade: str
+
+
+def weigh(page: Path) -> Weight:
+    """The EcoIndex of a page from its elements, requests and weight (``ecoindex-compute``,
+    the reference implementation's formula)."""
+    import asyncio
+
+    from ecoindex.compute import compute_ecoindex
+
+    elements, requests, kilobytes = page_metrics(page.read_text(encoding="utf-8"))
+    index = asyncio.run(compute_ecoindex(nodes=elements, size=kilobytes, requests=requests))
+    return Weight(elements, requests, kilobytes, float(index.score), str(index.grade.value))
+
+
+CHROMIUMS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
+
+
+def print_pdf(page: Path, out: Path, timeout_s: float = 120) -> Path:
+    """The page printed to A4 by a headless Chromium (its print stylesheet: one dashboard
+    per page, no chart cut)."""
+    browser = next((shutil.which(name) for name in CHROMIUMS if shutil.which(name)), None)
+    if browser is None:
+        raise FileNotFoundError(
+            "no headless Chromium to print with: apt-get install chromium-headless-shell"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    run = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+         f"--print-to-pdf={out}", page.resolve().as_uri()],
+        check=False, capture_output=True, text=True, timeout=timeout_s,
+    )  # fmt: skip
+    if not out.exists():
+        raise OSError(f"{browser} did not print {page}: {run.stderr[-500:]}")
     return out

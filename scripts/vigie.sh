@@ -3,7 +3,8 @@
 #   ./scripts/vigie.sh demo    the simulated territory through the real stack
 #   ./scripts/vigie.sh test    the whole test suite (unit, integration, end-to-end)
 #   ./scripts/vigie.sh setup   only install
-# System packages (mosquitto, influxdb; for the tests a headless Chromium) are installed with apt when missing (root or sudo);
+# System packages (mosquitto, influxdb; for the tests a headless Chromium, npm for axe-core and
+# poppler-utils) are installed with apt when missing (root or sudo);
 # Python packages go into .venv beside this repository.
 set -euo pipefail
 
@@ -20,6 +21,11 @@ install_system_packages() {
     if [ "$task" = test ] && ! command -v chromium-headless-shell >/dev/null 2>&1 \
         && ! command -v chromium >/dev/null 2>&1; then
         missing+=(chromium-headless-shell)
+    fi
+    # ... audits it with axe-core (npm) and reads its PDF (poppler-utils)
+    if [ "$task" = test ]; then
+        command -v npm >/dev/null 2>&1 || missing+=(npm)
+        command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
     fi
     command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
     command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
@@ -52,8 +58,18 @@ install_python_packages() {
     fi
 }
 
+install_test_tools() {
+    # axe-core, the accessibility rules engine the bulletin's tests inject into Chromium
+    local axe=.venv/node/node_modules/axe-core/axe.min.js
+    if [ ! -f "$axe" ]; then
+        say "installing axe-core (npm) into .venv/node"
+        npm install --silent --no-audit --no-fund --prefix .venv/node axe-core@4.14.1 >/dev/null
+    fi
+}
+
 install_system_packages
 install_python_packages
+[ "$task" = test ] && install_test_tools
 export PATH="$here/.venv/bin:$PATH"
 
 case "$task" in

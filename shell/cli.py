@@ -338,6 +338,9 @@ def dashboards_snapshot(
     all_dashboards: bool = typer.Option(
         False, "--all", help="Every dashboard, not only the hypervisor."
     ),
+    pdf: bool = typer.Option(
+        False, "--pdf", help="Also print it to A4 PDF beside the HTML (headless Chromium)."
+    ),
     territory_id: str | None = TERRITORY,
 ) -> None:
     """Write the hypervisor (or every dashboard) as one static HTML page, French and English,
@@ -346,7 +349,7 @@ def dashboards_snapshot(
     from datetime import date, timedelta
 
     from dashboards.catalog import ALL, HYPERVISOR
-    from reports.bulletin import Period, write_snapshot
+    from reports.bulletin import Period, print_pdf, weigh, write_snapshot
     from vigie.localtime import LocalClock
 
     settings = _settings_for(territory_id)
@@ -371,7 +374,18 @@ def dashboards_snapshot(
         raise fail(Exit.USAGE, str(exc)) from None
     except OSError as exc:
         raise _influx_unreachable(settings, exc) from None
-    console.print(f"wrote {path}")
+    weight = weigh(path)
+    console.print(
+        f"wrote {path}: {weight.kilobytes:.0f} KB, {weight.elements} elements, "
+        f"{weight.requests - 1} requests beyond the page, no script; "
+        f"EcoIndex {weight.score:.0f} ({weight.grade})"
+    )
+    if pdf:
+        try:
+            printed = print_pdf(path, path.with_suffix(".pdf"))
+        except OSError as exc:  # FileNotFoundError included: no browser
+            raise fail(Exit.STACK, str(exc)) from None
+        console.print(f"printed {printed} (A4, one dashboard per page)")
 
 
 @dashboards_app.command("provision")

@@ -190,7 +190,7 @@ def _balance_and_bulletin(
 ) -> Path:
     """Today's footprint against savings, and the hypervisor as a static page."""
     from dashboards.catalog import HYPERVISOR
-    from reports.bulletin import write_snapshot
+    from reports.bulletin import weigh, write_snapshot
     from reports.footprint import compute, write
     from reports.opendata.datasets import periods
     from vigie.localtime import LocalClock
@@ -208,8 +208,15 @@ def _balance_and_bulletin(
         f"own footprint {total_wh / 1000:,.2f} kWh (vigie footprint report)"
     )
     since = f"{max(1, int(hours) + 1)}h"
-    page = home / "bulletin.html"
-    return write_snapshot(settings.influx, (HYPERVISOR,), territory, since, page, timezone)
+    page = write_snapshot(
+        settings.influx, (HYPERVISOR,), territory, since, home / "bulletin.html", timezone
+    )
+    weight = weigh(page)
+    console.print(
+        f"[bold]Bulletin[/]: {weight.kilobytes:.0f} KB, {weight.elements} elements, no script, "
+        f"nothing fetched; EcoIndex {weight.score:.0f} ({weight.grade})"
+    )
+    return page
 
 
 def run_demo(population: int, hours: float, speed: float, seed: int) -> None:

@@ -195,6 +195,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
 
         page = write_snapshot(settings.influx, ALL, T.id, "60d", tmp_path / "bulletin.html")
         dom, shot, console = browser.load(page, browser.artefact("bulletin.png"))
+        audit = browser.audit(page)  # WCAG 2.1 A and AA, on the page drawn from this run
         shapes = [
             f"{d.title}: {p.title}"
             for d in ALL
@@ -218,12 +219,13 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
     told = (tmp_path / "told.jsonl").read_text()
     assert attended in told and works not in told, "planned works: recorded, nobody told"
     panels = sum(len(d.panels) for d in ALL)
-    assert dom.count('class="panel"') == panels and "no data" not in dom
+    assert dom.count('<div class="panel') == panels and "no data" not in dom
     assert dom.count("<svg") >= sum(
         p.viz in (Viz.TIMESERIES, Viz.BARGAUGE, Viz.GEOMAP) for d in ALL for p in d.panels
     )
     assert "Hyperviseur" in dom and "Hypervisor" in dom  # French and English
     assert console == [], f"browser console: {console}"
+    assert audit.violations == [], audit.violations
     assert not shapes, f"panels whose rows do not fit their visualisation: {shapes}"
     colours = np.unique((shot[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) > 50, "the screenshot shows charts, not a blank page"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime
+from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,24 +30,81 @@ def _rows(panel: Panel) -> list[dict]:
 def test_every_panel_renders_with_both_titles_and_no_external_resource():
     results = {(d.uid, p.title): _rows(p) for d in ALL for p in d.panels}
     page = render(ALL, results, "demo", "7d", datetime(2026, 11, 22, tzinfo=UTC))
-    assert page.count('class="panel"') == sum(len(d.panels) for d in ALL)
+    assert page.count('<div class="panel') == sum(len(d.panels) for d in ALL)
     for dash in ALL:
         assert html.escape(dash.fr) in page and html.escape(dash.title) in page
     assert not any(f'{a}="http' in page for a in ("src", "href")) and "<script" not in page
     assert "pas de données" not in page
 
 
-def test_a_stat_sums_and_colours_by_threshold_and_an_empty_panel_says_so():
+def test_a_stat_sums_and_says_its_level_in_words_and_an_empty_panel_says_so():
     panel = Panel("Open", "q", viz=Viz.STAT, thresholds=((0, "green"), (10, "red")), fr="Ouvert")
     out = render_panel(panel, [{"time": T0, "open": 4.0}, {"time": T0, "open": 7.0}])
-    assert "11.0" in out and "#c4162a" in out
-    assert "pas de données / no data" in render_panel(panel, [])
+    assert "11.0" in out and "#b3261e" in out
+    assert "alerte" in out and '<span lang="en" class="en">alert</span>' in out  # not colour only
+    assert "pas de données" in render_panel(panel, []) and "no data" in render_panel(panel, [])
 
 
-def test_the_hypervisor_map_places_assets():
+def test_the_hypervisor_map_places_assets_and_marks_alerts_by_shape():
     geo = next(p for p in HYPERVISOR.panels if p.viz is Viz.GEOMAP)
-    svg = render_panel(geo, _rows(geo))
-    assert "<svg" in svg and svg.count("<use") + svg.count("<path") >= 5
+    out = render_panel(geo, _rows(geo))
+    assert out.count("h0") == 3 and out.count("h8v8h-8z") == 2  # dots, squares
+    assert "5 assets at their positions; 2 raised alerts (red squares)" in out
+
+
+def test_every_chart_has_a_text_equivalent_and_its_data_and_headings_are_in_order():
+    results = {(d.uid, p.title): _rows(p) for d in ALL for p in d.panels}
+    page = render(ALL, results, "demo", "7d", datetime(2026, 11, 22, tzinfo=UTC))
+    charts = page.count('<svg class="chart" role="img" aria-labelledby="')
+    assert charts == sum(p.viz not in (Viz.STAT, Viz.TABLE) for d in ALL for p in d.panels)
+    labels = re.findall(r'<svg class="chart" role="img" aria-labelledby="([^"]+)"', page)
+    assert all(f'<figcaption id="{label}">' in page for label in labels)
+    assert page.count("<details><summary>") == charts
+    levels = [int(h) for h in re.findall(r"<h([1-6])[ >]", page)]
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in pairwise(levels))
+    assert page.startswith('<!DOCTYPE html><html lang="fr">') and 'href="#main"' in page
+    assert '<main id="main">' in page and page.count('lang="en"') > 2 * len(ALL)
+
+
+def test_times_are_the_territorys_local_time():
+    series = next(p for p in HYPERVISOR.panels if p.viz is Viz.TIMESERIES)
+    rows = [{"time": 1_782_990_000_000, "v": 1.0}, {"time": 1_782_993_600_000, "v": 2.0}]
+    paris = render_panel(series, rows, ZoneInfo("Europe/Paris"))
+    cayenne = render_panel(series, rows, ZoneInfo("America/Cayenne"))
+    assert "02/07 13:00" in paris and "02/07 08:00" in cayenne  # 11:00 UTC, summer
+
+
+def test_the_summary_reads_the_hypervisor_aloud_in_both_languages():
+    from dashboards.summary import summary
+
+    keyed = {p.key: p.title for p in HYPERVISOR.panels if p.key}
+    results = {
+        ("vigie-hypervisor", keyed["lighting_24h"]): [{"time": T0, "sum": 800.0}],
+        ("vigie-hypervisor", keyed["lighting_week_ago"]): [{"time": T0, "sum": 1000.0}],
+        ("vigie-hypervisor", keyed["open_alerts"]): [
+            {"kind": "lamp_failure", "sum": 3.0},
+            {"kind": "suspected_leak", "sum": 1.0},
+            {"kind": "congestion", "sum": 0.0},
+        ],
+    }
+    said = summary([HYPERVISOR], results)
+    assert said["fr"][0] == (
+        "L'éclairage public a consommé 800 kWh ces dernières 24 heures, 20 % de moins que les "
+        "mêmes 24 heures de la semaine précédente."
+    )
+    assert said["en"][1] == "No water distribution was measured over the last 24 hours."
+    assert said["en"][2] == (
+        "4 alerts are open; the most frequent: lamp failure (3) and suspected water leak (1)."
+    )
+    assert summary([d for d in ALL if d is not HYPERVISOR], results) == {}
+
+
+def test_page_metrics_count_what_the_ecoindex_reads():
+    from dashboards.snapshot import page_metrics
+
+    page = '<html><head><title>t</title></head><body><svg><path d="M0 0"/></svg></body></html>'
+    assert page_metrics(page)[:2] == (6, 1)
+    assert page_metrics('<img src="x.png"><a href="#top">top</a>')[:2] == (2, 2)
 
 
 def test_interval_follows_the_period_in_steps_a_reader_can_name():

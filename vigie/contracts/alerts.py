@@ -76,3 +76,24 @@ class Alert:
             detail=str(data["detail"]),
             territory=str(data.get("territory", "")),
         )
+
+
+# what each kind is called, for people: notifications, the bulletin's summary
+KIND_TEXT = {
+    "fr": {
+        AlertKind.LAMP_FAILURE: "lampe en panne",
+        AlertKind.SUSPECTED_LEAK: "fuite d'eau suspectée",
+        AlertKind.BIN_NEARLY_FULL: "conteneur presque plein",
+        AlertKind.CONGESTION: "congestion",
+        AlertKind.DEVICE_SILENT: "capteur muet",
+        AlertKind.ATTRIBUTION_REMAINDER: "énergie non expliquée (piquage, défaut)",
+    },
+    "en": {
+        AlertKind.LAMP_FAILURE: "lamp failure",
+        AlertKind.SUSPECTED_LEAK: "suspected water leak",
+        AlertKind.BIN_NEARLY_FULL: "bin nearly full",
+        AlertKind.CONGESTION: "congestion",
+        AlertKind.DEVICE_SILENT: "silent sensor",
+        AlertKind.ATTRIBUTION_REMAINDER: "unexplained energy (tapping, fault)",
+    },
+}

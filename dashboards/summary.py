@@ -1,0 +1,117 @@
+"""The bulletin's plain-language summary: the hypervisor's figures in three sentences an
+elected official can read aloud, in French and in English. Pure: it reads the rows of the
+panels that carry a ``key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dashboards.charts import number
+from dashboards.spec import Dashboard
+from vigie.contracts.alerts import KIND_TEXT, AlertKind
+
+Rows = list[dict[str, Any]]
+
+
+def _total(rows: Rows | None) -> float | None:
+    """The sum of a panel's numbers; None when it has none."""
+    values = [
+        float(v)
+        for r in rows or []
+        for k, v in r.items()
+        if k != "time" and isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    return sum(values) if values else None
+
+
+def _change(now: float, before: float | None, lang: str) -> str:
+    if not before:
+        return ""
+    pct = round((now - before) / before * 100)
+    if lang == "fr":
+        if pct == 0:
+            return ", autant que les mêmes 24 heures de la semaine précédente"
+        way = "de moins" if pct < 0 else "de plus"
+        return f", {abs(pct)} % {way} que les mêmes 24 heures de la semaine précédente"
+    if pct == 0:
+        return ", as much as the same 24 hours a week earlier"
+    way = "less" if pct < 0 else "more"
+    return f", {abs(pct)} % {way} than the same 24 hours a week earlier"
+
+
+def _lighting(now: float | None, before: float | None, lang: str) -> str:
+    if now is None:
+        return {
+            "fr": "Aucune consommation d'éclairage public n'a été mesurée ces dernières 24 heures.",
+            "en": "No public lighting energy was measured over the last 24 hours.",
+        }[lang]
+    if lang == "fr":
+        return (
+            f"L'éclairage public a consommé {number(now, 'fr')} kWh ces dernières 24 heures"
+            f"{_change(now, before, 'fr')}."
+        )
+    return (
+        f"Public lighting used {number(now)} kWh over the last 24 hours"
+        f"{_change(now, before, 'en')}."
+    )
+
+
+def _water(now: float | None, before: float | None, lang: str) -> str:
+    if now is None:
+        return {
+            "fr": "Aucun volume d'eau distribué n'a été mesuré ces dernières 24 heures.",
+            "en": "No water distribution was measured over the last 24 hours.",
+        }[lang]
+    if lang == "fr":
+        return (
+            f"Le réseau a distribué {number(now, 'fr')} m³ d'eau ces dernières 24 heures"
+            f"{_change(now, before, 'fr')}."
+        )
+    return (
+        f"The network distributed {number(now)} m³ of water over the last 24 hours"
+        f"{_change(now, before, 'en')}."
+    )
+
+
+def _alerts(rows: Rows | None, lang: str) -> str:
+    by_kind: dict[str, int] = {}
+    for r in rows or []:
+        count = _total([{k: v for k, v in r.items() if k != "kind"}]) or 0
+        if r.get("kind") in set(AlertKind) and count > 0:
+            by_kind[str(r["kind"])] = by_kind.get(str(r["kind"]), 0) + round(count)
+    total = sum(by_kind.values())
+    if not total:
+        return {
+            "fr": "Aucune alerte n'est ouverte.",
+            "en": "No alert is open.",
+        }[lang]
+    top = sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+    names = KIND_TEXT[lang]
+    listed = [f"{names[AlertKind(k)]} ({n})" for k, n in top]
+    if lang == "fr":
+        if total == 1:
+            return f"Une alerte est ouverte : {listed[0]}."
+        return f"{total} alertes sont ouvertes ; les plus nombreuses : {' et '.join(listed)}."
+    if total == 1:
+        return f"One alert is open: {listed[0]}."
+    return f"{total} alerts are open; the most frequent: {' and '.join(listed)}."
+
+
+def summary(
+    dashboards: Sequence[Dashboard], results: Mapping[tuple[str, str], Rows]
+) -> dict[str, list[str]]:
+    """Three sentences per language, or none when no dashboard carries the keyed panels."""
+    keyed = {p.key: results.get((d.uid, p.title)) for d in dashboards for p in d.panels if p.key}
+    if not keyed:
+        return {}
+    figures = {k: _total(rows) for k, rows in keyed.items() if k != "open_alerts"}
+    return {
+        lang: [
+            _lighting(figures.get("lighting_24h"), figures.get("lighting_week_ago"), lang),
+            _water(figures.get("water_24h"), figures.get("water_week_ago"), lang),
+            _alerts(keyed.get("open_alerts"), lang),
+        ]
+        for lang in ("fr", "en")
+    }
