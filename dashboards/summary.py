@@ -41,38 +41,28 @@ def _change(now: float, before: float | None, lang: str) -> str:
     return f", {abs(pct)} % {way} than the same 24 hours a week earlier"
 
 
-def _lighting(now: float | None, before: float | None, lang: str) -> str:
-    if now is None:
-        return {
-            "fr": "Aucune consommation d'éclairage public n'a été mesurée ces dernières 24 heures.",
-            "en": "No public lighting energy was measured over the last 24 hours.",
-        }[lang]
-    if lang == "fr":
-        return (
-            f"L'éclairage public a consommé {number(now, 'fr')} kWh ces dernières 24 heures"
-            f"{_change(now, before, 'fr')}."
-        )
-    return (
-        f"Public lighting used {number(now)} kWh over the last 24 hours"
-        f"{_change(now, before, 'en')}."
-    )
+# what was measured over the last 24 hours ({} is the figure), and what to say without it
+SAID = {
+    "lighting": {
+        "fr": ("L'éclairage public a consommé {} kWh ces dernières 24 heures",
+               "Aucune consommation d'éclairage public n'a été mesurée ces dernières 24 heures."),
+        "en": ("Public lighting used {} kWh over the last 24 hours",
+               "No public lighting energy was measured over the last 24 hours."),
+    },
+    "water": {
+        "fr": ("Le réseau a distribué {} m³ d'eau ces dernières 24 heures",
+               "Aucun volume d'eau distribué n'a été mesuré ces dernières 24 heures."),
+        "en": ("The network distributed {} m³ of water over the last 24 hours",
+               "No water distribution was measured over the last 24 hours."),
+    },
+}  # fmt: skip
 
 
-def _water(now: float | None, before: float | None, lang: str) -> str:
+def _measured(what: str, now: float | None, before: float | None, lang: str) -> str:
+    sentence, nothing = SAID[what][lang]
     if now is None:
-        return {
-            "fr": "Aucun volume d'eau distribué n'a été mesuré ces dernières 24 heures.",
-            "en": "No water distribution was measured over the last 24 hours.",
-        }[lang]
-    if lang == "fr":
-        return (
-            f"Le réseau a distribué {number(now, 'fr')} m³ d'eau ces dernières 24 heures"
-            f"{_change(now, before, 'fr')}."
-        )
-    return (
-        f"The network distributed {number(now)} m³ of water over the last 24 hours"
-        f"{_change(now, before, 'en')}."
-    )
+        return nothing
+    return sentence.format(number(now, lang)) + f"{_change(now, before, lang)}."
 
 
 def _alerts(rows: Rows | None, lang: str) -> str:
@@ -109,8 +99,10 @@ def summary(
     figures = {k: _total(rows) for k, rows in keyed.items() if k != "open_alerts"}
     return {
         lang: [
-            _lighting(figures.get("lighting_24h"), figures.get("lighting_week_ago"), lang),
-            _water(figures.get("water_24h"), figures.get("water_week_ago"), lang),
+            _measured(what, figures.get(f"{what}_24h"), figures.get(f"{what}_week_ago"), lang)
+            for what in ("lighting", "water")
+        ]
+        + [
             _alerts(keyed.get("open_alerts"), lang),
         ]
         for lang in ("fr", "en")
