@@ -140,6 +140,8 @@ def test_the_bulletin_prints_one_dashboard_per_page_and_cuts_no_chart(tmp_path):
         if not own or len(on) != 1 or on != under:
             cut.append((html.unescape(title), sorted(own)[:3], sorted(on), sorted(under)))
     assert not cut, cut
+    for old in browser.artefact("x").parent.glob("bulletin-print-*.png"):
+        old.unlink()
     subprocess.run(
         ["pdftoppm", "-r", "40", "-png", str(pdf), str(browser.artefact("bulletin-print"))],
         check=True,
