@@ -60,7 +60,7 @@ def owner_alive(owner: str) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # it runs, as another user
     return True
 
 
