@@ -152,10 +152,15 @@ def weigh(page: Path) -> Weight:
 CHROMIUMS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
 
 
+def chromium() -> str | None:
+    """The headless Chromium of this machine, if it has one."""
+    return next((shutil.which(name) for name in CHROMIUMS if shutil.which(name)), None)
+
+
 def print_pdf(page: Path, out: Path, timeout_s: float = 120) -> Path:
     """The page printed to A4 by a headless Chromium (its print stylesheet: one dashboard
     per page, no chart cut)."""
-    browser = next((shutil.which(name) for name in CHROMIUMS if shutil.which(name)), None)
+    browser = chromium()
     if browser is None:
         raise FileNotFoundError(
             "no headless Chromium to print with: apt-get install chromium-headless-shell"

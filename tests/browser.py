@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import tempfile
 import time
@@ -21,11 +20,12 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--allow-file-acc
 
 
 def chromium() -> str:
-    for name in ("chromium-headless-shell", "chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("no headless Chromium: apt-get install chromium-headless-shell")
+    from reports.bulletin import chromium as found
+
+    path = found()
+    if path is None:
+        pytest.fail("no headless Chromium: apt-get install chromium-headless-shell")
+    return path
 
 
 def load(
