@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shell.alerts_cli import alerts_app
+from shell.interop_cli import interop_app
 from shell.registry_cli import registry_app
 from simulators import cli as simulators_cli
 from vigie import logs
@@ -61,6 +62,7 @@ edge_app = typer.Typer(help="Edge agent for Raspberry Pi-class boards.", no_args
 app.add_typer(edge_app, name="edge")
 app.add_typer(registry_app, name="registry")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(interop_app, name="interop")
 
 
 # -- stack ------------------------------------------------------------------------------------
@@ -232,6 +234,8 @@ def opendata_export(
     identifiers, small mobility counts suppressed, mobility coverage stated."""
     from datetime import date, timedelta
 
+    from reports.interop.comptage import read_hourly, tables
+    from reports.interop.comptage import write as write_counts
     from reports.opendata.datasets import DATASETS
     from reports.opendata.export import export
     from vigie.contracts import AssetKind
@@ -254,19 +258,24 @@ def opendata_export(
     if not chosen:
         raise fail(Exit.USAGE, f"--vertical {vertical}: none of lighting, water, waste, mobility")
 
+    start_ms, end_ms = clock.midnight(first), clock.midnight(last + timedelta(days=1))
+    national = territory is not None and any(d.vertical == "mobility" for d in chosen)
     try:
         counts = export(
             settings.influx,
             chosen,
             settings.territory,
-            clock.midnight(first),
-            clock.midnight(last + timedelta(days=1)),
+            start_ms,
+            end_ms,
             out,
             grain,
             min_count,
             clock,
             counters,
         )
+        if national and territory is not None:
+            hourly = read_hourly(settings.influx, territory.id, start_ms, end_ms)
+            rows = write_counts(tables(territory, hourly, min_count), out / "comptage-mobilites")
     except ValueError as exc:
         raise fail(Exit.USAGE, str(exc)) from None
     except OSError as exc:
@@ -274,6 +283,12 @@ def opendata_export(
     for name, n in counts.items():
         console.print(f"{out / name}.csv, .json: {n} rows")
     console.print(f"{out / 'datapackage.json'}: metadata; days are local days of {clock.timezone}")
+    if national:
+        console.print(
+            f"{out / 'comptage-mobilites'}: the national schema for mobility counts "
+            f"(schema-comptage-mobilites): {rows['site']} sites, {rows['measure']} hourly "
+            "counts, times in UTC"
+        )
 
 
 @footprint_app.command("factors")

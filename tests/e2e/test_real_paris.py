@@ -124,6 +124,22 @@ def test_an_hour_of_paris_counters_imported_and_checked_against_the_file(
     assert cell["time"] == "2026-06-21T00:00:00+02:00"
     assert int(cell["vehicles"]) == round(sum(flows.values()))
     assert float(cell["coverage"]) == round(len(flows) / 100, 4)
+    # the same hour on the national schema for mobility counts, valid against the kept schema
+    from frictionless import validate
+
+    from reports.interop.comptage import read_hourly, tables, write
+
+    national = tmp_path / "opendata" / "comptage-mobilites"
+    hourly = read_hourly(settings.influx, "paris", start, start + 3_600_000)
+    written = write(tables(territory, hourly, 10), national)
+    report = validate(national / "datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
+    assert written == {"site": len(flows), "channel": len(flows), "measure": len(flows)}
+    with (national / "measure.csv").open() as f:
+        counted = {r["counter_id"]: r["count"] for r in csv.DictReader(f)}
+    assert counted == {d: str(round(v)) if v >= 10 else "" for d, v in flows.items()}, (
+        "each counter's published count, small counts left empty"
+    )
     # the mobility dashboard says how many counters its district sums cover
     panel = next(p for p in MOBILITY.panels if p.title.startswith("Counters reporting"))
     reporting = influxql.query(settings.influx, render(panel.query, "paris", since="1000d"))
