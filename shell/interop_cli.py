@@ -72,12 +72,15 @@ def _summary(found: list[dict[str, Any]]) -> str:
 
 @interop_app.command("export")
 def interop_export(
+    format_: str = typer.Option("ngsi-ld", "--format", help="ngsi-ld (the one format so far)."),
     out: Path = typer.Option(Path("ngsi-ld"), help="Folder to write."),
     measurements: bool = MEASUREMENTS,
     territory_id: str | None = TERRITORY,
 ) -> None:
     """Write the entities (normalized NGSI-LD, each with its @context) as one JSON-LD file,
     every entity valid against its Smart Data Model's JSON Schema."""
+    if format_ != "ngsi-ld":
+        raise fail(Exit.USAGE, f"--format {format_}: only ngsi-ld is written so far")
     settings = Settings()
     territory = _territory(settings, territory_id)
     found = _checked(territory, measurements, settings)

@@ -231,6 +231,7 @@ def metadata(
         "temporal": {"start": period[0], "end": period[1]},
         "resources": [
             {
+                "profile": "tabular-data-resource",
                 "name": d.name,
                 "path": f"{d.name}.csv",
                 "title": d.title,

@@ -181,7 +181,7 @@ def test_export_with_latest_measurements_import_and_push_from_the_command_line(
             timeout=120,
         )  # fmt: skip
 
-    out = vigie("interop", "export", "--out", str(tmp_path / "ngsi"))
+    out = vigie("interop", "export", "--format", "ngsi-ld", "--out", str(tmp_path / "ngsi"))
     assert out.returncode == 0, out.stdout + out.stderr
     path = tmp_path / "ngsi" / "lyon-entities.jsonld"
     said = " ".join(out.stderr.split())

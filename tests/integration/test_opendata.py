@@ -7,6 +7,7 @@ import csv
 import json
 
 import pytest
+from frictionless import validate
 
 from reports.opendata.datasets import DATASETS
 from reports.opendata.export import export
@@ -83,6 +84,8 @@ def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(set
 
     package = json.loads((tmp_path / "datapackage.json").read_text())
     assert package["licenses"][0]["name"] == "etalab-2.0"
+    report = validate(tmp_path / "datapackage.json")  # the package and every row against it
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
     for resource in package["resources"]:
         with (tmp_path / resource["path"]).open() as f:
             header = next(csv.reader(f))
