@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -496,3 +497,76 @@ def test_a_plain_publisher_across_a_mosquitto_kill(stack, settings, chain):
     chain.check_alive()
     print(f"mosquitto back in {recovered:.1f} s")
     assert lost <= 150, "at most the last ~1.5 s of acknowledged batches (about 70 a second)"
+
+
+# the same territory id, with enough cabinets (partition keys) to feed every partition
+WIDE = generate(2000, seed=31, territory_id="chaos")
+
+
+@pytest.fixture
+def wide_chain(settings, isolated, tmp_path):
+    with running_chain(settings, isolated, tmp_path, WIDE) as comps:
+        yield comps
+
+
+def _one_lamp_per_partition(partitions: int) -> list:
+    """A lamp whose records land on each partition (the bridge keys them by cabinet and the
+    producer hashes keys with Kafka's default partitioner)."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    every = list(range(partitions))
+    chosen: dict[int, object] = {}
+    for lamp in (a for a in WIDE.assets if a.kind == "lamp"):
+        p = DefaultPartitioner()(lamp.partition_key.encode(), every, every)
+        chosen.setdefault(p, lamp)
+    assert len(chosen) == partitions, "the chaos territory feeds every partition"
+    return [chosen[p] for p in every]
+
+
+def test_two_workers_share_the_load_and_one_killed_then_back_loses_nothing(
+    settings, wide_chain, tmp_path
+):
+    """Scale-out: a second worker joins the consumer group, takes part of the partitions, is
+    killed with SIGKILL mid-stream (its partitions move to the first) and starts again (they
+    move back). One agent per partition sends throughout; every reading is stored once and
+    every 1-minute window is exact, and both workers did part of the work."""
+    chain = wide_chain
+    chain.start_streams("1")
+    time.sleep(8)  # the group rebalanced over two members
+    lamps = _one_lamp_per_partition(settings.kafka.partitions)
+    collectors = [Collector(settings, lamp.id) for lamp in lamps]
+    agents = [AgentProcess(settings, tmp_path, lamp) for lamp in lamps]
+    start_ms = int(time.time() * 1000)
+    try:
+        for agent in agents:
+            agent.start()
+        time.sleep(4)
+        chain.stop("streams-1", signal.SIGKILL)
+        time.sleep(11)  # the broker drops the dead member; its partitions move to streams-0
+        chain.start_streams("1")
+        restarted = chain.procs["streams-1"].pid
+        time.sleep(8)  # its partitions move back
+        for agent in agents:
+            agent.stop()
+        chain.check_alive()
+        time.sleep(1)
+    finally:
+        for agent in agents:
+            if agent.proc is not None and agent.proc.poll() is None:
+                agent.proc.kill()
+        for collector in collectors:
+            collector.close()
+    for lamp, collector in zip(lamps, collectors, strict=True):
+        _check_exact(settings, lamp.id, collector.batches)
+    assert all(agent.queued() == 0 for agent in agents), "every batch receipted"
+    time.sleep(11)  # each worker's report on itself
+    shares = influxql.query(
+        settings.influx,
+        f'SELECT sum("readings") AS "readings" FROM "long"."platform" WHERE time >= {start_ms}ms '
+        'AND "component" = \'streams\' AND "vertical" = \'\' GROUP BY "instance"',
+    )
+    working = {r["instance"]: r["readings"] for r in shares if r["readings"]}
+    print(f"\nreadings per worker instance: {working}")
+    host = socket.gethostname()
+    first = chain.procs["streams-0"].pid
+    assert {f"{host}-{first}", f"{host}-{restarted}"} <= set(working), "the load was shared"
