@@ -8,9 +8,13 @@ just below 1.0: the time it takes to store the last readings counts too). Lag is
 to the InfluxDB write acknowledgement, as the stream worker measures it per bulk ("platform"),
 with the p99 of its two first stages: device to Kafka, and waiting in Kafka for the worker.
 A short untimed load first lets the worker join its group and load its kernels. One bridge
-and one worker share this machine's cores with the three servers and the publisher.
+and one worker share this machine's cores with the three servers and the publisher; with
+``--workers 1,2,3`` each count runs on a fresh stack and the tables compare them (scale-out
+by consumer group: the topics' partitions are shared among the workers), ``--bridges 2`` puts
+two bridges on the shared subscription.
 
     python -m bench.pipeline_e2e [--seconds 15] [--loads 5000,10000,20000,50000]
+                                 [--workers 1,2,3] [--bridges 1]
 """
 
 from __future__ import annotations
@@ -99,28 +103,45 @@ def _load(territory, settings, load: int, seconds: float, seqs):
     return load, offered_rate, stored_rate, p50, p99
 
 
-def main(seconds: float, loads: list[int]) -> None:
+def _run(seconds: float, loads: list[int], workers: int, bridges: int) -> list[tuple]:
+    """One configuration on a fresh stack: ``workers`` workers in one consumer group and
+    ``bridges`` bridges on the shared subscription."""
     stack, territory, settings, comps = bench_chain("vigie-bench-")
     rows = []
     seqs: dict[str, int] = {}  # sequence numbers go on from one load to the next
     try:
-        comps.start_streams()
-        comps.start_ingest()
-        console.print("warming up (consumer group join, kernels loaded): not timed")
-        _load(territory, settings, 1_000, 3.0, seqs)
+        for i in range(workers):
+            comps.start_streams(str(i))
+        for i in range(bridges):
+            comps.start_ingest(str(i))
+        console.print(
+            f"{workers} worker(s), {bridges} bridge(s); warming up (consumer group join, "
+            "kernels loaded): not timed"
+        )
+        _load(territory, settings, 1_000, 3.0 + 5.0 * (workers > 1), seqs)
         for load in loads:
             rows.append(_load(territory, settings, load, seconds, seqs))
             comps.check_alive()
     finally:
         comps.stop_all()
         stack.down()
-    for load, off, got, p50, p99 in rows:
+    return rows
+
+
+def main(seconds: float, loads: list[int], workers: list[int], bridges: int) -> None:
+    results = {n: _run(seconds, loads, n, bridges) for n in workers}
+    first = workers[0]
+    for i, load in enumerate(loads):
+        off = results[first][i][1]
+        rows = [("offered (published, acknowledged)", off, "baseline")]
+        rows += [
+            (f"stored, {n} worker(s)", results[n][i][2], f"lag p50 {results[n][i][3]:.2f} s, "
+             f"p99 {results[n][i][4]:.2f} s")
+            for n in workers
+        ]  # fmt: skip
         report(
-            f"Target {load:,} readings/s (lag p50 {p50:.2f} s, p99 {p99:.2f} s)",
-            [
-                ("offered (published, acknowledged)", off, "baseline"),
-                ("stored in InfluxDB", got, "through the whole chain"),
-            ],
+            f"Target {load:,} readings/s, {bridges} bridge(s)",
+            rows,
             baseline="offered (published, acknowledged)",
         )
 
@@ -129,5 +150,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--loads", default="5000,10000,20000,50000")
+    parser.add_argument(
+        "--workers", default="1", help="worker counts to compare, each on a fresh stack: 1,2,3"
+    )
+    parser.add_argument("--bridges", type=int, default=1)
     args = parser.parse_args()
-    main(args.seconds, [int(x) for x in args.loads.split(",")])
+    main(
+        args.seconds,
+        [int(x) for x in args.loads.split(",")],
+        [int(x) for x in args.workers.split(",")],
+        args.bridges,
+    )
