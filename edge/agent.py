@@ -63,7 +63,7 @@ class Agent:
     def _drivers(self, config: AgentConfig) -> list[tuple[float, Driver]]:
         out = []
         for sensor in config.sensor_list:
-            driver = load_driver(sensor.driver, config.asset, sensor.options)
+            driver = load_driver(sensor.driver, config.asset, sensor.options, config.state_dir)
             if config.dimming and hasattr(driver, "set_dimming"):
                 driver.set_dimming(config.dimming)
             out.append((sensor.period_s or config.sample_period_s, driver))
@@ -87,7 +87,9 @@ class Agent:
                 for i, (period, driver) in enumerate(self.drivers):
                     if now >= due[i]:
                         self._add(driver.read(int(now * 1000), now - last[i]), now)
-                        last[i], due[i] = now, due[i] + period
+                        # behind schedule (a slow bus read, a stalled board): the missed
+                        # samples are skipped, not taken in a burst at one timestamp
+                        last[i], due[i] = now, max(due[i] + period, now + period / 2)
                         samples += 1
                 if now >= next_health:
                     stats = self.session.stats

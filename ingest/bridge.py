@@ -60,6 +60,10 @@ class BridgePolicy:
     # embedded one keeps data in memory) gets the bulk again before MQTT is acknowledged
     verify_broker: bool = True
     compression: str | None = None  # "gzip" where the broker supports it
+    # a graceful stop hands the share back and ends the MQTT session (other bridges of the
+    # shared subscription take over); a sole subscriber keeps its session instead, so that
+    # the broker queues what comes while it is away
+    hand_back: bool = True
 
 
 class NoRegistryError(UsageError):
@@ -107,16 +111,20 @@ class Bridge:
         instance: str = "0",
         policy: BridgePolicy | None = None,
         clock: Clock = SYSTEM,
+        router: Router | None = None,
+        filters: list[str] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.instance = instance
         self.policy = policy or BridgePolicy(compression=settings.ingest.compression)
-        self.router = make_router(settings, instance)
+        self.router = router or make_router(settings, instance)
         self.stats = self.router.stats
         self.status_topic = platform_status(settings.mqtt.prefix, f"ingest-{instance}")
         self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
-        self.filter = shared(everything_filter(settings.mqtt.prefix), settings.ingest.share_group)
+        self.filters = filters or [
+            shared(everything_filter(settings.mqtt.prefix), settings.ingest.share_group)
+        ]
         self._unsubscribed = asyncio.Event()
         self._partitions: dict[str, list[int]] = {}
         self._cluster: str | None = None  # the Kafka cluster id this bridge sends to
@@ -130,7 +138,7 @@ class Bridge:
         client = make_client(self.settings.mqtt, f"vigie-ingest-{self.instance}", manual_ack=True)
         # everything under the prefix, so that a payload on a malformed topic becomes a dead
         # letter; status, commands and acknowledgements are acknowledged and left alone
-        filter_ = self.filter
+        filters = self.filters
 
         def on_connect(
             c: mqtt.Client, _u: object, _f: object, rc: mqtt.ReasonCode, _p: object
@@ -145,9 +153,9 @@ class Bridge:
                     ),
                 )
                 return
-            c.subscribe(filter_, qos=1)
+            c.subscribe([(f, 1) for f in filters])
             c.publish(self.status_topic, b"online", qos=1, retain=True)
-            log.info("mqtt connected", extra={"filter": filter_})
+            log.info("mqtt connected", extra={"filter": ", ".join(filters)})
 
         def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
             item = Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self.clock.now_ms())
@@ -205,7 +213,7 @@ class Bridge:
         stats_task = asyncio.create_task(self._report_stats(producer))
         try:
             await self._pump(producer, client)
-            if self._error is None:
+            if self._error is None and self.policy.hand_back:
                 await self._leave(producer, client)
         finally:
             stats_task.cancel()
@@ -278,7 +286,7 @@ class Bridge:
         from paho.mqtt.properties import Properties
 
         self._unsubscribed.clear()
-        client.unsubscribe(self.filter)
+        client.unsubscribe(self.filters)
         try:
             await asyncio.wait_for(self._unsubscribed.wait(), self.policy.leave_timeout_s)
         except TimeoutError:

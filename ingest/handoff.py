@@ -47,7 +47,7 @@ async def produce(
     again. Nothing is acknowledged to MQTT before this returns.
     """
     t0 = time.perf_counter()
-    outs = [out for out in map(router.route, items) if out is not None]
+    outs = [out for item in items for out in router.route_all(item)]
     known = partitions if partitions is not None else {}
     attempts = 0
 
@@ -63,6 +63,7 @@ async def produce(
 
     policy = retry or Backoff(max_attempts=1)
     messages, size = await retrying(send, policy, _kafka_transient, "kafka", server="kafka")
+    router.settle()
     router.stats.messages_out += messages
     router.stats.bytes_out += size
     router.stats.produce_seconds += time.perf_counter() - t0

@@ -67,6 +67,15 @@ class Router:
             self._partitions[(key, len(partitions))] = cached
         return cached
 
+    def route_all(self, item: Inbound) -> list[Outbound]:
+        """Every record one message becomes (a source translated into Vigie's batches may
+        give a batch and a dead letter for what it could not keep)."""
+        out = self.route(item)
+        return [] if out is None else [out]
+
+    def settle(self) -> None:
+        """Kafka acknowledged the bulk routed since the last call (before MQTT is told)."""
+
     def route(self, item: Inbound) -> Outbound | None:
         """The record this message becomes; None for a status, command or acknowledgement seen
         under the prefix (acknowledged, not produced).

@@ -132,6 +132,35 @@ def ingest_run(
         raise fail_with(exc) from None
 
 
+@ingest_app.command("lorawan")
+def ingest_lorawan(
+    network: str = typer.Option(
+        ..., help="The network server: chirpstack (v4) or tts (The Things Stack v3)."
+    ),
+    instance: str = typer.Option("lorawan-0", help="Stable name: its MQTT session is kept."),
+    topic: list[str] = typer.Option(
+        [], help="Subscription filter (repeatable); default: the server's uplink and join topics."
+    ),
+    state: Path | None = typer.Option(
+        None, help="Frame-counter states (SQLite); default: VIGIE_HOME/lorawan/INSTANCE.db."
+    ),
+    log_level: str = "INFO",
+) -> None:
+    """Run a bridge for a LoRaWAN network server's MQTT integration until SIGTERM."""
+    from ingest.lorawan.service import lorawan_bridge
+    from ingest.lorawan.uplinks import FILTERS
+
+    if network not in FILTERS:
+        raise fail(Exit.USAGE, f"--network {network!r}: choose {' or '.join(FILTERS)}")
+    logs.setup(log_level)
+    path = state or vigie_home() / "lorawan" / f"{instance}.db"
+    try:
+        bridge = lorawan_bridge(Settings(), network, path, instance, topic or None)  # type: ignore[arg-type]  # checked above
+        asyncio.run(bridge.run())
+    except VigieError as exc:
+        raise fail_with(exc) from None
+
+
 @streams_app.command("run")
 def streams_run(log_level: str = "INFO") -> None:
     """Run one faust worker until SIGTERM (several workers form one consumer group)."""

@@ -164,3 +164,15 @@ def counter_territory(tid: str, zone: str = "Europe/Paris"):  # type: ignore[no-
             Asset(id="ctr-1", kind=AssetKind.TRAFFIC_COUNTER, district="centre", lat=45, lon=5)
         ],
     )
+
+
+def read_topic_letters(settings):  # type: ignore[no-untyped-def]
+    """Every dead letter on the test's dead-letter topic."""
+    import asyncio
+
+    from vigie.contracts import DeadLetter, KafkaTopics
+    from vigie.kafka import read_topic
+
+    topic = KafkaTopics(settings.kafka.topic_prefix).deadletter
+    records = asyncio.run(read_topic(settings.kafka, topic, timeout_s=30))
+    return [DeadLetter.model_validate_json(r.value) for r in records]

@@ -4,6 +4,7 @@
 __all__ = [
     "clock",
     "contracts",
+    "datafiles",
     "errors",
     "exits",
     "influxql",

@@ -9,6 +9,7 @@ one, else with the options as keyword arguments; its bus library is imported onl
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, Protocol
 
 from vigie.contracts import Asset
@@ -26,8 +27,11 @@ def available() -> list[str]:
     return sorted(ep.name for ep in entry_points(group=GROUP))
 
 
-def load_driver(name: str, asset: Asset, options: dict[str, Any] | None = None) -> Driver:
-    """The driver for a config's ``driver`` name."""
+def load_driver(
+    name: str, asset: Asset, options: dict[str, Any] | None = None, state_dir: Path | None = None
+) -> Driver:
+    """The driver for a config's ``driver`` name; one that keeps state across restarts
+    (``wants_state_dir``) is given the agent's state folder."""
     options = options or {}
     found = {ep.name: ep for ep in entry_points(group=GROUP)}
     if name not in found:
@@ -36,6 +40,9 @@ def load_driver(name: str, asset: Asset, options: dict[str, Any] | None = None) 
             "(is Vigie installed with pip, so that its entry points exist?)"
         )
     cls = found[name].load()
+    if getattr(cls, "wants_state_dir", False):
+        kept: Driver = cls.from_config(asset, options, state_dir)
+        return kept
     if hasattr(cls, "from_config"):
         driver: Driver = cls.from_config(asset, options)
         return driver

@@ -73,8 +73,20 @@ class Components:
 
     def start_ingest(self, instance: str = "0", timeout_s: float = 60.0) -> None:
         """Start a bridge and wait until its shared subscription is in place."""
-        name = f"ingest-{instance}"
-        proc = self._start(name, ["ingest", "run", "--instance", instance])
+        self._start_bridge(
+            f"ingest-{instance}", ["ingest", "run", "--instance", instance], timeout_s
+        )
+
+    def start_lorawan(
+        self, network: str, instance: str = "lorawan-0", timeout_s: float = 60.0
+    ) -> None:
+        """Start a bridge for a LoRaWAN network server's topics and wait until it is online;
+        its frame-counter states live in this home, so a restart finds them."""
+        args = ["ingest", "lorawan", "--network", network, "--instance", instance]
+        self._start_bridge(f"ingest-{instance}", args, timeout_s)
+
+    def _start_bridge(self, name: str, args: list[str], timeout_s: float) -> None:
+        proc = self._start(name, args)
         topic = platform_status(self.settings.mqtt.prefix, name)
         if not wait_for_status(self.settings.mqtt, topic, timeout_s=timeout_s):
             self.stop(name, signal.SIGKILL)

@@ -15,11 +15,10 @@ import pytest
 
 from shell.stack.components import Components
 from simulators.territory import generate
-from tests.helpers import wait_for_count
+from tests.helpers import read_topic_letters, wait_for_count
 from tests.hostile import hostile_cases
 from vigie import influxql
 from vigie.contracts import DeadLetter, KafkaTopics, RejectReason
-from vigie.kafka import read_topic
 from vigie.mqtt import connect, make_client
 
 pytestmark = pytest.mark.integration
@@ -88,9 +87,7 @@ def _rss_kb(pid: int) -> int:
 
 
 def _letters(settings) -> list[DeadLetter]:
-    topic = KafkaTopics(settings.kafka.topic_prefix).deadletter
-    records = asyncio.run(read_topic(settings.kafka, topic, timeout_s=30))
-    return [DeadLetter.model_validate_json(r.value) for r in records]
+    return read_topic_letters(settings)
 
 
 def test_each_hostile_input_ends_as_its_verdict_and_every_canary_arrives(

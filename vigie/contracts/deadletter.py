@@ -24,6 +24,9 @@ class RejectReason(StrEnum):
     UNPROCESSABLE = "unprocessable"  # a Kafka record a stream worker could not decode or fold
     STORAGE_REFUSED = "storage_refused"  # lines InfluxDB would not keep (a partial write)
     NOTIFICATION_FAILED = "notification_failed"  # a channel refused a message past its retries
+    # a LoRaWAN uplink (ingest.lorawan): its bytes fit no decoder, or its fields no metric
+    UNDECODABLE = "undecodable"
+    UNMAPPED_FIELD = "unmapped_field"
 
 
 class DeadLetter(BaseModel):

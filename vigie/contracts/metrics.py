@@ -72,6 +72,16 @@ _SPECS: tuple[MetricSpec, ...] = (
         "StreetlightControlCabinet.lastMeterReading",
     ),
     MetricSpec(
+        "voltage_v",
+        "V",
+        Vertical.LIGHTING,
+        MetricKind.GAUGE,
+        0.0,
+        1_000.0,
+        "Supply voltage at a cabinet meter (phase 1 to neutral)",
+        "StreetlightControlCabinet.voltage",
+    ),
+    MetricSpec(
         "dimming_pct",
         "%",
         Vertical.LIGHTING,
@@ -212,6 +222,19 @@ _HEALTH: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "rssi_dbm", "dBm", None, MetricKind.GAUGE, -150.0, 0.0, "Radio signal", "Device.rssi"
+    ),
+    MetricSpec("battery_v", "V", None, MetricKind.GAUGE, 0.0, 60.0, "Battery voltage"),
+    MetricSpec("snr_db", "dB", None, MetricKind.GAUGE, -40.0, 40.0, "Radio signal-to-noise ratio"),
+    # a field bus meter behind the board (Modbus): 1 when it answered this sample, else 0
+    MetricSpec("meter_up", "1", None, MetricKind.GAUGE, 0.0, 1.0, "Field meter answered"),
+    MetricSpec(
+        "read_errors",
+        "reads",
+        None,
+        MetricKind.GAUGE,
+        0.0,
+        1e6,
+        "Field bus reads that failed since the previous sample",
     ),
     # the agent's own footprint, each over the interval since its previous health report
     MetricSpec("tx_messages", "messages", None, MetricKind.GAUGE, 0.0, 1e9, "MQTT messages sent"),

@@ -38,6 +38,33 @@ KIND_VERTICAL: dict[AssetKind, Vertical] = {
 }
 
 
+class LorawanIdentity(BaseModel):
+    """How a LoRaWAN network server names the device, and which decoder reads its frames."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dev_eui: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{16}$")]
+    model: Slug  # a model under ingest/lorawan/models (its decoder and field mapping)
+    # distance sensors over a container: the distance read when empty, and when full
+    # (the sensor's blind zone or the fill line); fill_pct follows linearly between them
+    empty_distance_mm: Annotated[float, Field(gt=0)] | None = None
+    full_distance_mm: Annotated[float, Field(ge=0)] | None = None
+
+    @field_validator("dev_eui")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class ModbusIdentity(BaseModel):
+    """Where an edge agent finds a Modbus meter, and which register map reads it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unit: Annotated[int, Field(ge=1, le=247)]  # the meter's slave address on its bus
+    map: Slug  # a register map under edge/drivers/modbus_maps
+
+
 class Asset(BaseModel):
     """One device in the street, with the attributes attribution and KPIs need."""
 
@@ -55,6 +82,9 @@ class Asset(BaseModel):
     # where lat/lon come from: surveyed, or (inventories without coordinates) the asset's
     # cabinet, its district's mean position, or the territory's centre
     located: Literal["surveyed", "cabinet", "district", "territory"] = "surveyed"
+    # the device's identity on its field protocol, beside its Vigie id
+    lorawan: LorawanIdentity | None = None
+    modbus: ModbusIdentity | None = None
 
     @property
     def vertical(self) -> Vertical:
@@ -82,6 +112,13 @@ class Asset(BaseModel):
             raise ValueError(f"lamp {self.id}: nominal_power_w and cabinet_id are required")
         if self.kind is AssetKind.BIN and self.capacity_l is None:
             raise ValueError(f"bin {self.id}: capacity_l is required")
+        lora = self.lorawan
+        if (
+            lora is not None
+            and lora.empty_distance_mm is not None
+            and (lora.full_distance_mm or 0.0) >= lora.empty_distance_mm
+        ):
+            raise ValueError(f"{self.id}: full_distance_mm must be below empty_distance_mm")
         return self
 
 
@@ -124,6 +161,14 @@ class Territory(BaseModel):
             ids.add(asset.id)
             if asset.district not in districts:
                 raise ValueError(f"asset {asset.id}: unknown district {asset.district!r}")
+        euis: dict[str, str] = {}
+        for asset in self.assets:
+            if asset.lorawan is not None:
+                other = euis.setdefault(asset.lorawan.dev_eui, asset.id)
+                if other != asset.id:
+                    raise ValueError(
+                        f"DevEUI {asset.lorawan.dev_eui} names both {other} and {asset.id}"
+                    )
         cabinets = {a.id for a in self.assets if a.kind is AssetKind.LIGHTING_CABINET}
         for asset in self.assets:
             if asset.cabinet_id is not None and asset.cabinet_id not in cabinets:
@@ -133,6 +178,10 @@ class Territory(BaseModel):
     def by_id(self) -> dict[str, Asset]:
         """Assets indexed by device id."""
         return {a.id: a for a in self.assets}
+
+    def by_dev_eui(self) -> dict[str, Asset]:
+        """LoRaWAN assets indexed by their DevEUI (lowercase hex)."""
+        return {a.lorawan.dev_eui: a for a in self.assets if a.lorawan is not None}
 
     def save(self, path: Path) -> None:
         """Write the registry file (JSON)."""
