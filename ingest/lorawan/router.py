@@ -109,7 +109,8 @@ class LorawanRouter(Router):
             detail = f"{model.name}: {done.note or 'no field Vigie maps'}"
         else:
             return out
-        out.append(self._letter(item, reason, f"{asset.id} fCnt {event.f_cnt}: {detail}"))
+        detail = f"{asset.id} fCnt {event.f_cnt}: {detail}"
+        out.append(self._letter(item, reason, detail, counted=bool(out)))
         return out
 
     def settle(self) -> None:
@@ -117,8 +118,11 @@ class LorawanRouter(Router):
         if self.store is not None:
             self.store.save(self.counters.take())
 
-    def _letter(self, item: Inbound, reason: RejectReason, detail: str) -> Outbound:
-        self.stats.received += 1
+    def _letter(
+        self, item: Inbound, reason: RejectReason, detail: str, counted: bool = False
+    ) -> Outbound:
+        """A dead letter of the event as it came (``counted``: its batch was received)."""
+        self.stats.received += not counted
         self.stats.rejected[reason] += 1
         log.warning("lorawan event refused", extra={"reason": reason, "detail": detail[:200]})
         letter = DeadLetter.of(item.topic, item.received_at_ms, reason, detail, item.payload)

@@ -41,7 +41,12 @@ def lorawan_bridge(
         counters=store.load(),
         store=store,
     )
-    policy = BridgePolicy(compression=settings.ingest.compression, hand_back=False)
+    # the broker keeps the session (and queues uplinks) as long as ingest accepts their age
+    policy = BridgePolicy(
+        compression=settings.ingest.compression,
+        hand_back=False,
+        session_expiry_s=int(settings.ingest.max_age_s),
+    )
     return Bridge(
         settings, instance, policy, router=router, filters=topics or list(FILTERS[network])
     )
