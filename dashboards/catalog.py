@@ -115,6 +115,15 @@ HYPERVISOR = Dashboard(
             key="net_balance",
         ),
         Panel(
+            "Net balance with manufacturing (kg CO2e per day: low, middle, high)",
+            f'SELECT last("net_gco2e_low") / 1000 AS "low", last("net_gco2e") / 1000 AS '
+            f'"middle", last("net_gco2e_high") / 1000 AS "high" FROM {at(M.DAY_BALANCE)} '
+            f"WHERE {T} GROUP BY time(1d) fill(none)",
+            viz=Viz.BARGAUGE,
+            thresholds=((float("-inf"), "red"), (0, "green")),
+            fr="Bilan net fabrication comprise (kg CO2e par jour : bas, milieu, haut)",
+        ),
+        Panel(
             "Mean bin filling level (%)",
             f'SELECT mean("last") FROM {at(M.AGG_1M)} WHERE {T} AND "metric" = \'fill_pct\' '
             "GROUP BY time($__interval) fill(none)",
@@ -438,6 +447,18 @@ FOOTPRINT = Dashboard(
             "watth",
             Viz.BARGAUGE,
             fr="Empreinte par poste (Wh)",
+        ),
+        Panel(
+            "Footprint by part, manufacturing included (kg CO2e)",
+            f'SELECT sum("gco2e") / 1000 FROM {at(M.FOOTPRINT)} WHERE {T} GROUP BY "part"',
+            viz=Viz.BARGAUGE,
+            fr="Empreinte par poste, fabrication comprise (kg CO2e)",
+        ),
+        Panel(
+            "Abiotic resources used up by the fleet's manufacturing (g Sb eq)",
+            f'SELECT sum("gsb") FROM {at(M.FOOTPRINT)} WHERE {T} AND "part" = '
+            "'manufacturing' GROUP BY time(1d) fill(none)",
+            fr="Ressources abiotiques consommées par la fabrication du parc (g Sb éq.)",
         ),
         Panel(
             "Savings enabled by vertical (Wh)",

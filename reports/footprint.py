@@ -1,5 +1,12 @@
 """One day's balance from what InfluxDB holds: the platform's footprint against its savings.
 
+With the territory's registry, the devices are counted by class (``vigie.sobriety.classes``):
+their use and their manufacturing spread over their service life, each a range; the balance
+is then also given in grams of CO2 equivalent (use at the grid's intensity, manufacturing,
+savings), with its low and high ends, and in grams of antimony equivalent (the abiotic
+resources the fleet's manufacturing uses up). Without a registry, every device is counted as
+an edge board, as before.
+
 Reads the platform's own measurements (``platform``, ``fleet``) and the stream processors'
 results (``energy_attribution``, ``alerts``, ``water_night``, ``waste_fill``); writes
 ``footprint``, ``savings`` and ``balance`` points at the day's start, so the hypervisor and the
@@ -8,18 +15,23 @@ bulletin show them. Running it twice for a day writes the same points.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from vigie import influxql
+from vigie.contracts import Asset
 from vigie.contracts.storage import LONG_RP, at
 from vigie.contracts.storage import Measurement as M
 from vigie.sections import InfluxSettings
 from vigie.sobriety.balance import Footprint, dimming_savings_wh, footprint, leak_savings_m3
+from vigie.sobriety.classes import ZERO, ClassDay, FleetDay, Span, fleet, fleet_day, server_share
 from vigie.sobriety.factors import FootprintFactors
 
 DAY_MS = 86_400_000
 FULL_BIN_PCT = 80.0
+NO_SERVER = ClassDay(ZERO, ZERO, ZERO)
+CENTRAL_GRID = Span(64.0, 64.0)
 FIXED_ROUND_DAYS = 2.0  # unsourced: a fixed round visits each bin every two days
 
 
@@ -34,21 +46,66 @@ class DayBalance:
     savings_wh: dict[str, float] = field(default_factory=dict)  # per vertical
     water_saved_m3: float = 0.0
     pickups_avoided: float = 0.0
+    fleet: FleetDay | None = None  # the devices by class (a registry was given)
+    server: ClassDay = NO_SERVER  # the platform's share of its server
+    grid: Span = CENTRAL_GRID  # g CO2 eq per kWh
 
     @property
     def net_wh(self) -> float:
         return sum(self.savings_wh.values()) - self.footprint.total_wh
 
+    @property
+    def use_wh(self) -> Span:
+        """Energy in use: the devices (a range by class), the network and the servers."""
+        f = self.footprint
+        edge = self.fleet.use_wh if self.fleet is not None else Span(f.edge_wh, f.edge_wh)
+        return edge + Span(f.network_wh + f.servers_wh, f.network_wh + f.servers_wh)
+
+    @property
+    def use_gco2e(self) -> Span:
+        use = self.use_wh
+        return Span(use.low * self.grid.low / 1000, use.high * self.grid.high / 1000)
+
+    @property
+    def manufacturing_gco2e(self) -> Span:
+        fleet_g = self.fleet.gco2e if self.fleet is not None else ZERO
+        return fleet_g + self.server.gco2e
+
+    @property
+    def manufacturing_gsb(self) -> Span:
+        fleet_sb = self.fleet.gsb if self.fleet is not None else ZERO
+        return fleet_sb + self.server.gsb
+
+    @property
+    def savings_gco2e(self) -> Span:
+        wh = sum(self.savings_wh.values())
+        return Span(wh * self.grid.low / 1000, wh * self.grid.high / 1000)
+
+    @property
+    def net_gco2e(self) -> Span:
+        """Savings minus footprint (use and manufacturing); the low end pairs the smallest
+        savings with the largest footprint."""
+        cost = self.use_gco2e + self.manufacturing_gco2e
+        saved = self.savings_gco2e
+        return Span(saved.low - cost.high, saved.high - cost.low)
+
     def lines(self) -> list[str]:
         t, at, f = self.territory, self.day_ms, self.footprint
+        g = self.grid.mid / 1000
+        edge = self.fleet.use_wh.mid if self.fleet is not None else f.edge_wh
         out = [
-            f"footprint,territory={t},part={part} wh={wh!r} {at}"
+            f"footprint,territory={t},part={part} wh={wh!r},gco2e={wh * g!r} {at}"
             for part, wh in (
-                ("edge", f.edge_wh),
+                ("edge", edge),
                 ("network", f.network_wh),
                 ("servers", f.servers_wh),
             )
         ]
+        made, sb = self.manufacturing_gco2e, self.manufacturing_gsb
+        out.append(
+            f"footprint,territory={t},part=manufacturing gco2e={made.mid!r},"
+            f"gco2e_low={made.low!r},gco2e_high={made.high!r},gsb={sb.mid!r} {at}"
+        )
         out += [
             f"savings,territory={t},vertical={v} wh={wh!r} {at}"
             for v, wh in sorted(self.savings_wh.items())
@@ -57,7 +114,11 @@ class DayBalance:
             f"balance,territory={t} footprint_wh={f.total_wh!r},"
             f"savings_wh={sum(self.savings_wh.values())!r},net_wh={self.net_wh!r},"
             f"devices={self.devices}i,messages={self.messages}i,cpu_s={self.cpu_s!r},"
-            f"water_saved_m3={self.water_saved_m3!r},pickups_avoided={self.pickups_avoided!r} {at}"
+            f"water_saved_m3={self.water_saved_m3!r},pickups_avoided={self.pickups_avoided!r},"
+            f"use_gco2e={self.use_gco2e.mid!r},manufacturing_gco2e={made.mid!r},"
+            f"manufacturing_gsb={sb.mid!r},savings_gco2e={self.savings_gco2e.mid!r},"
+            f"net_gco2e={self.net_gco2e.mid!r},net_gco2e_low={self.net_gco2e.low!r},"
+            f"net_gco2e_high={self.net_gco2e.high!r} {at}"
         )
         return out
 
@@ -76,10 +137,13 @@ def compute(
     day_ms: int,
     factors: FootprintFactors,
     day_end_ms: int | None = None,
+    assets: Sequence[Asset] | None = None,
 ) -> DayBalance:
     """The balance of the day from ``day_ms`` to ``day_end_ms``: the territory's local
-    midnights (``vigie.localtime``; a day of 23 or 25 hours on the changes), or 24 hours."""
+    midnights (``vigie.localtime``; a day of 23 or 25 hours on the changes), or 24 hours.
+    ``assets``: the territory's registry, to count its devices by class."""
     end = day_ms + DAY_MS if day_end_ms is None else day_end_ms
+    hours = (end - day_ms) / 3_600_000
     span = f"\"territory\" = '{territory}' AND time >= {day_ms}ms AND time < {end}ms"
     devices = len(
         _rows(influx, f'SELECT last("last_seq") FROM {at(M.FLEET)} WHERE {span} GROUP BY "device"')
@@ -95,8 +159,17 @@ def compute(
         influx, f'SELECT sum("cpu_s") FROM {at(M.PLATFORM)} WHERE {span} AND "vertical" = \'\''
     )
     result = DayBalance(
-        territory, day_ms, devices, messages, cpu_s, footprint(devices, messages, cpu_s, factors)
+        territory,
+        day_ms,
+        devices,
+        messages,
+        cpu_s,
+        footprint(devices, messages, cpu_s, factors, hours),
+        grid=Span(factors.grid_gco2e_per_kwh_low, factors.grid_gco2e_per_kwh_high),
     )
+    if assets is not None:
+        result.fleet = fleet_day(fleet(assets, factors.devices_per_gateway), hours)
+        result.server = server_share(cpu_s, hours)
     lighting = _rows(
         influx,
         f'SELECT sum("full_power_wh") AS "full", sum("lamps_wh") AS "lamps" FROM '

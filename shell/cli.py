@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -19,6 +20,11 @@ from vigie import logs
 from vigie.errors import VigieError
 from vigie.exits import Exit, fail, fail_with
 from vigie.settings import Settings, vigie_home
+
+if TYPE_CHECKING:
+    from reports.footprint import DayBalance
+    from vigie.contracts import Asset
+    from vigie.sobriety.sensitivity import Day
 
 console = Console(stderr=True)
 app = typer.Typer(
@@ -321,12 +327,106 @@ def opendata_export(
 
 
 @footprint_app.command("factors")
-def footprint_factors() -> None:
-    """Every factor of the estimate, its value and its source (change them in the settings)."""
+def footprint_factors(
+    sensitivity: bool = typer.Option(
+        False, help="Rank the factors by how much they move a simulated territory's balance."
+    ),
+    population: int = typer.Option(20_000, help="With --sensitivity: inhabitants simulated."),
+) -> None:
+    """Every factor of the estimate, its value and its source (change them in the settings);
+    with --sensitivity, the factors that move the balance most."""
+    from shell.footprint_views import sensitivity_table
+    from vigie.sobriety.classes import Span
+    from vigie.sobriety.sensitivity import sensitivity as rank
+
+    settings = Settings()
     table = Table("factor", "value", "source")
-    for row in Settings().footprint.table():
+    for row in settings.footprint.table():
+        table.add_row(*row)
+    for row in _class_rows():
         table.add_row(*row)
     console.print(table)
+    if sensitivity:
+        f = settings.footprint
+        _, day = _estimate(population, 1, None)
+        rows = rank(day, Span(f.grid_gco2e_per_kwh_low, f.grid_gco2e_per_kwh_high))
+        console.print(sensitivity_table(rows))
+        top = ", ".join(name for name, _ in rows[:3])
+        console.print(f"the three factors that move the balance most: {top}")
+
+
+def _class_rows() -> list[tuple[str, str, str]]:
+    """The device classes' figures as factor rows."""
+    from vigie.sobriety.classes import load_classes
+
+    table = load_classes()
+    rows = []
+    for name, c in table.classes.items():
+        gwp, adpe = table.embodied(name)
+        rows.append((f"{name}.use_w", f"{c.use_w[0]:g}-{c.use_w[1]:g} W", c.use_source))
+        rows.append(
+            (
+                f"{name}.manufacturing",
+                f"{gwp.low:.3g}-{gwp.high:.3g} kg CO2e, {adpe.low:.3g}-{adpe.high:.3g} kg Sb eq",
+                c.blocks_source + "; " + table.manufacturing.source
+                if c.blocks
+                else c.blocks_source,
+            )
+        )
+        rows.append(
+            (f"{name}.life_years", f"{c.life_years[0]:g}-{c.life_years[1]:g}", c.life_source)
+        )
+    return rows
+
+
+def _estimate(population: int, seed: int, day: str | None) -> tuple[DayBalance, Day]:
+    """A simulated territory's local day (yesterday by default), with progress shown."""
+    from datetime import date, datetime, timedelta
+
+    from rich.progress import Progress
+
+    from shell.estimate import estimate
+    from simulators.territory import generate
+    from vigie.localtime import LocalClock
+
+    clock = LocalClock("Europe/Paris")
+    try:
+        d = date.fromisoformat(day) if day else datetime.now(clock.zone).date() - timedelta(1)
+    except ValueError:
+        raise fail(Exit.USAGE, f"--day {day!r}: expected YYYY-MM-DD") from None
+    hours = (clock.midnight(d + timedelta(days=1)) - clock.midnight(d)) / 3_600_000
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"simulating {population:,} inhabitants on {d}", total=1.0)
+        result = estimate(
+            generate(population, seed=seed),
+            clock.midnight(d),
+            Settings().footprint,
+            seed=seed,
+            hours=hours,
+            progress=lambda done: progress.update(task, completed=done),
+        )
+    return result
+
+
+@footprint_app.command("estimate")
+def footprint_estimate(
+    population: int = typer.Option(20_000, help="Inhabitants of the simulated territory."),
+    day: str = typer.Option(None, help="Local day simulated, YYYY-MM-DD (default: yesterday)."),
+    seed: int = 1,
+) -> None:
+    """A simulated territory's whole day without servers: its fleet by device class, use and
+    manufacturing against the lighting energy it saves (the simulator's ground truth)."""
+    from shell.footprint_views import balance_table, fleet_table
+
+    balance, _ = _estimate(population, seed, day)
+    console.print(fleet_table(balance))
+    console.print(balance_table(balance))
+    net = balance.net_gco2e
+    console.print(
+        f"{population:,} inhabitants, {balance.devices:,} assets, {balance.messages:,} "
+        f"messages: net {net.mid / 1000:+,.1f} kg CO2e per day ({net.low / 1000:+,.1f} to "
+        f"{net.high / 1000:+,.1f}); water and waste savings left out (they need the platform)"
+    )
 
 
 @footprint_app.command("report")
@@ -348,13 +448,23 @@ def footprint_report(
         last = date.fromisoformat(day) if day else datetime.now(clock.zone).date()
     except ValueError:
         raise fail(Exit.USAGE, f"--day {day!r}: expected YYYY-MM-DD") from None
-    table = Table("day", "boards", "messages", "CPU s", "footprint Wh", "savings Wh", "net Wh")
+    assets = _registry_assets(settings)
+    table = Table(
+        "day",
+        "devices",
+        "messages",
+        "CPU s",
+        "use Wh",
+        "savings Wh",
+        "manufacturing kg CO2e",
+        "net kg CO2e (range)",
+    )
     for n in range(days - 1, -1, -1):
         d = last - timedelta(days=n)
         day_ms, day_end = clock.midnight(d), clock.midnight(d + timedelta(days=1))
         try:
             balance = compute(
-                settings.influx, settings.territory, day_ms, settings.footprint, day_end
+                settings.influx, settings.territory, day_ms, settings.footprint, day_end, assets
             )
             write(settings.influx, balance)
         except OSError as exc:
@@ -364,11 +474,29 @@ def footprint_report(
             str(balance.devices),
             f"{balance.messages:,}",
             f"{balance.cpu_s:,.0f}",
-            f"{balance.footprint.total_wh:,.0f}",
+            f"{balance.use_wh.mid:,.0f}",
             f"{sum(balance.savings_wh.values()):,.0f}",
-            f"{balance.net_wh:+,.0f}",
+            f"{balance.manufacturing_gco2e.mid / 1000:,.2f}",
+            f"{balance.net_gco2e.mid / 1000:+,.2f} ({balance.net_gco2e.low / 1000:+,.2f} to "
+            f"{balance.net_gco2e.high / 1000:+,.2f})",
         )
     console.print(table)
+    if assets is None:
+        console.print(
+            "no registry (VIGIE_REGISTRY): every device counted as an edge board, no "
+            "manufacturing; set it to count the fleet by device class"
+        )
+
+
+def _registry_assets(settings: Settings) -> list[Asset] | None:
+    """The territory's assets from its registry, None without one."""
+    if settings.registry is None:
+        return None
+    from vigie.registries import Registries
+
+    served = Registries.load(settings.registry).territories
+    territory = served.get(settings.territory)
+    return territory.assets if territory is not None else None
 
 
 @dashboards_app.command("snapshot")

@@ -186,30 +186,55 @@ def _summary(
 
 
 def _balance_and_bulletin(
-    settings: Settings, territory: str, home: Path, hours: float, timezone: str = "Europe/Paris"
+    settings: Settings, territory: Territory, home: Path, hours: float, seed: int
 ) -> Path:
-    """Today's footprint against savings, and the hypervisor as a static page."""
+    """The balance of the simulated period as the platform measured it, the whole day that
+    period stands for (estimated without servers), and the hypervisor as a static page."""
+    from datetime import datetime, timedelta
+
     from dashboards.catalog import HYPERVISOR
     from reports.bulletin import weigh, write_snapshot
     from reports.footprint import compute, write
-    from reports.opendata.datasets import periods
+    from shell.estimate import estimate
     from vigie.localtime import LocalClock
 
+    timezone = territory.timezone
     now = int(time.time() * 1000)
-    total_wh, savings_wh = 0.0, 0.0
     first = now - int(hours * 3_600_000)
-    for day_ms, day_end in periods(first, now + 1, "1d", LocalClock(timezone)):  # local days
-        balance = compute(settings.influx, territory, day_ms, settings.footprint, day_end)
-        write(settings.influx, balance)
-        total_wh += balance.footprint.total_wh
-        savings_wh += sum(balance.savings_wh.values())
+    # the platform's measures cover the simulated hours: the footprint over the same hours
+    balance = compute(
+        settings.influx, territory.id, first, settings.footprint, now, territory.assets
+    )
+    write(settings.influx, balance)
+    net = balance.net_gco2e
     console.print(
-        f"[bold]Balance[/] savings enabled {savings_wh / 1000:,.1f} kWh against the platform's "
-        f"own footprint {total_wh / 1000:,.2f} kWh (vigie footprint report)"
+        f"[bold]Balance[/] of the simulated {hours:g} h: savings enabled "
+        f"{sum(balance.savings_wh.values()) / 1000:,.1f} kWh against the platform's own use "
+        f"{balance.use_wh.mid / 1000:,.2f} kWh and manufacturing "
+        f"{balance.manufacturing_gco2e.mid / 1000:,.2f} kg CO2e: net "
+        f"{net.mid / 1000:+,.2f} kg CO2e ({net.low / 1000:+,.2f} to {net.high / 1000:+,.2f}; "
+        "vigie footprint report)"
+    )
+    clock = LocalClock(timezone)
+    day = datetime.now(clock.zone).date()
+    day_ms, day_end = clock.midnight(day), clock.midnight(day + timedelta(days=1))
+    whole, _ = estimate(
+        territory,
+        day_ms,
+        settings.footprint,
+        seed=seed,
+        hours=(day_end - day_ms) / 3_600_000,
+    )
+    net = whole.net_gco2e
+    console.print(
+        f"[bold]The whole day[/] it stands for (simulated without servers, lighting savings "
+        f"only): {sum(whole.savings_wh.values()) / 1000:,.1f} kWh saved; net "
+        f"{net.mid / 1000:+,.2f} kg CO2e ({net.low / 1000:+,.2f} to {net.high / 1000:+,.2f}; "
+        "vigie footprint estimate)"
     )
     since = f"{max(1, int(hours) + 1)}h"
     page = write_snapshot(
-        settings.influx, (HYPERVISOR,), territory, since, home / "bulletin.html", timezone
+        settings.influx, (HYPERVISOR,), territory.id, since, home / "bulletin.html", timezone
     )
     weight = weigh(page)
     console.print(
@@ -321,7 +346,7 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
                 f"only {stored:,} of {report.readings:,} readings reached InfluxDB; "
                 f"see the logs in {home / 'logs'}"
             )
-        bulletin = _balance_and_bulletin(settings, territory.id, home, hours, territory.timezone)
+        bulletin = _balance_and_bulletin(settings, territory, home, hours, seed)
     except StackError as exc:
         raise DemoError(str(exc)) from exc
     finally:

@@ -166,7 +166,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
 
         balances = []
         for day_ms in range(then - then % 86_400_000, now + 1, 86_400_000):
-            balance = compute(settings.influx, T.id, day_ms, settings.footprint)
+            balance = compute(settings.influx, T.id, day_ms, settings.footprint, assets=T.assets)
             write(settings.influx, balance)
             if day_ms + 86_400_000 > start:
                 balances.append(balance)
@@ -248,6 +248,16 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
     today = balances[-1]
     assert today.devices == len(T.assets) and today.messages > 0 and today.cpu_s > 0
     assert today.footprint.servers_wh > 0 and today.footprint.network_wh > 0
+    # the fleet by device class, with its manufacturing spread over the day, and the range
+    assert today.fleet is not None and sum(today.fleet.counts.values()) >= len(T.assets)
+    assert 0 < today.manufacturing_gco2e.low < today.manufacturing_gco2e.high
+    assert today.net_gco2e.low < today.net_gco2e.mid < today.net_gco2e.high
+    stored = influxql.query(
+        settings.influx,
+        'SELECT last("net_gco2e_low") AS "low", last("net_gco2e_high") AS "high" '
+        f'FROM "long"."balance" WHERE "territory" = \'{T.id}\'',
+    )
+    assert stored and stored[0]["low"] < stored[0]["high"]
     got = {r["district"]: r["sum"] for r in attribution}
     for district, wh in truth.district_lighting_wh.items():
         assert got[district] == pytest.approx(wh, rel=0.02), district

@@ -38,6 +38,10 @@ KIND_VERTICAL: dict[AssetKind, Vertical] = {
 }
 
 
+# what stands in the street for an asset (vigie.sobriety.classes: use and manufacturing)
+EquipmentClass = Literal["battery_node", "lamp_controller", "cabinet_meter", "edge_gateway"]
+
+
 class LorawanIdentity(BaseModel):
     """How a LoRaWAN network server names the device, and which decoder reads its frames."""
 
@@ -85,6 +89,8 @@ class Asset(BaseModel):
     # the device's identity on its field protocol, beside its Vigie id
     lorawan: LorawanIdentity | None = None
     modbus: ModbusIdentity | None = None
+    # the device classes standing for it; default: its kind's (a lamp: a lamp controller)
+    equipment: list[EquipmentClass] | None = None
 
     @property
     def vertical(self) -> Vertical:

@@ -29,6 +29,16 @@ SOURCES: dict[str, str] = {
     ),
     "server_w_per_busy_core": "unsourced: a server's power per fully busy core",
     "grid_gco2e_per_kwh": "derived: middle of 55-73 gCO2e/kWh, French grid 2021-2022",
+    "grid_gco2e_per_kwh_low": "the low end of the same range (French grid 2021-2022)",
+    "grid_gco2e_per_kwh_high": "the high end of the same range (French grid 2021-2022)",
+    "platform_cpu_s_per_1000_readings": (
+        "measured: the bridge's and worker's CPU per 1,000 readings stored at 20,000 "
+        "readings/s on the development machine (0.039-0.043 s); for estimates without a "
+        "running platform (vigie footprint estimate)"
+    ),
+    "devices_per_gateway": (
+        "unsourced: radio devices one LoRaWAN gateway serves in a town (hundreds to thousands)"
+    ),
     "water_wh_per_m3": "unsourced: energy to produce and distribute a cubic metre of water",
     "leak_baseline_days": "unsourced: how long a leak runs before it is found without sensors",
     "pickup_wh": "unsourced: a refuse truck's energy per bin stop",
@@ -53,6 +63,10 @@ class FootprintFactors(BaseModel):
     )
     server_w_per_busy_core: float = Field(default=15.0, ge=0)
     grid_gco2e_per_kwh: float = Field(default=64.0, ge=0)
+    grid_gco2e_per_kwh_low: float = Field(default=55.0, ge=0)
+    grid_gco2e_per_kwh_high: float = Field(default=73.0, ge=0)
+    devices_per_gateway: int = Field(default=500, gt=0)
+    platform_cpu_s_per_1000_readings: float = Field(default=0.041, ge=0)
     water_wh_per_m3: float = Field(default=500.0, ge=0)
     leak_baseline_days: float = Field(default=30.0, ge=0)
     pickup_wh: float = Field(default=400.0, ge=0)
