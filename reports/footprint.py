@@ -52,7 +52,8 @@ class DayBalance:
 
     @property
     def net_wh(self) -> float:
-        return sum(self.savings_wh.values()) - self.footprint.total_wh
+        """Savings minus the energy in use (its middle, by class when a registry was given)."""
+        return sum(self.savings_wh.values()) - self.use_wh.mid
 
     @property
     def use_wh(self) -> Span:
@@ -111,7 +112,7 @@ class DayBalance:
             for v, wh in sorted(self.savings_wh.items())
         ]
         out.append(
-            f"balance,territory={t} footprint_wh={f.total_wh!r},"
+            f"balance,territory={t} footprint_wh={self.use_wh.mid!r},"
             f"savings_wh={sum(self.savings_wh.values())!r},net_wh={self.net_wh!r},"
             f"devices={self.devices}i,messages={self.messages}i,cpu_s={self.cpu_s!r},"
             f"water_saved_m3={self.water_saved_m3!r},pickups_avoided={self.pickups_avoided!r},"
