@@ -1,0 +1,221 @@
+"""Vigie against the flow a territory would otherwise build: Node-RED, an MQTT-in node, a
+function node and node-red-contrib-influxdb's batch node (the "MING" stack), on the same
+Mosquitto, the same InfluxDB 1.x with authentication, the same publisher (Vigie's own:
+batches of 50 readings, QoS 1, paced), interleaved load by load.
+
+For each system and load: readings stored out of those sent, the time to store them all
+after the last was sent, the CPU seconds of the system's own processes per 1,000 readings
+stored (Vigie: its bridge and its worker; the peer: the Node-RED process), their peak
+resident memory, and the servers' CPU seconds per 1,000 during the same run. Both systems
+stay up through the whole bench, each on its own MQTT prefix and database, so the idle one
+costs what idling costs. Vigie does more per reading than the peer (validation, the Kafka
+hop, de-duplication, windows, KPIs, alerts); the peer stores the raw points only.
+
+    bench/peer_nodered/setup.sh                     # once: Node-RED into bench/peer_nodered
+    python -m bench.peer [--seconds 15] [--loads 5000,20000,50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from rich.table import Table
+
+from bench.common import bench_chain, console, machine
+from bench.pipeline_e2e import paced_records
+from simulators.publish import publish
+from vigie import influxql
+
+PEER = Path(__file__).with_name("peer_nodered")
+NODE_RED = PEER / "node_modules" / ".bin" / "node-red"
+PEER_PREFIX, PEER_DB = "peer", "peer"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Watch:
+    """CPU seconds and peak resident memory of some processes over a run."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.cpu0 = {n: _cpu_s(p) for n, p in pids.items()}
+        self.peak = {n: _rss_mb(p) for n, p in pids.items()}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            for n, p in self.pids.items():
+                self.peak[n] = max(self.peak[n], _rss_mb(p))
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return {n: _cpu_s(p) - self.cpu0[n] for n, p in self.pids.items()}
+
+
+def _start_peer(home: Path, settings) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
+    """Node-RED with the flow, its credentials written for this run, its log in the home."""
+    if not NODE_RED.exists():
+        raise SystemExit(f"{NODE_RED} is missing: run bench/peer_nodered/setup.sh first")
+    user = home / "peer-nodered"
+    user.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PEER / "flow.json", user / "flows.json")
+    password = Path(str(settings.influx.password_file)).read_text().strip()
+    (user / "flows_cred.json").write_text(
+        json.dumps({"influx": {"username": settings.influx.username, "password": password}})
+    )
+    influx_host, influx_port = settings.influx.url.rsplit("/", 1)[1].split(":")
+    env = {
+        **os.environ,
+        "MQTT_HOST": settings.mqtt.host,
+        "MQTT_PORT": str(settings.mqtt.port),
+        "MQTT_TOPIC": f"{PEER_PREFIX}/+/+/+/telemetry",
+        "INFLUX_HOST": influx_host,
+        "INFLUX_PORT": influx_port,
+        "INFLUX_DB": PEER_DB,
+        "NODE_RED_PORT": "0",
+    }
+    log = (home / "logs").joinpath("peer-nodered.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [str(NODE_RED), "-u", str(user), "-s", str(PEER / "settings.js"), "flows.json"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _offer(territory, settings, prefix: str, database: str, load: int, seconds: float, seqs):  # type: ignore[no-untyped-def]
+    """Publish one paced load under ``prefix``; wait until ``database`` holds it (or 120 s):
+    (sent, stored, seconds from the first publication to the last point stored, wall)."""
+    t0 = time.time()
+    rep = publish(
+        paced_records(territory, load, seconds, prefix, seqs),
+        settings.mqtt,
+        territory.id,
+        start_ms=int(t0 * 1000),
+        speed=1.0,
+        show_progress=False,
+        client_id=f"bench-peer-{prefix}-{load}-{int(t0)}",
+    )
+    sent = rep.batches * 50
+    influx = settings.influx.model_copy(update={"database": database})
+    count = f'SELECT count("value") FROM "raw"."telemetry" WHERE time >= {int(t0 * 1000) - 50}ms'
+    stored, deadline = 0, time.time() + 120
+    while time.time() < deadline:
+        stored = int(influxql.scalar(influx, count) or 0)
+        if stored >= sent:
+            break
+        time.sleep(0.25)
+    return sent, stored, time.time() - t0, rep.wall_s
+
+
+def main(seconds: float, loads: list[int]) -> None:
+    stack, territory, settings, comps = bench_chain("vigie-peer-")
+    stack.prepare_database(PEER_DB)
+    comps.start_streams()
+    comps.start_ingest()
+    peer = _start_peer(stack.home, settings)
+    servers = {n: stack.pid(n) for n in ("mosquitto", "kafka", "influxdb")}
+    systems = {
+        "Vigie": (
+            settings.mqtt.prefix,
+            settings.influx.database,
+            {"bridge": comps.procs["ingest-0"].pid, "worker": comps.procs["streams-0"].pid},
+        ),
+        "Node-RED": (PEER_PREFIX, PEER_DB, {"node-red": peer.pid}),
+    }
+    seqs: dict[str, dict[str, int]] = {name: {} for name in systems}
+    rows = []
+    try:
+        time.sleep(5)  # Node-RED connects and subscribes
+        for name, (prefix, db, _pids) in systems.items():  # warm-up, not timed
+            sent, stored, _, _ = _offer(territory, settings, prefix, db, 1_000, 3.0, seqs[name])
+            console.print(f"warm-up {name}: {stored:,}/{sent:,} stored")
+        for load in loads:
+            for name, (prefix, db, pids) in systems.items():
+                watch = Watch({**pids, **{s: p for s, p in servers.items() if p}})
+                sent, stored, elapsed, wall = _offer(
+                    territory, settings, prefix, db, load, seconds, seqs[name]
+                )
+                cpu = watch.stop()
+                own = sum(cpu[n] for n in pids)
+                rss = sum(watch.peak[n] for n in pids)
+                per_k = 1000 / max(stored, 1)
+                rows.append(
+                    (load, name, sent / wall, stored, sent, elapsed - wall, own * per_k, rss,
+                     {s: cpu[s] * per_k for s in servers if s in cpu})
+                )  # fmt: skip
+                console.print(
+                    f"{name} at {load:,}/s: stored {stored:,}/{sent:,}, "
+                    f"{elapsed - wall:.1f} s after the last; own CPU {own * per_k:.3f} s per "
+                    f"1,000; resident {rss:,.0f} MB"
+                )
+            comps.check_alive()
+    finally:
+        peer.terminate()
+        peer.wait(20)
+        comps.stop_all()
+        stack.down()
+    _report(rows, loads)
+
+
+def _report(rows: list[tuple], loads: list[int]) -> None:  # type: ignore[type-arg]
+    table = Table(
+        "offered/s",
+        "system",
+        "stored",
+        "drain s",
+        "own CPU-s / 1,000",
+        "resident MB",
+        "servers' CPU-s / 1,000 (mosquitto, kafka, influxdb)",
+        title="Vigie against Node-RED (MING flow), same servers, same publisher",
+    )
+    for _load, name, offered, stored, sent, drain, cpu_k, rss, servers in rows:
+        table.add_row(
+            f"{offered:,.0f}",
+            name,
+            f"{stored:,}/{sent:,}",
+            f"{drain:.1f}",
+            f"{cpu_k:.3f}",
+            f"{rss:,.0f}",
+            ", ".join(f"{s} {v:.3f}" for s, v in servers.items()),
+        )
+    console.print(table)
+    for load in loads:
+        mine = next(r for r in rows if r[0] == load and r[1] == "Vigie")
+        peer = next(r for r in rows if r[0] == load and r[1] == "Node-RED")
+        console.print(
+            f"at {load:,}/s: Vigie / Node-RED own CPU per 1,000 stored "
+            f"{mine[6] / max(peer[6], 1e-9):.2f}x, resident memory {mine[7] / peer[7]:.2f}x, "
+            f"stored {mine[3] / mine[4]:.0%} / {peer[3] / peer[4]:.0%}"
+        )
+    console.print(f"machine: {machine()}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--loads", default="5000,20000,50000")
+    args = parser.parse_args()
+    main(args.seconds, [int(x) for x in args.loads.split(",")])
