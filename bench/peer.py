@@ -11,7 +11,7 @@ stay up through the whole bench, each on its own MQTT prefix and database, so th
 costs what idling costs. Vigie does more per reading than the peer (validation, the Kafka
 hop, de-duplication, windows, KPIs, alerts); the peer stores the raw points only.
 
-    bench/peer_nodered/setup.sh                     # once: Node-RED into bench/peer_nodered
+    bench/peer_nodered/setup.sh                     # once: Node-RED into .venv/nodered
     python -m bench.peer [--seconds 15] [--loads 5000,20000,50000]
 """
 
@@ -25,6 +25,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from rich.table import Table
 
@@ -32,9 +33,11 @@ from bench.common import bench_chain, console, machine
 from bench.pipeline_e2e import paced_records
 from simulators.publish import publish
 from vigie import influxql
+from vigie.contracts import Territory
+from vigie.settings import Settings
 
 PEER = Path(__file__).with_name("peer_nodered")
-NODE_RED = PEER / "node_modules" / ".bin" / "node-red"
+NODE_RED = PEER.parents[1] / ".venv" / "nodered" / "node_modules" / ".bin" / "node-red"
 PEER_PREFIX, PEER_DB = "peer", "peer"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -49,6 +52,18 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+class Row(NamedTuple):
+    load: int
+    system: str
+    offered: float
+    stored: int
+    sent: int
+    drain_s: float
+    cpu_per_k: float
+    rss_mb: float
+    servers: dict[str, float]
 
 
 class Watch:
@@ -73,7 +88,7 @@ class Watch:
         return {n: _cpu_s(p) - self.cpu0[n] for n, p in self.pids.items()}
 
 
-def _start_peer(home: Path, settings) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
+def _start_peer(home: Path, settings: Settings) -> subprocess.Popen[bytes]:
     """Node-RED with the flow, its credentials written for this run, its log in the home."""
     if not NODE_RED.exists():
         raise SystemExit(f"{NODE_RED} is missing: run bench/peer_nodered/setup.sh first")
@@ -105,7 +120,15 @@ def _start_peer(home: Path, settings) -> subprocess.Popen[bytes]:  # type: ignor
     )
 
 
-def _offer(territory, settings, prefix: str, database: str, load: int, seconds: float, seqs):  # type: ignore[no-untyped-def]
+def _offer(
+    territory: Territory,
+    settings: Settings,
+    prefix: str,
+    database: str,
+    load: int,
+    seconds: float,
+    seqs: dict[str, int],
+) -> tuple[int, int, float, float]:
     """Publish one paced load under ``prefix``; wait until ``database`` holds it (or 120 s):
     (sent, stored, seconds from the first publication to the last point stored, wall)."""
     t0 = time.time()
@@ -146,7 +169,7 @@ def main(seconds: float, loads: list[int]) -> None:
         "Node-RED": (PEER_PREFIX, PEER_DB, {"node-red": peer.pid}),
     }
     seqs: dict[str, dict[str, int]] = {name: {} for name in systems}
-    rows = []
+    rows: list[Row] = []
     try:
         time.sleep(5)  # Node-RED connects and subscribes
         for name, (prefix, db, _pids) in systems.items():  # warm-up, not timed
@@ -163,8 +186,8 @@ def main(seconds: float, loads: list[int]) -> None:
                 rss = sum(watch.peak[n] for n in pids)
                 per_k = 1000 / max(stored, 1)
                 rows.append(
-                    (load, name, sent / wall, stored, sent, elapsed - wall, own * per_k, rss,
-                     {s: cpu[s] * per_k for s in servers if s in cpu})
+                    Row(load, name, sent / wall, stored, sent, elapsed - wall, own * per_k, rss,
+                        {s: cpu[s] * per_k for s in servers if s in cpu})
                 )  # fmt: skip
                 console.print(
                     f"{name} at {load:,}/s: stored {stored:,}/{sent:,}, "
@@ -180,7 +203,7 @@ def main(seconds: float, loads: list[int]) -> None:
     _report(rows, loads)
 
 
-def _report(rows: list[tuple], loads: list[int]) -> None:  # type: ignore[type-arg]
+def _report(rows: list[Row], loads: list[int]) -> None:
     table = Table(
         "offered/s",
         "system",
@@ -191,24 +214,25 @@ def _report(rows: list[tuple], loads: list[int]) -> None:  # type: ignore[type-a
         "servers' CPU-s / 1,000 (mosquitto, kafka, influxdb)",
         title="Vigie against Node-RED (MING flow), same servers, same publisher",
     )
-    for _load, name, offered, stored, sent, drain, cpu_k, rss, servers in rows:
+    for r in rows:
         table.add_row(
-            f"{offered:,.0f}",
-            name,
-            f"{stored:,}/{sent:,}",
-            f"{drain:.1f}",
-            f"{cpu_k:.3f}",
-            f"{rss:,.0f}",
-            ", ".join(f"{s} {v:.3f}" for s, v in servers.items()),
+            f"{r.offered:,.0f}",
+            r.system,
+            f"{r.stored:,}/{r.sent:,}",
+            f"{r.drain_s:.1f}",
+            f"{r.cpu_per_k:.3f}",
+            f"{r.rss_mb:,.0f}",
+            ", ".join(f"{s} {v:.3f}" for s, v in r.servers.items()),
         )
     console.print(table)
     for load in loads:
-        mine = next(r for r in rows if r[0] == load and r[1] == "Vigie")
-        peer = next(r for r in rows if r[0] == load and r[1] == "Node-RED")
+        mine = next(r for r in rows if r.load == load and r.system == "Vigie")
+        peer = next(r for r in rows if r.load == load and r.system == "Node-RED")
         console.print(
             f"at {load:,}/s: Vigie / Node-RED own CPU per 1,000 stored "
-            f"{mine[6] / max(peer[6], 1e-9):.2f}x, resident memory {mine[7] / peer[7]:.2f}x, "
-            f"stored {mine[3] / mine[4]:.0%} / {peer[3] / peer[4]:.0%}"
+            f"{mine.cpu_per_k / max(peer.cpu_per_k, 1e-9):.2f}x, resident memory "
+            f"{mine.rss_mb / peer.rss_mb:.2f}x, stored {mine.stored / mine.sent:.0%} / "
+            f"{peer.stored / peer.sent:.0%}"
         )
     console.print(f"machine: {machine()}")
 
