@@ -30,9 +30,7 @@ from typing import NamedTuple
 from rich.table import Table
 
 from bench.common import bench_chain, console, machine
-from bench.pipeline_e2e import paced_records
-from simulators.publish import publish
-from vigie import influxql
+from bench.pipeline_e2e import offer_and_wait
 from vigie.contracts import Territory
 from vigie.settings import Settings
 
@@ -129,28 +127,13 @@ def _offer(
     seconds: float,
     seqs: dict[str, int],
 ) -> tuple[int, int, float, float]:
-    """Publish one paced load under ``prefix``; wait until ``database`` holds it (or 120 s):
-    (sent, stored, seconds from the first publication to the last point stored, wall)."""
-    t0 = time.time()
-    rep = publish(
-        paced_records(territory, load, seconds, prefix, seqs),
-        settings.mqtt,
-        territory.id,
-        start_ms=int(t0 * 1000),
-        speed=1.0,
-        show_progress=False,
-        client_id=f"bench-peer-{prefix}-{load}-{int(t0)}",
-    )
-    sent = rep.batches * 50
+    """One paced load under ``prefix``, stored in ``database``: (sent, stored, seconds to
+    store it all, publishing wall time)."""
     influx = settings.influx.model_copy(update={"database": database})
-    count = f'SELECT count("value") FROM "raw"."telemetry" WHERE time >= {int(t0 * 1000) - 50}ms'
-    stored, deadline = 0, time.time() + 120
-    while time.time() < deadline:
-        stored = int(influxql.scalar(influx, count) or 0)
-        if stored >= sent:
-            break
-        time.sleep(0.25)
-    return sent, stored, time.time() - t0, rep.wall_s
+    sent, stored, elapsed, wall, _ = offer_and_wait(
+        territory, settings, prefix, influx, load, seconds, seqs
+    )
+    return sent, stored, elapsed, wall
 
 
 def main(seconds: float, loads: list[int]) -> None:

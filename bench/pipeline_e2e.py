@@ -54,17 +54,19 @@ def paced_records(territory, rate: float, seconds: float, prefix: str, seqs: dic
         yield Recorded(sim_ms, f"{prefix}/{territory.id}/lighting/{device}/telemetry", body)
 
 
-def _load(territory, settings, load: int, seconds: float, seqs):
-    """Offer one load, wait until all of it is stored; the result row."""
+def offer_and_wait(territory, settings, prefix: str, influx, load: int, seconds: float, seqs):
+    """Publish one paced load under ``prefix``; wait until ``influx``'s database holds all of
+    it (or 120 s): (sent, stored, seconds from the first publication to now, publishing
+    wall time, start)."""
     t0 = time.time()
     rep = publish(
-        paced_records(territory, load, seconds, settings.mqtt.prefix, seqs),
+        paced_records(territory, load, seconds, prefix, seqs),
         settings.mqtt,
         territory.id,
         start_ms=int(t0 * 1000),
         speed=1.0,
         show_progress=False,
-        client_id=f"bench-{load}-{int(t0)}",
+        client_id=f"bench-{prefix}-{load}-{int(t0)}",
     )
     sent = rep.batches * 50
     deadline = time.time() + 120
@@ -73,11 +75,18 @@ def _load(territory, settings, load: int, seconds: float, seqs):
     count = f'SELECT count("value") FROM {raw} WHERE time >= {int(t0 * 1000) - 50}ms'
     stored = 0
     while time.time() < deadline:
-        stored = int(influxql.scalar(settings.influx, count))
+        stored = int(influxql.scalar(influx, count) or 0)
         if stored >= sent:
             break
         time.sleep(0.25)
-    elapsed = time.time() - t0
+    return sent, stored, time.time() - t0, rep.wall_s, t0
+
+
+def _load(territory, settings, load: int, seconds: float, seqs):
+    """Offer one load, wait until all of it is stored; the result row."""
+    sent, stored, elapsed, wall, t0 = offer_and_wait(
+        territory, settings, settings.mqtt.prefix, settings.influx, load, seconds, seqs
+    )
     time.sleep(11)  # the worker writes the last bulks' lag with its next report (10 s)
     lag = influxql.query(
         settings.influx,
@@ -92,12 +101,12 @@ def _load(territory, settings, load: int, seconds: float, seqs):
             f"p99 from device to Kafka {lag[0]['to_kafka'] / 1000:.2f} s, "
             f"waiting in Kafka for the worker {lag[0]['in_kafka'] / 1000:.2f} s"
         )
-    offered_rate = sent / rep.wall_s
+    offered_rate = sent / wall
     stored_rate = stored / elapsed
     console.print(
-        f"offered {offered_rate:,.0f} readings/s for {rep.wall_s:.0f} s: stored "
+        f"offered {offered_rate:,.0f} readings/s for {wall:.0f} s: stored "
         f"{stored:,}/{sent:,} in {elapsed:.1f} s "
-        f"({stored_rate:,.0f}/s, {elapsed - rep.wall_s:.1f} s after the last was sent); "
+        f"({stored_rate:,.0f}/s, {elapsed - wall:.1f} s after the last was sent); "
         f"lag p50 {p50:.2f} s, p99 {p99:.2f} s"
     )
     return load, offered_rate, stored_rate, p50, p99
