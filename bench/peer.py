@@ -3,6 +3,11 @@ function node and node-red-contrib-influxdb's batch node (the "MING" stack), on 
 Mosquitto, the same InfluxDB 1.x with authentication, the same publisher (Vigie's own:
 batches of 50 readings, QoS 1, paced), interleaved load by load.
 
+First each system idles (Vigie past its idle threshold, so its worker fetches with the long
+wait) and the CPU of every process is measured; then each system gets a warm-up in which every
+device sends once (a device's first batch makes Vigie's worker read back what InfluxDB holds
+of it, a cost paid once per device and worker start, not per reading).
+
 For each system and load: readings stored out of those sent, the time to store them all
 after the last was sent, the CPU seconds of the system's own processes per 1,000 readings
 stored (Vigie: its bridge and its worker; the peer: the Node-RED process), their peak
@@ -12,7 +17,7 @@ costs what idling costs. Vigie does more per reading than the peer (validation, 
 hop, de-duplication, windows, KPIs, alerts); the peer stores the raw points only.
 
     bench/peer_nodered/setup.sh                     # once: Node-RED into .venv/nodered
-    python -m bench.peer [--seconds 15] [--loads 5000,20000,50000]
+    python -m bench.peer [--seconds 15] [--loads 5000,20000,50000] [--idle-seconds 60]
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ from rich.table import Table
 
 from bench.common import bench_chain, console, machine
 from bench.pipeline_e2e import offer_and_wait
+from vigie import influxql
 from vigie.contracts import Territory
+from vigie.contracts.storage import Measurement as M
+from vigie.contracts.storage import at
 from vigie.settings import Settings
 
 PEER = Path(__file__).with_name("peer_nodered")
@@ -43,6 +51,14 @@ TICK = os.sysconf("SC_CLK_TCK")
 def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _written(pid: int) -> int:
+    """Bytes a process passed to write() so far (InfluxDB: its WAL and compactions)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar"):
+            return int(line.split()[1])
+    return 0
 
 
 def _rss_mb(pid: int) -> float:
@@ -62,6 +78,8 @@ class Row(NamedTuple):
     cpu_per_k: float
     rss_mb: float
     servers: dict[str, float]
+    points_per_reading: float  # InfluxDB points written per reading stored
+    influx_bytes_per_reading: float  # bytes InfluxDB wrote (WAL, compactions) per reading
 
 
 class Watch:
@@ -136,7 +154,36 @@ def _offer(
     return sent, stored, elapsed, wall
 
 
-def main(seconds: float, loads: list[int]) -> None:
+def _idle(
+    systems: dict[str, tuple[str, str, dict[str, int]]],
+    servers: dict[str, int],
+    settings: Settings,
+    seconds: float,
+) -> None:
+    """Every process's share of a core while nothing is sent."""
+    time.sleep(settings.streams.idle_fetch_after_s + 5)  # the worker's stream counts as idle
+    pids = {n: p for _, _, own in systems.values() for n, p in own.items()}
+    watch = Watch({**pids, **servers})
+    time.sleep(seconds)
+    cpu = watch.stop()
+    table = Table(
+        "process",
+        "system",
+        "idle CPU (core)",
+        "resident MB",
+        title=f"At rest, {seconds:.0f} s, nothing sent",
+    )
+    for name, (_, _, own) in systems.items():
+        for n in own:
+            table.add_row(n, name, f"{cpu[n] / seconds:.4f}", f"{watch.peak[n]:,.0f}")
+    for n in servers:
+        table.add_row(n, "server (shared)", f"{cpu[n] / seconds:.4f}", f"{watch.peak[n]:,.0f}")
+    console.print(table)
+    for name, (_, _, own) in systems.items():
+        console.print(f"{name} at rest: {sum(cpu[n] for n in own) / seconds:.4f} core")
+
+
+def main(seconds: float, loads: list[int], idle_s: float) -> None:
     stack, territory, settings, comps = bench_chain("vigie-peer-")
     stack.prepare_database(PEER_DB)
     comps.start_streams()
@@ -154,23 +201,33 @@ def main(seconds: float, loads: list[int]) -> None:
     seqs: dict[str, dict[str, int]] = {name: {} for name in systems}
     rows: list[Row] = []
     try:
-        time.sleep(5)  # Node-RED connects and subscribes
+        if idle_s > 0:
+            _idle(systems, {s: p for s, p in servers.items() if p}, settings, idle_s)
+        else:
+            time.sleep(5)  # Node-RED connects and subscribes
+        lamps = sum(1 for a in territory.assets if a.kind == "lamp")
         for name, (prefix, db, _pids) in systems.items():  # warm-up, not timed
-            sent, stored, _, _ = _offer(territory, settings, prefix, db, 1_000, 3.0, seqs[name])
-            console.print(f"warm-up {name}: {stored:,}/{sent:,} stored")
+            sent, stored, _, _ = _offer(
+                territory, settings, prefix, db, 10_000, lamps * 50 / 10_000 + 1, seqs[name]
+            )
+            console.print(f"warm-up {name}: {stored:,}/{sent:,} stored, each lamp once")
         for load in loads:
             for name, (prefix, db, pids) in systems.items():
                 watch = Watch({**pids, **{s: p for s, p in servers.items() if p}})
+                wrote, t0 = _written(servers["influxdb"]), time.time()
                 sent, stored, elapsed, wall = _offer(
                     territory, settings, prefix, db, load, seconds, seqs[name]
                 )
                 cpu = watch.stop()
+                influx_bytes = _written(servers["influxdb"]) - wrote
+                points = _points(settings, t0, stored) if name == "Vigie" else 1.0
                 own = sum(cpu[n] for n in pids)
                 rss = sum(watch.peak[n] for n in pids)
                 per_k = 1000 / max(stored, 1)
                 rows.append(
                     Row(load, name, sent / wall, stored, sent, elapsed - wall, own * per_k, rss,
-                        {s: cpu[s] * per_k for s in servers if s in cpu})
+                        {s: cpu[s] * per_k for s in servers if s in cpu}, points,
+                        influx_bytes / max(stored, 1))
                 )  # fmt: skip
                 console.print(
                     f"{name} at {load:,}/s: stored {stored:,}/{sent:,}, "
@@ -186,6 +243,18 @@ def main(seconds: float, loads: list[int]) -> None:
     _report(rows, loads)
 
 
+def _points(settings: Settings, t0: float, stored: int) -> float:
+    """Points the worker wrote per reading stored since ``t0`` (its platform reports: every
+    line it sent InfluxDB, raw readings, windows, KPIs and its own figures)."""
+    time.sleep(11)  # the worker reports every 10 s
+    lines = influxql.scalar(
+        settings.influx,
+        f'SELECT sum("lines_out") FROM {at(M.PLATFORM)} WHERE time >= {int(t0 * 1000)}ms '
+        "AND \"component\" = 'streams' AND \"vertical\" = ''",
+    )
+    return float(lines or 0) / max(stored, 1)
+
+
 def _report(rows: list[Row], loads: list[int]) -> None:
     table = Table(
         "offered/s",
@@ -195,6 +264,8 @@ def _report(rows: list[Row], loads: list[int]) -> None:
         "own CPU-s / 1,000",
         "resident MB",
         "servers' CPU-s / 1,000 (mosquitto, kafka, influxdb)",
+        "points / reading",
+        "InfluxDB bytes written / reading",
         title="Vigie against Node-RED (MING flow), same servers, same publisher",
     )
     for r in rows:
@@ -206,6 +277,8 @@ def _report(rows: list[Row], loads: list[int]) -> None:
             f"{r.cpu_per_k:.3f}",
             f"{r.rss_mb:,.0f}",
             ", ".join(f"{s} {v:.3f}" for s, v in r.servers.items()),
+            f"{r.points_per_reading:.2f}",
+            f"{r.influx_bytes_per_reading:,.0f}",
         )
     console.print(table)
     for load in loads:
@@ -224,5 +297,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--loads", default="5000,20000,50000")
+    parser.add_argument("--idle-seconds", type=float, default=60.0, help="0: no idle phase")
     args = parser.parse_args()
-    main(args.seconds, [int(x) for x in args.loads.split(",")])
+    main(args.seconds, [int(x) for x in args.loads.split(",")], args.idle_seconds)

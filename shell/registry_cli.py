@@ -29,6 +29,32 @@ def schema_text() -> str:
     return json.dumps(Territory.model_json_schema(), indent=1, sort_keys=True) + "\n"
 
 
+def _series(territory: Territory, *, refuse: bool) -> None:
+    """Print the series the registry makes in InfluxDB against the budget; over it, refuse
+    (import, validate) or warn (show)."""
+    from vigie.cardinality import series_of
+    from vigie.settings import Settings
+
+    budget = Settings().influx.max_series
+    estimate = series_of(territory)
+    line = (
+        f"InfluxDB series at most: {estimate.total:,} "
+        f"({estimate.total / budget:.1%} of the budget of {budget:,}, VIGIE_INFLUX__MAX_SERIES)"
+    )
+    if not estimate.over(budget):
+        console.print(line)
+        return
+    advice = (
+        f"{line}: over the budget. Size InfluxDB for it (InfluxData's guide: 4-6 cores and "
+        "8-32 GB of RAM up to 1 M series on one 1.x node; more takes a larger node or a "
+        "cluster) and raise VIGIE_INFLUX__MAX_SERIES, or serve the territory as several "
+        "registries, each with its own database"
+    )
+    if refuse:
+        raise fail(Exit.USAGE, advice)
+    console.print(f"[yellow]warning:[/] {advice}")
+
+
 def _load(path: Path) -> Territory:
     try:
         return Territory.load(path)
@@ -103,6 +129,7 @@ def registry_import(
         raise fail(Exit.USAGE, f"{source}: {exc}") from None
     for problem in result.problems:
         console.print(f"[yellow]{source}:[/] {problem}")
+    _series(result.territory, refuse=True)  # nothing saved when over the budget
     result.territory.save(into)
     where = ", ".join(f"{n:,} {how}" for how, n in sorted(result.located.items()))
     console.print(
@@ -118,6 +145,7 @@ def registry_validate(path: Path = typer.Argument(..., help="Registry file.")) -
     """Check a registry against its schema and its own consistency."""
     territory = _load(path)
     console.print(f"{path}: valid, {len(territory.assets):,} assets")
+    _series(territory, refuse=True)
 
 
 @registry_app.command("show")
@@ -134,6 +162,7 @@ def registry_show(path: Path = typer.Argument(..., help="Registry file.")) -> No
         f"{territory.name} ({territory.id}), {territory.timezone}: {len(territory.assets):,} "
         f"assets; positions: " + ", ".join(f"{n:,} {k}" for k, n in sorted(located.items()))
     )
+    _series(territory, refuse=False)
 
 
 @registry_app.command("schema")

@@ -122,6 +122,7 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
             async for events in stream.noack_take(  # type: ignore[attr-defined]  # faust-streaming's StreamT protocol lacks it
                 settings.streams.take_max, within=settings.streams.take_within_s
             ):
+                transport.pace_fetches(app, transport.FETCH_MAX_WAIT_MS)
                 kept = await admit(events)
                 if kept:
                     await processor.handle(kept, written=partial(acknowledge, stream, kept))
@@ -150,6 +151,8 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
     @app.timer(interval=2.0)
     async def idle() -> None:
         await processor.on_idle(settings.streams.idle_close_s)
+        if processor.idle_s() >= settings.streams.idle_fetch_after_s:
+            transport.pace_fetches(app, settings.streams.idle_fetch_wait_ms)
 
     @app.timer(interval=1.0)
     async def reseek() -> None:

@@ -571,9 +571,13 @@ class TelemetryProcessor:
             await sink.write(lines, LONG_RP, precision="ns")
         self.rejected += len(letters)
 
+    def idle_s(self) -> float:
+        """Seconds since the last telemetry bulk came."""
+        return self.clock.monotonic() - self.last_event
+
     async def on_idle(self, idle_after_s: float) -> None:
         """When no data came for idle_after_s: close open group windows, look for silences."""
-        if self.clock.monotonic() - self.last_event < idle_after_s:
+        if self.idle_s() < idle_after_s:
             return
         async with self._lock:
             by_lane: dict[Lane, dict[str, GroupState]] = {}

@@ -18,6 +18,7 @@ from pydantic_core import from_json, to_json
 from streams.kernels.windows import WindowAggregates, hopping, tumbling
 from vigie.contracts import TelemetryBatch
 from vigie.contracts.metrics import METRIC_INDEX, METRIC_NAMES
+from vigie.contracts.storage import HOP_METRICS
 from vigie.sequence import SEQ_WINDOW, SeqVerdict, SeqWindow
 
 N_METRICS = len(METRIC_NAMES)
@@ -31,7 +32,7 @@ class WindowPolicy:
     # hopping windows (road traffic over the last hour, every quarter hour)
     hop_window_ms: int = 3_600_000
     hop_ms: int = 900_000
-    hop_metrics: tuple[str, ...] = ("traffic_flow_vehh", "speed_kmh", "occupancy_pct")
+    hop_metrics: tuple[str, ...] = HOP_METRICS
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 # the shared core: every module is for the packages above
 __all__ = [
+    "cardinality",
     "clock",
     "contracts",
     "datafiles",

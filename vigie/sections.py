@@ -59,6 +59,8 @@ class InfluxSettings(_Section):
     token_file: Path | None = None  # v2 only
     raw_retention: str = "7d"
     aggregate_retention: str = "INF"
+    # series one territory's registry may make (vigie.cardinality): checked at registry import
+    max_series: int = Field(default=1_000_000, gt=0)
 
 
 class GrafanaSettings(_Section):
@@ -103,6 +105,10 @@ class StreamsSettings(_Section):
     attribution_window_s: int = 3600
     group_lateness_s: int = 1800  # batches from the edge may be this old
     idle_close_s: float = 20.0  # no data for this long: close open group windows
+    # no data for this long: fetch with the long wait (fewer empty fetches at rest; the first
+    # record after the pause waits at most idle_fetch_wait_ms)
+    idle_fetch_after_s: float = 30.0
+    idle_fetch_wait_ms: int = 1500
     silent_after_s: int = 900  # event time behind the newest data before device_silent
     receipts: bool = True  # storage receipts to devices once their batches are stored
     # a device with no state starts from what InfluxDB holds of its open windows

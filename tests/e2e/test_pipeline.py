@@ -13,6 +13,8 @@ from simulators.publish import publish
 from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from tests.helpers import check_stored_exactly, wait_for_count
+from vigie import influxql
+from vigie.cardinality import series_of
 from vigie.contracts import DeadLetter, KafkaTopics
 from vigie.kafka import read_topic
 
@@ -46,6 +48,7 @@ def test_every_reading_arrives_once_and_aggregates_match(stack, settings, isolat
         # let any straggler or duplicate write land before checking for excess
         time.sleep(2)
         check_stored_exactly(settings, emitted)
+        series = influxql.query(settings.influx, "SHOW SERIES")
         letters = [
             DeadLetter.model_validate_json(r.value)
             for r in asyncio.run(
@@ -56,5 +59,9 @@ def test_every_reading_arrives_once_and_aggregates_match(stack, settings, isolat
         comps.stop_all()
 
     assert found == report.readings
+    # the series budget checked at registry import is an upper bound of what was made
+    estimate = series_of(territory).total
+    print(f"\n{len(series):,} InfluxDB series made, {estimate:,} estimated at most")
+    assert 0 < len(series) <= estimate
     assert sorted(lt.reason for lt in letters) == sorted(f.expected for f in faults)
     assert {lt.payload for lt in letters} == {f.payload for f in faults}

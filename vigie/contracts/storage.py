@@ -11,6 +11,8 @@ from enum import StrEnum
 
 RAW_RP = "raw"  # raw readings, short retention (7 days by default)
 LONG_RP = "long"  # aggregates and everything else, kept
+# metrics also kept in hourly windows every 15 minutes (``agg_hop_1h``): road traffic
+HOP_METRICS: tuple[str, ...] = ("traffic_flow_vehh", "speed_kmh", "occupancy_pct")
 
 
 class Measurement(StrEnum):
