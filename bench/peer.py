@@ -38,8 +38,8 @@ from bench.common import bench_chain, console, machine
 from bench.pipeline_e2e import offer_and_wait
 from vigie import influxql
 from vigie.contracts import Territory
+from vigie.contracts.storage import RAW_RP, at
 from vigie.contracts.storage import Measurement as M
-from vigie.contracts.storage import at
 from vigie.settings import Settings
 
 PEER = Path(__file__).with_name("peer_nodered")
@@ -235,12 +235,38 @@ def main(seconds: float, loads: list[int], idle_s: float) -> None:
                     f"1,000; resident {rss:,.0f} MB"
                 )
             comps.check_alive()
+        stored = {name: _readings(settings, db) for name, (_, db, _) in systems.items()}
+        disk = {name: _on_disk(stack.root, db) for name, (_, db, _) in systems.items()}
     finally:
         peer.terminate()
         peer.wait(20)
         comps.stop_all()
         stack.down()
     _report(rows, loads)
+    for name, parts in disk.items():
+        per = ", ".join(f"{rp} {b / max(stored[name], 1):.1f}" for rp, b in sorted(parts.items()))
+        console.print(
+            f"{name}: InfluxDB holds {sum(parts.values()) / 1e6:.1f} MB for its "
+            f"{stored[name]:,} readings (warm-up included): bytes per reading by retention "
+            f"policy, data and write-ahead log: {per}"
+        )
+
+
+def _readings(settings: Settings, database: str) -> int:
+    """Raw readings a database holds (both systems write them to the default policy)."""
+    influx = settings.influx.model_copy(update={"database": database})
+    return int(influxql.scalar(influx, f"SELECT count(*) FROM {at(M.TELEMETRY, RAW_RP)}"))
+
+
+def _on_disk(root: Path, database: str) -> dict[str, int]:
+    """Bytes InfluxDB keeps for a database, per retention policy (TSM files and WAL)."""
+    out: dict[str, int] = {}
+    for part in ("data", "wal"):
+        base = root / "influxdb" / part / database
+        for rp in base.iterdir() if base.exists() else ():
+            size = sum(f.stat().st_size for f in rp.rglob("*") if f.is_file())
+            out[rp.name] = out.get(rp.name, 0) + size
+    return out
 
 
 def _points(settings: Settings, t0: float, stored: int) -> float:

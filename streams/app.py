@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from streams import transport
 from streams.offsets import Admission, OffsetGuard
 from streams.processor import TelemetryProcessor
+from streams.stall import RecoveryWatch
 from vigie.contracts import KafkaTopics, Vertical
 from vigie.contracts.platform import PlatformReport
 from vigie.exits import Exit
@@ -153,6 +154,24 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         await processor.on_idle(settings.streams.idle_close_s)
         if processor.idle_s() >= settings.streams.idle_fetch_after_s:
             transport.pace_fetches(app, settings.streams.idle_fetch_wait_ms)
+
+    recovery_watch = RecoveryWatch(settings.streams.recovery_stall_s)
+
+    @app.timer(interval=5.0)
+    async def recovery_stalled() -> None:
+        recovery = getattr(app.tables, "recovery", None)  # the concrete TableManager's
+        if recovery is None:
+            return
+        position = tuple(sorted((str(tp), o) for tp, o in recovery.active_offsets.items()))
+        now = time.monotonic()
+        if recovery_watch.stalled(bool(recovery.in_recovery), position, now):
+            log.error(
+                "table recovery stalled: exiting for a fresh start",
+                extra={"stalled_s": round(recovery_watch.stuck_for(now)),
+                       "exit_code": int(Exit.RESTART)},
+            )  # fmt: skip
+            logging.shutdown()
+            os._exit(int(Exit.RESTART))
 
     @app.timer(interval=1.0)
     async def reseek() -> None:

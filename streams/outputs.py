@@ -86,6 +86,7 @@ class BulkOutput:
     verticals: dict[str, str] = field(default_factory=dict)  # device -> vertical, as received
     fresh: list[TelemetryBatch] = field(default_factory=list)  # raw readings to store
     raw_from_ms: int | None = None  # older raw readings go to the long retention
+    minute_from_ms: int | None = None  # older 1-minute windows too (imported history)
     windows: list[WindowRow] = field(default_factory=list)  # 1-minute tumbling
     hop_windows: list[WindowRow] = field(default_factory=list)  # labelled by their end
     hop_window_ms: int = 0

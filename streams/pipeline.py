@@ -44,6 +44,7 @@ class Policies:
     group: GroupPolicy = field(default_factory=GroupPolicy)
     kpi: kpis.KpiPolicy = field(default_factory=kpis.KpiPolicy)
     raw_keep_ms: int = 7 * 86_400_000  # raw retention (0: forever); older history goes to long
+    minute_keep_ms: int = 400 * 86_400_000  # 1-minute windows' retention, the same way
 
 
 KpiPolicy = kpis.KpiPolicy
@@ -101,6 +102,8 @@ class Pipeline:
         out.reading_ts = res.ts
         if self.policies.raw_keep_ms:  # 0: raw data kept forever
             out.raw_from_ms = now_ms - self.policies.raw_keep_ms + 3_600_000
+        if self.policies.minute_keep_ms:
+            out.minute_from_ms = now_ms - self.policies.minute_keep_ms + 3_600_000
         out.windows, out.hop_windows = _kept(res.rows), _kept(res.hop_rows)
         out.hop_window_ms = self.policies.window.hop_window_ms
         out.late_readings = res.late

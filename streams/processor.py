@@ -58,7 +58,7 @@ from vigie import influxql
 from vigie.clock import SYSTEM, Clock
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
-from vigie.contracts.storage import LONG_RP, RAW_RP, Measurement, at
+from vigie.contracts.storage import LONG_RP, MINUTE_RP, RAW_RP, Measurement, at
 from vigie.localtime import LocalClock
 from vigie.registries import Registries
 from vigie.retry import SERVER, retrying
@@ -87,6 +87,7 @@ def policies_from(settings: Settings, timezone: str = "Europe/Paris") -> Policie
         ),
         kpi=s.kpi.model_copy(update={"silent_after_ms": s.silent_after_s * 1000, "clock": clock}),
         raw_keep_ms=retention_seconds(settings.influx.raw_retention) * 1000,
+        minute_keep_ms=retention_seconds(settings.influx.minute_retention) * 1000,
     )
 
 
@@ -643,9 +644,13 @@ class TelemetryProcessor:
         """Write the results, then emit the alerts and save the states, then tell the devices
         what is stored (receipts), then ``written``."""
         sink = await self.open()
-        # both retention policies at once; this worker's own lines ride along with the results
+        # every retention policy at once; this worker's own lines ride along with the results
         own, self._own_lines = self._own_lines, []
-        await asyncio.gather(sink.write(lines.raw, RAW_RP), sink.write(lines.long + own, LONG_RP))
+        await asyncio.gather(
+            sink.write(lines.raw, RAW_RP),
+            sink.write(lines.minute, MINUTE_RP),
+            sink.write(lines.long + own, LONG_RP),
+        )
         await self._refused()
         self._self_metrics(out, stages)
         for alert in out.alerts:

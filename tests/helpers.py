@@ -95,7 +95,7 @@ def check_stored_exactly(settings, emitted) -> None:  # type: ignore[no-untyped-
     aggs = influxql.query(
         settings.influx,
         'SELECT "count", "sum", "min", "max", "last" FROM '
-        '"long"."agg_1m" GROUP BY "device", "metric"',
+        '"minute"."agg_1m" GROUP BY "device", "metric"',
     )
     sent: Counter = Counter()
     devices = sorted({e.batch.device_id for e in emitted})

@@ -58,7 +58,9 @@ class InfluxSettings(_Section):
     read_password_file: Path | None = None
     token_file: Path | None = None  # v2 only
     raw_retention: str = "7d"
+    minute_retention: str = "400d"  # 1-minute windows; hourly and daily ones are kept
     aggregate_retention: str = "INF"
+    rollup_every: str = "1h"  # how often InfluxDB rolls 1-minute windows up (1.x)
     # series one territory's registry may make (vigie.cardinality): checked at registry import
     max_series: int = Field(default=1_000_000, gt=0)
 
@@ -114,6 +116,8 @@ class StreamsSettings(_Section):
     # a device with no state starts from what InfluxDB holds of its open windows
     rebuild_from_store: bool = True
     stop_timeout_s: float = 10.0  # a stop that takes longer (Kafka gone) exits anyway
+    # a table recovery whose offsets did not move for this long: exit for a fresh start
+    recovery_stall_s: float = 60.0
     take_max: int = 500
     take_within_s: float = 0.5
     web_port: int = 0  # 0: pick a free port

@@ -184,9 +184,13 @@ class Stack:
 
     def prepare_database(self, database: str) -> None:
         """Create an InfluxDB database with Vigie's retention policies and grants."""
+        from vigie.settings import Settings
+
         influx = self.services.get("influxdb")
         if isinstance(influx, InfluxDB1):
-            influx.prepare_database(database)
+            s = Settings().influx
+            retention = (s.raw_retention, s.minute_retention, s.aggregate_retention)
+            influx.prepare_database(database, retention, s.rollup_every)
 
     def service(self, name: str) -> Service | None:
         """The recorded server of that name (running or not), None when there is none."""

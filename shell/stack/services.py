@@ -13,6 +13,7 @@ from typing import Protocol
 
 from vigie import errors
 from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
+from vigie.contracts.storage import retention_policies, rollup_queries
 
 
 class StackError(errors.StackError):
@@ -250,7 +251,8 @@ class InfluxDB1:
             # runtime statistics, nor for the backup port on bind-address: see README)
             "  pprof-enabled = false\n"
             "[monitor]\n  store-enabled = false\n"
-            "[continuous_queries]\n  enabled = false\n"
+            # the retention ladder's rollups (vigie.contracts.storage.rollup_queries)
+            '[continuous_queries]\n  enabled = true\n  run-interval = "1s"\n'
         )
         return [binary, "-config", str(conf)]
 
@@ -308,19 +310,29 @@ class InfluxDB1:
         for user in self.USERS[1:]:
             self._query(f"CREATE USER \"{user}\" WITH PASSWORD '{self._secret(user).read_text()}'")
 
-    def prepare_database(self, database: str, raw_retention: str = "7d") -> None:
-        """Database, retention policies (raw short and default, long forever) and grants."""
+    def prepare_database(
+        self,
+        database: str,
+        retention: tuple[str, str, str] = ("7d", "400d", "INF"),
+        rollup_every: str = "1h",
+    ) -> None:
+        """Database, retention policies (raw, minute and long: ``retention``; raw the default),
+        the continuous queries that roll minutes up into hours and days, and grants."""
         self._query(f'CREATE DATABASE "{database}"')
-        for name, duration, default in (("raw", raw_retention, " DEFAULT"), ("long", "INF", "")):
+        for name, duration, default in retention_policies(*retention):
+            is_default = " DEFAULT" if default else ""
             try:
                 self._query(
                     f'CREATE RETENTION POLICY "{name}" ON "{database}" DURATION '
-                    f"{duration} REPLICATION 1{default}"
+                    f"{duration} REPLICATION 1{is_default}"
                 )
             except StackError:
                 self._query(
-                    f'ALTER RETENTION POLICY "{name}" ON "{database}" DURATION {duration}{default}'
+                    f'ALTER RETENTION POLICY "{name}" ON "{database}" DURATION '
+                    f"{duration}{is_default}"
                 )
+        for statement in rollup_queries(database, rollup_every):
+            self._query(statement)
         if self.auth:
             self._query(f'GRANT WRITE ON "{database}" TO "vigie-writer"')
             self._query(f'GRANT READ ON "{database}" TO "vigie-reader"')

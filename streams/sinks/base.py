@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self
 
-from vigie.contracts.storage import LONG_RP, RAW_RP
+from vigie.contracts.storage import LONG_RP, MINUTE_RP, RAW_RP
 from vigie.errors import UsageError
 from vigie.sections import read_secret
 
@@ -33,9 +33,11 @@ class Retention:
 
     raw: str = "7d"
     aggregate: str = "INF"
+    minute: str = "400d"
+    rollup_every: str = "1h"  # how often InfluxDB 1.x rolls the 1-minute windows up
 
     def of(self, rp: str) -> str:
-        return {RAW_RP: self.raw, LONG_RP: self.aggregate}[rp]
+        return {RAW_RP: self.raw, MINUTE_RP: self.minute, LONG_RP: self.aggregate}[rp]
 
 
 def retention_seconds(text: str) -> int:
@@ -66,7 +68,12 @@ class Sink(Protocol):
 def sink_for(influx: InfluxSettings) -> Sink:
     """The sink the settings choose, not yet entered: InfluxDB 1.x (v1 API, user and password)
     or 2.x/3.x (token)."""
-    retention = Retention(influx.raw_retention, influx.aggregate_retention)
+    retention = Retention(
+        influx.raw_retention,
+        influx.aggregate_retention,
+        influx.minute_retention,
+        influx.rollup_every,
+    )
     if influx.backend == "v2":
         from streams.sinks.influx_v2 import InfluxV2Sink
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from streams.sinks.base import Refused, Retention
-from vigie.contracts.storage import LONG_RP, RAW_RP
+from vigie.contracts.storage import retention_policies, rollup_queries
 from vigie.errors import StorageError
 from vigie.retry import SERVER, Backoff, retrying
 
@@ -89,7 +89,8 @@ class InfluxV1Sink:
         return body
 
     async def ensure_schema(self) -> None:
-        """Create the database and its retention policies (raw short, aggregates long).
+        """Create the database, its retention policies (``vigie.contracts.storage``'s ladder)
+        and the continuous queries that roll the 1-minute windows up.
 
         With authentication on, the writer is no administrator: an administrator prepared the
         database (``vigie stack up`` does), and this step is skipped.
@@ -102,19 +103,22 @@ class InfluxV1Sink:
                 raise
             log.info("database prepared by an administrator", extra={"database": db})
             return
-        for name, default in ((RAW_RP, " DEFAULT"), (LONG_RP, "")):
-            duration = self.retention.of(name)
+        r = self.retention
+        for name, duration, default in retention_policies(r.raw, r.minute, r.aggregate):
+            is_default = " DEFAULT" if default else ""
             try:
                 await self.query(
                     f'CREATE RETENTION POLICY "{name}" ON "{db}" DURATION '
-                    f"{duration} REPLICATION 1{default}",
+                    f"{duration} REPLICATION 1{is_default}",
                     post=True,
                 )
             except InfluxError:
                 await self.query(
-                    f'ALTER RETENTION POLICY "{name}" ON "{db}" DURATION {duration}{default}',
+                    f'ALTER RETENTION POLICY "{name}" ON "{db}" DURATION {duration}{is_default}',
                     post=True,
                 )
+        for statement in rollup_queries(db, r.rollup_every):
+            await self.query(statement, post=True)
 
     async def write(self, lines: Sequence[str], rp: str, precision: str = "ms") -> None:
         """Write lines in chunks, retrying on transport and server errors."""

@@ -289,18 +289,20 @@ class Lines:
 
     raw: list[str] = field(default_factory=list)
     long: list[str] = field(default_factory=list)
+    minute: list[str] = field(default_factory=list)  # the 1-minute windows
 
     def __iadd__(self, other: Lines) -> Lines:
         self.raw += other.raw
         self.long += other.long
+        self.minute += other.minute
         return self
 
     def __len__(self) -> int:
-        return len(self.raw) + len(self.long)
+        return len(self.raw) + len(self.long) + len(self.minute)
 
     @property
     def bytes(self) -> int:
-        return sum(map(len, self.raw)) + sum(map(len, self.long))
+        return sum(sum(map(len, part)) for part in (self.raw, self.long, self.minute))
 
 
 def encode(out: BulkOutput, tags: TagIndex) -> Lines:
@@ -308,8 +310,13 @@ def encode(out: BulkOutput, tags: TagIndex) -> Lines:
     readings, fleet, per-reading KPIs, balances and attribution, nights, alerts."""
     v = out.verticals
     raw, old = raw_lines(out.fresh, v, tags, out.raw_from_ms)
-    long = old
-    long += aggregate_lines(out.windows, v, tags)
+    cut = out.minute_from_ms
+    kept = [w for w in out.windows if cut is None or w.start_ms >= cut]
+    minute = aggregate_lines(kept, v, tags)
+    long = old  # what is older than its retention policy keeps is kept with the rest
+    long += aggregate_lines(
+        [w for w in out.windows if cut is not None and w.start_ms < cut], v, tags
+    )
     long += aggregate_lines(out.hop_windows, v, tags, HOPPING, out.hop_window_ms)
     long += late_lines(out.late_readings, v, tags)
     long += fleet_lines(out.fleet, v, tags, FLEET_HISTORY if out.fleet_history else FLEET)
@@ -319,4 +326,4 @@ def encode(out: BulkOutput, tags: TagIndex) -> Lines:
     long += attribution_lines(out.attributions, tags)
     long += night_lines(out.nights, tags)
     long += alert_lines(out.alerts, tags)
-    return Lines(raw, long)
+    return Lines(raw, long, minute)

@@ -117,7 +117,7 @@ def test_weeks_old_history_is_stored_whole_with_its_gaps_and_reported(settings, 
     assert kept == {k: v for k, v in valid.items() if k[1] < cutoff}, "older: long, not dropped"
     windows = influxql.query(
         settings.influx,
-        'SELECT "count", "sum" FROM "long"."agg_1m" WHERE "metric" = \'traffic_flow_vehh\' '
+        'SELECT "count", "sum" FROM "minute"."agg_1m" WHERE "metric" = \'traffic_flow_vehh\' '
         'GROUP BY "device"',
     )
     assert {(w["device"], int(w["time"])): (w["count"], w["sum"]) for w in windows} == {
@@ -159,6 +159,6 @@ def test_the_same_history_imported_twice_is_counted_once(settings, isolated, tmp
         chain.check_alive()
     total = influxql.scalar(
         settings.influx,
-        'SELECT sum("count") FROM "long"."agg_1m" WHERE "metric" = \'traffic_flow_vehh\'',
+        'SELECT sum("count") FROM "minute"."agg_1m" WHERE "metric" = \'traffic_flow_vehh\'',
     )
     assert total == len(valid)

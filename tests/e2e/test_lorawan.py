@@ -175,7 +175,7 @@ def test_chirpstack_uplinks_arrive_once_in_order_with_gaps_counted_and_bad_ones_
     assert {v for _, v in _raw(settings, "bin-1", "rssi_dbm")} == {-101.0}
     counted = influxql.scalar(
         settings.influx,
-        'SELECT sum("count") FROM "long"."agg_1m" WHERE device=\'bin-1\' AND metric=\'fill_pct\'',
+        'SELECT sum("count") FROM "minute"."agg_1m" WHERE device=\'bin-1\' AND metric=\'fill_pct\'',
     )
     assert counted == 7, "the windows count each uplink once"
     # 12 and 13 never came; 16's bytes were no frame (a dead letter, no reading): the rejoin

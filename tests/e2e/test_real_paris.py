@@ -92,7 +92,7 @@ def test_an_hour_of_paris_counters_imported_and_checked_against_the_file(
 
     windows = influxql.query(
         settings.influx,
-        'SELECT "count", "sum" FROM "long"."agg_1m" GROUP BY "device", "metric"',
+        'SELECT "count", "sum" FROM "minute"."agg_1m" GROUP BY "device", "metric"',
     )
     stored = {(w["device"], w["metric"]): (w["count"], w["sum"]) for w in windows}
     assert stored == {

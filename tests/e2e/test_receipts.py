@@ -55,7 +55,7 @@ def _stored(settings, device: str) -> tuple[int, int]:
         settings.influx, f'SELECT count("value") FROM "raw"."telemetry" WHERE device=\'{device}\''
     )
     counted = influxql.scalar(
-        settings.influx, f'SELECT sum("count") FROM "long"."agg_1m" WHERE device=\'{device}\''
+        settings.influx, f'SELECT sum("count") FROM "minute"."agg_1m" WHERE device=\'{device}\''
     )
     return int(raw), int(counted)
 

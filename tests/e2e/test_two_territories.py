@@ -81,7 +81,7 @@ def test_two_territories_one_bridge_one_worker_no_cross_talk(settings, isolated,
 
     windows = influxql.query(
         settings.influx,
-        'SELECT sum("count") AS n, sum("sum") AS s FROM "long"."agg_1m" '
+        'SELECT sum("count") AS n, sum("sum") AS s FROM "minute"."agg_1m" '
         'WHERE "metric" = \'traffic_flow_vehh\' GROUP BY "territory"',
     )
     assert {w["territory"]: (w["n"], w["s"]) for w in windows} == {

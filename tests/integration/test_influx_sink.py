@@ -38,7 +38,63 @@ def test_writes_are_idempotent_and_retention_policies_exist(settings):
     }
     assert policies["raw"]["default"] is True
     assert policies["raw"]["duration"] == "168h0m0s"
+    assert policies["minute"]["duration"] == f"{400 * 24}h0m0s"
     assert policies["long"]["duration"] == "0s"
+
+
+def test_the_retention_ladder_rolls_minutes_up_into_hours_and_days(settings, stack, monkeypatch):
+    """The continuous queries the stack creates (run every 2 s here, every hour by default)
+    turn the 1-minute windows into hourly and daily ones: counts and sums add up, the mean
+    follows, min, max and the last value are the extreme and the latest window's."""
+    monkeypatch.setenv("VIGIE_INFLUX__ROLLUP_EVERY", "2s")
+    stack.prepare_database(settings.influx.database)
+    url, db = settings.influx.url, settings.influx.database
+    writer = (settings.influx.username, read_secret(settings.influx.password_file))
+    hour = int(time.time()) // 3600 * 3600 * 1000
+    windows = {  # (device, start) -> count, sum, min, max, last
+        ("a", hour - 3_600_000): (2, 3.0, 1.0, 2.0, 2.0),
+        ("a", hour - 60_000): (1, 4.0, 4.0, 4.0, 4.0),
+        ("a", hour): (3, 9.0, 2.0, 4.0, 3.0),
+        ("a", hour + 60_000): (1, 0.5, 0.5, 0.5, 0.5),
+        ("b", hour): (1, 7.0, 7.0, 7.0, 7.0),
+    }
+    lines = [
+        f"agg_1m,territory=t,device={d},metric=power_w count={c}i,sum={s},min={lo},max={hi},"
+        f"mean={s / c},last={last},last_ts_ms={t + 59_000}i {t}"
+        for (d, t), (c, s, lo, hi, last) in windows.items()
+    ]
+
+    async def go():
+        async with InfluxV1Sink(url, db, auth=writer) as sink:
+            await sink.write(lines, "minute")
+
+    asyncio.run(go())
+    expected_hours = [
+        {"time": hour - 3_600_000, "device": "a", "count": 3, "sum": 7.0, "min": 1.0,
+         "max": 4.0, "mean": 7.0 / 3, "last": 4.0, "last_ts_ms": hour - 1_000},
+        {"time": hour, "device": "a", "count": 4, "sum": 9.5, "min": 0.5, "max": 4.0,
+         "mean": 9.5 / 4, "last": 0.5, "last_ts_ms": hour + 119_000},
+        {"time": hour, "device": "b", "count": 1, "sum": 7.0, "min": 7.0, "max": 7.0,
+         "mean": 7.0, "last": 7.0, "last_ts_ms": hour + 59_000},
+    ]  # fmt: skip
+    fields = '"count", "sum", "min", "max", "mean", "last", "last_ts_ms"'
+    deadline = time.monotonic() + 30
+    while True:
+        hours = influxql.query(
+            settings.influx, f'SELECT {fields} FROM "long"."agg_1h" GROUP BY "device"'
+        )
+        days = influxql.query(
+            settings.influx, f'SELECT {fields} FROM "long"."agg_1d" GROUP BY "device"'
+        )
+        if (len(hours) == 3 and sum(r["count"] for r in days) == 8) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert sorted(hours, key=lambda r: (r["time"], r["device"])) == [
+        {**h, "mean": pytest.approx(h["mean"])} for h in expected_hours
+    ]
+    day = {r["device"]: r for r in days if r["device"] == "b"}["b"]
+    assert (day["count"], day["sum"], day["last"]) == (1, 7.0, 7.0)
+    assert sum(r["count"] for r in days if r["device"] == "a") == 7  # one day, or two at 00:xx
 
 
 def _status(
@@ -64,7 +120,7 @@ def _status(
 def test_influxdb_refuses_anonymous_and_the_reader_cannot_write(settings):
     influx, db = settings.influx, settings.influx.database
     line = b"probe,device=x value=1.0"
-    read = {"db": db, "q": 'SELECT * FROM "long"."agg_1m"'}
+    read = {"db": db, "q": 'SELECT * FROM "minute"."agg_1m"'}
     assert _status(settings, "/write", {"db": db}, None, body=line) == 401
     assert _status(settings, "/query", read, None) == 401
     assert (

@@ -169,10 +169,12 @@ def test_sink_requests_follow_the_influxdb2_contract(spec):
         if r[1] == "/api/v2/buckets" and r[0] == "POST"
     }
     assert created["vigie-raw"][0]["everySeconds"] == 7 * 86400
+    assert created["vigie-minute"][0]["everySeconds"] == 400 * 86400
     assert created["vigie"][0]["everySeconds"] == 0
     dbrps = [json.loads(r[4]) for r in stand_in.requests if r[1] == "/api/v2/dbrps"]
     assert {(d["database"], d["retention_policy"]) for d in dbrps} == {
         ("vigie", "raw"),
+        ("vigie", "minute"),
         ("vigie", "long"),
     }
 

@@ -26,7 +26,7 @@ from reports.interop.push import BrokerError, push
 from simulators.territory import generate
 from vigie import influxql
 from vigie.contracts import AssetKind
-from vigie.contracts.storage import LONG_RP
+from vigie.contracts.storage import LONG_RP, MINUTE_RP
 
 pytestmark = pytest.mark.integration
 
@@ -173,7 +173,9 @@ def test_export_with_latest_measurements_import_and_push_from_the_command_line(
         f"{hour + i * 60_000}"
         for i, v in enumerate([300.0, 500.0] * 30)
     ]
-    influxql.write_lines(settings.influx, lines, LONG_RP)
+    minutes = [x for x in lines if x.startswith("agg_1m,")]
+    influxql.write_lines(settings.influx, [x for x in lines if x not in minutes], LONG_RP)
+    influxql.write_lines(settings.influx, minutes, MINUTE_RP)
 
     def vigie(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -54,12 +54,19 @@ def _lines() -> list[str]:
     return out
 
 
-def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(settings, tmp_path):
+def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(
+    settings, stack, tmp_path, monkeypatch
+):
     writer = (settings.influx.username, read_secret(settings.influx.password_file))
+    monkeypatch.setenv("VIGIE_INFLUX__MINUTE_RETENTION", "INF")  # DAY's minutes, kept
+    stack.prepare_database(settings.influx.database)
+    lines = _lines()
+    minutes = [x for x in lines if x.startswith("agg_1m,")]
 
     async def write() -> None:
         async with InfluxV1Sink(settings.influx.url, settings.influx.database, auth=writer) as s:
-            await s.write(_lines(), "long")
+            await s.write(minutes, "minute")
+            await s.write([x for x in lines if x not in minutes], "long")
 
     asyncio.run(write())
     counts = export(settings.influx, DATASETS, "od", DAY, DAY + 86_400_000, tmp_path, "1h", 10)

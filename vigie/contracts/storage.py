@@ -2,15 +2,25 @@
 
 Stream workers write them (``streams.sinks.lineprotocol``); dashboards, open data, the
 footprint report, the demo and the benchmarks read them. A query names a measurement with
-``at``: ``f"SELECT ... FROM {at(Measurement.FLEET)}"``.
+``at``: ``f"SELECT ... FROM {at(Measurement.FLEET)}"``; ``at`` knows which retention policy
+keeps each measurement.
+
+The retention ladder: raw readings for ``raw_retention`` (7 days), 1-minute windows for
+``minute_retention`` (400 days: a year and its comparison month, minute by minute), then
+hourly and daily windows rolled up from them by InfluxDB itself (continuous queries,
+``rollup_queries``), kept with everything else (KPIs, fleet, alerts) for good. With one
+reading a minute per sensor, a 1-minute window holds one reading: the ladder is what keeps the
+store from growing by a copy of every reading forever.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 RAW_RP = "raw"  # raw readings, short retention (7 days by default)
-LONG_RP = "long"  # aggregates and everything else, kept
+MINUTE_RP = "minute"  # 1-minute windows (400 days by default)
+LONG_RP = "long"  # hourly and daily windows, KPIs and everything else, kept
 # metrics also kept in hourly windows every 15 minutes (``agg_hop_1h``): road traffic
 HOP_METRICS: tuple[str, ...] = ("traffic_flow_vehh", "speed_kmh", "occupancy_pct")
 
@@ -18,6 +28,8 @@ HOP_METRICS: tuple[str, ...] = ("traffic_flow_vehh", "speed_kmh", "occupancy_pct
 class Measurement(StrEnum):
     TELEMETRY = "telemetry"  # raw readings (in RAW_RP; in LONG_RP once past the raw retention)
     AGG_1M = "agg_1m"
+    AGG_1H = "agg_1h"  # rolled up from agg_1m by InfluxDB, labelled by the hour's start
+    AGG_1D = "agg_1d"  # rolled up from agg_1h, UTC days
     AGG_HOP_1H = "agg_hop_1h"  # 1-hour windows every 15 minutes, labelled by their end
     LATE = "late_readings"
     FLEET = "fleet"
@@ -36,6 +48,60 @@ class Measurement(StrEnum):
     ALERT_OPS = "alert_ops"  # the notifier: open, acknowledged, cleared, and how long it took
 
 
-def at(measurement: Measurement, rp: str = LONG_RP) -> str:
-    """The InfluxQL name of a measurement in a retention policy."""
-    return f'"{rp}"."{measurement}"'
+KEPT_IN: dict[Measurement, str] = {Measurement.AGG_1M: MINUTE_RP}  # else LONG_RP
+
+
+def at(measurement: Measurement, rp: str | None = None) -> str:
+    """The InfluxQL name of a measurement in a retention policy (by default, the one that
+    keeps it)."""
+    return f'"{rp or KEPT_IN.get(measurement, LONG_RP)}"."{measurement}"'
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """Windows of ``every`` made from the shorter windows of ``source``."""
+
+    target: Measurement
+    source: Measurement
+    every: str  # an InfluxQL duration
+    span: str  # how far back each run recomputes (late windows, idle closes)
+
+
+ROLLUPS = (
+    Rollup(Measurement.AGG_1H, Measurement.AGG_1M, "1h", "2h"),
+    Rollup(Measurement.AGG_1D, Measurement.AGG_1H, "1d", "2d"),
+)
+# a window of windows: counts and sums add up, the mean follows from them, the last is the
+# latest window's (tags kept: GROUP BY *)
+_ROLLED = (
+    'sum("count") AS "count", sum("sum") AS "sum", min("min") AS "min", max("max") AS "max", '
+    'sum("sum") / sum("count") AS "mean", last("last") AS "last", '
+    'max("last_ts_ms") AS "last_ts_ms"'
+)
+
+
+def rollup_select(rollup: Rollup, where: str = "") -> str:
+    """The InfluxQL that writes ``rollup``'s windows (``where``: a time range, for a backfill)."""
+    clause = f" WHERE {where}" if where else ""
+    return (
+        f"SELECT {_ROLLED} INTO {at(rollup.target)} FROM {at(rollup.source)}{clause} "
+        f"GROUP BY time({rollup.every}), *"
+    )
+
+
+def rollup_queries(database: str, run_every: str) -> list[str]:
+    """Statements that (re)create the continuous queries of the ladder on ``database``, each
+    run every ``run_every`` over its recent span (InfluxDB 1.x; an administrator's)."""
+    out = []
+    for r in ROLLUPS:
+        out.append(f'DROP CONTINUOUS QUERY "{r.target}" ON "{database}"')
+        out.append(
+            f'CREATE CONTINUOUS QUERY "{r.target}" ON "{database}" RESAMPLE EVERY {run_every} '
+            f"FOR {r.span} BEGIN {rollup_select(r)} END"
+        )
+    return out
+
+
+def retention_policies(raw: str, minute: str, long: str) -> list[tuple[str, str, bool]]:
+    """(name, duration, default) of each retention policy; raw is the default."""
+    return [(RAW_RP, raw, True), (MINUTE_RP, minute, False), (LONG_RP, long, False)]
