@@ -310,9 +310,13 @@ def _report(rows: list[Row], loads: list[int]) -> None:
     for load in loads:
         mine = next(r for r in rows if r.load == load and r.system == "Vigie")
         peer = next(r for r in rows if r.load == load and r.system == "Node-RED")
+        whole = (mine.cpu_per_k + sum(mine.servers.values())) / max(
+            peer.cpu_per_k + sum(peer.servers.values()), 1e-9
+        )
         console.print(
             f"at {load:,}/s: Vigie / Node-RED own CPU per 1,000 stored "
-            f"{mine.cpu_per_k / max(peer.cpu_per_k, 1e-9):.2f}x, resident memory "
+            f"{mine.cpu_per_k / max(peer.cpu_per_k, 1e-9):.2f}x (with the servers' "
+            f"{whole:.2f}x), resident memory "
             f"{mine.rss_mb / peer.rss_mb:.2f}x, stored {mine.stored / mine.sent:.0%} / "
             f"{peer.stored / peer.sent:.0%}"
         )
