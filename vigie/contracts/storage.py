@@ -80,11 +80,10 @@ _ROLLED = (
 )
 
 
-def rollup_select(rollup: Rollup, where: str = "") -> str:
-    """The InfluxQL that writes ``rollup``'s windows (``where``: a time range, for a backfill)."""
-    clause = f" WHERE {where}" if where else ""
+def rollup_select(rollup: Rollup) -> str:
+    """The InfluxQL that writes ``rollup``'s windows (a continuous query sets the time range)."""
     return (
-        f"SELECT {_ROLLED} INTO {at(rollup.target)} FROM {at(rollup.source)}{clause} "
+        f"SELECT {_ROLLED} INTO {at(rollup.target)} FROM {at(rollup.source)} "
         f"GROUP BY time({rollup.every}), *"
     )
 
