@@ -138,8 +138,11 @@ def _read_back(
         for measurement, (start_ms, end_ms) in spans.items():
             hop = measurement != "agg_1m"
             shift = hop_ms if hop else 0  # hopping windows are labelled by their end
+            source = at(Measurement(measurement))
+            if history and not hop:  # history's windows past the minute retention are in long
+                source += f", {at(Measurement(measurement), LONG_RP)}"
             q = (
-                f"SELECT {fields} FROM {at(Measurement(measurement))} WHERE {which} AND "
+                f"SELECT {fields} FROM {source} WHERE {which} AND "
                 f"time >= {start_ms + shift}ms AND time < {end_ms + shift}ms "
                 'GROUP BY "device", "metric"'
             )
