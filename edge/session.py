@@ -3,12 +3,12 @@
 One thread owns the connection. Each connection attempt uses a fresh paho client with the same
 client id and a persistent broker session (the device's ``cmd`` and ``receipt`` subscriptions
 and messages sent to it while offline survive); batches are always sent from the durable queue,
-in sequence order, never from paho's memory. A batch leaves the queue when the platform's
-storage receipt names it (``vigie.contracts.receipts``): the broker's PUBACK only means the
-broker has it. What stays without a receipt for ``receipt_timeout_s`` is sent again, and so is
-everything queued after a reconnection; the platform absorbs the repeats. Refused credentials
-and TLS failures are fatal (retrying cannot fix them): the error says what to check and the
-agent exits.
+in sequence order, never from paho's memory, asking for storage receipts. A batch leaves the
+queue when the platform's receipt names it (``vigie.contracts.receipts``): the broker's PUBACK
+only means the broker has it. What stays without a receipt for ``receipt_timeout_s`` is sent
+again, and so is everything queued after a reconnection; the platform absorbs the repeats.
+Refused credentials and TLS failures are fatal (retrying cannot fix them): the error says what
+to check and the agent exits.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from edge.queue import BatchQueue
 from vigie.contracts import Channel, DeviceTopic, Receipt, Vertical
-from vigie.mqtt import MqttConnectError, make_client, session_properties
+from vigie.mqtt import MqttConnectError, make_client, receipt_request, session_properties
 from vigie.retry import Backoff
 from vigie.sections import MqttSettings
 
@@ -246,6 +246,7 @@ class Session:
                 link.rounds += 1
                 self.stats.resent += 1
         room = self.max_inflight - len(inflight)
+        asked = receipt_request() if self.receipts else None  # the worker receipts on request
         todo = self.batches.oldest(room, after_seq=link.last_seq) if room > 0 else []
         for item in todo:
             topic = str(
@@ -257,7 +258,7 @@ class Session:
                     self.settings.prefix,
                 )
             )
-            info = client.publish(topic, item.payload, qos=1)
+            info = client.publish(topic, item.payload, qos=1, properties=asked)
             inflight[info.mid] = item.seq
             link.last_seq = item.seq
             link.sent_at[item.seq] = now

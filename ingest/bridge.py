@@ -32,7 +32,7 @@ from vigie.contracts.platform import PlatformReport
 from vigie.contracts.topics import everything_filter, platform_status, shared
 from vigie.errors import UsageError
 from vigie.kafka import BrokerRestartedError, cluster_id, ensure_topics
-from vigie.mqtt import MqttConnectError, connect, make_client
+from vigie.mqtt import MqttConnectError, asks_receipt, connect, make_client
 from vigie.registries import Registries
 from vigie.retry import SERVER, Backoff
 from vigie.settings import Settings
@@ -162,7 +162,14 @@ class Bridge:
             log.info("mqtt connected", extra={"filter": ", ".join(filters)})
 
         def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-            item = Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self.clock.now_ms())
+            item = Inbound(
+                msg.topic,
+                bytes(msg.payload),
+                msg.mid,
+                msg.qos,
+                self.clock.now_ms(),
+                asks_receipt(msg),
+            )
             loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
         def on_unsubscribe(*_args: object) -> None:

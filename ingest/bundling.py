@@ -12,24 +12,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ingest.routing import Outbound
-from vigie.contracts import bundle
+from vigie.contracts import RECEIPT_HEADER, bundle
 
 MAX_BUNDLE_BYTES = 512 * 1024  # below Kafka's default 1 MiB message limit
 
 
 @dataclass
 class Bundler:
-    """Collects telemetry records per (topic, partition, territory, source: live or backfill)
-    and makes bundles."""
+    """Collects telemetry records per (topic, partition, territory, source: live or backfill,
+    receipts asked or not) and makes bundles."""
 
     max_bytes: int = MAX_BUNDLE_BYTES
-    _open: dict[tuple[str, int, bytes, bytes], list[Outbound]] = field(default_factory=dict)
-    _bytes: dict[tuple[str, int, bytes, bytes], int] = field(default_factory=dict)
+    _open: dict[tuple[str, int, bytes, bytes, bytes], list[Outbound]] = field(default_factory=dict)
+    _bytes: dict[tuple[str, int, bytes, bytes, bytes], int] = field(default_factory=dict)
 
     def add(self, out: Outbound, partition: int) -> Outbound | None:
         """Take a telemetry record; returns a full bundle to produce first, if any."""
         headers = dict(out.headers)
-        key = (out.topic, partition, headers.get("territory", b""), headers.get("source", b""))
+        key = (
+            out.topic,
+            partition,
+            headers.get("territory", b""),
+            headers.get("source", b""),
+            headers.get(RECEIPT_HEADER, b""),
+        )
         group = self._open.setdefault(key, [])
         full = None
         if group and self._bytes[key] + len(out.value) + 1 > self.max_bytes:

@@ -15,7 +15,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from ingest.dedup import SequenceTracker, SeqVerdict
 from ingest.stats import BridgeStats
 from ingest.validation import Accepted, ValidationPolicy, not_for_ingest, validate
-from vigie.contracts import Asset, Channel, DeadLetter, KafkaTopics
+from vigie.contracts import RECEIPT_HEADER, Asset, Channel, DeadLetter, KafkaTopics
 from vigie.registries import Registries
 
 log = logging.getLogger("vigie.ingest")
@@ -33,6 +33,7 @@ class Inbound:
     mid: int
     qos: int
     received_at_ms: int
+    receipt: bool = False  # the sender asked for storage receipts (``vigie.contracts.receipts``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,8 @@ class Router:
             ("received_at_ms", str(item.received_at_ms).encode()),
             ("ingest", self.instance.encode()),
         ]
+        if item.receipt and not history:
+            headers.append((RECEIPT_HEADER, b"1"))
         assets = (
             self.registry.assets(verdict.topic.territory)
             if isinstance(self.registry, Registries)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigie.contracts import TelemetryBatch
+from vigie.contracts import RECEIPT_HEADER, TelemetryBatch
 
 GROUP_PREFIX = "g:"
 HISTORY_PREFIX = "h:"
@@ -73,6 +73,12 @@ def lane_of(event: Any, home: str) -> Lane:
     raw = _header(event, "territory")
     territory = raw.decode() if raw else home
     return Lane(territory, _header(event, "source") == b"backfill", territory == home)
+
+
+def receipt_asked(event: Any) -> bool:
+    """Whether a record's batches asked for storage receipts (the bridge's ``receipt``
+    header: their sender published with the request, ``vigie.contracts.receipts``)."""
+    return _header(event, RECEIPT_HEADER) == b"1"
 
 
 @dataclass

@@ -31,6 +31,7 @@ from streams.lanes import (
     lane_of,
     parse_group_key,
     parse_key,
+    receipt_asked,
 )
 from streams.outputs import BulkOutput
 from streams.pipeline import Pipeline, Policies
@@ -236,6 +237,7 @@ class TelemetryProcessor:
             if settings.streams.receipts
             else None
         )
+        self._receipts_to_all = settings.streams.receipts_to_all
         self.sink: Sink | None = None
         self._exits = contextlib.AsyncExitStack()  # the sink, entered once, left on close
         self.readings = self.duplicates = self.late = self.alerts = self.rejected = 0
@@ -400,8 +402,9 @@ class TelemetryProcessor:
         recovered: Mapping[Lane, Recovered],
     ) -> Folded:
         """Run each lane's pipeline over its batches, on states read afresh from the table
-        (so a failed fold leaves nothing behind). Imported history gets no receipts: no agent
-        waits for them. States and groups come back under their table keys."""
+        (so a failed fold leaves nothing behind). Receipts go to the batches that asked for
+        them (or to all, ``receipts_to_all``); imported history gets none: no agent waits for
+        them. States and groups come back under their table keys."""
         now_ms = self.clock.now_ms()
         batches: list[TelemetryBatch] = []
         kafka_ms: list[float] = []
@@ -412,10 +415,11 @@ class TelemetryProcessor:
             into = found.setdefault(lane, Found())
             stored = recovered.get(lane, Recovered({}, {})).stored
             vertical = event.message.topic.rsplit(".", 1)[1]
+            receipted = not lane.history and (self._receipts_to_all or receipt_asked(event))
             for batch in bundled:
                 into.verticals[batch.device_id] = vertical
                 into.partitions[batch.device_id] = event.message.partition
-                if not lane.history:
+                if receipted:
                     receipts.add(lane.territory, vertical, batch.device_id, batch.seq)
             fresh = without_stored(bundled, stored) if stored else bundled
             into.batches += fresh

@@ -1,10 +1,10 @@
 """Storage receipts to devices, once their batches' results are in InfluxDB.
 
-The worker publishes, for each device of a stored bulk, the sequence numbers of its batches in
-that bulk (``vigie.contracts.receipts``) on the device's own ``receipt`` topic, QoS 1 into the
-device's persistent session. A receipt lost on the way (a worker killed between the write and
-the publish, a broker restart) costs a repeat: the agent sends the batch again, the worker
-recognises it by sequence and receipts it again.
+The worker publishes, for each device of a stored bulk whose batches asked for a receipt, the
+sequence numbers of its batches in that bulk (``vigie.contracts.receipts``) on the device's own
+``receipt`` topic, QoS 1 into the device's persistent session. A receipt lost on the way (a
+worker killed between the write and the publish, a broker restart) costs a repeat: the agent
+sends the batch again, the worker recognises it by sequence and receipts it again.
 """
 
 from __future__ import annotations

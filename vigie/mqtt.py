@@ -8,6 +8,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from vigie.contracts import RECEIPT_ASKED
 from vigie.errors import ConnectError
 from vigie.sections import MqttSettings, read_secret
 
@@ -70,6 +71,19 @@ def session_properties(expiry_s: int, receive_maximum: int | None = None) -> Pro
     if receive_maximum:
         props.ReceiveMaximum = receive_maximum
     return props
+
+
+def receipt_request() -> Properties:
+    """PUBLISH properties of telemetry whose sender wants storage receipts."""
+    props = Properties(PacketTypes.PUBLISH)
+    props.UserProperty = [RECEIPT_ASKED]
+    return props
+
+
+def asks_receipt(msg: mqtt.MQTTMessage) -> bool:
+    """Whether a received publish carries the receipt request."""
+    props = getattr(msg, "properties", None)
+    return RECEIPT_ASKED in (getattr(props, "UserProperty", None) or ())
 
 
 def wait_for_status(

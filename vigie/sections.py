@@ -113,6 +113,8 @@ class StreamsSettings(_Section):
     idle_fetch_wait_ms: int = 1500
     silent_after_s: int = 900  # event time behind the newest data before device_silent
     receipts: bool = True  # storage receipts to devices once their batches are stored
+    # receipts to every device, not only to batches that asked (agents that predate the ask)
+    receipts_to_all: bool = False
     # a device with no state starts from what InfluxDB holds of its open windows
     rebuild_from_store: bool = True
     stop_timeout_s: float = 10.0  # a stop that takes longer (Kafka gone) exits anyway

@@ -9,12 +9,14 @@ from vigie.contracts.envelope import (
     bundle,
 )
 from vigie.contracts.metrics import METRICS, MetricKind, MetricSpec, Vertical
-from vigie.contracts.receipts import Receipt
+from vigie.contracts.receipts import RECEIPT_ASKED, RECEIPT_HEADER, Receipt
 from vigie.contracts.registry import Asset, AssetKind, District, Territory
 from vigie.contracts.topics import Channel, DeviceTopic, KafkaTopics, TopicError
 
 __all__ = [
     "METRICS",
+    "RECEIPT_ASKED",
+    "RECEIPT_HEADER",
     "TELEMETRY_BATCH",
     "TELEMETRY_BUNDLE",
     "Asset",

@@ -7,6 +7,13 @@ bulk: the sequence numbers of that device's batches the bulk held, new or repeat
 ranges. A Vigie edge agent deletes a batch from its durable queue only then, and sends again
 what stays without a receipt, so nothing is lost whichever server fails; repeats are absorbed
 by (device, seq) de-duplication, and a repeat is receipted again.
+
+A device asks for receipts: it publishes its telemetry with the MQTT 5 user property
+``receipt=1`` (``RECEIPT_ASKED``). The bridge carries the request on the Kafka record (the
+``receipt`` header, ``RECEIPT_HEADER``) and the worker receipts only the batches that asked, so
+plain publishers (a LoRaWAN network server's adapter, a replay) cost no receipt traffic nobody
+reads. ``VIGIE_STREAMS__RECEIPTS_TO_ALL`` receipts every device, for agents that predate the
+property.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
+
+RECEIPT_ASKED = ("receipt", "1")  # the MQTT 5 user property of a telemetry publish
+RECEIPT_HEADER = "receipt"  # the Kafka header of a record whose batches asked (value b"1")
 
 
 class Receipt(BaseModel):
