@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 
 from ingest.dedup import SequenceTracker
 from ingest.handoff import produce
+from ingest.inbox import Inbox
 from ingest.routing import Inbound, Router
 from ingest.stats import BridgeStats, StatsCollector
 from ingest.validation import ValidationPolicy
@@ -125,7 +126,7 @@ class Bridge:
         self.router = router or make_router(settings, instance)
         self.stats = self.router.stats
         self.status_topic = platform_status(settings.mqtt.prefix, f"ingest-{instance}")
-        self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
+        self._inbox: Inbox[Inbound] = Inbox()
         self.filters = filters or [
             shared(everything_filter(settings.mqtt.prefix), settings.ingest.share_group)
         ]
@@ -170,7 +171,7 @@ class Bridge:
                 self.clock.now_ms(),
                 asks_receipt(msg),
             )
-            loop.call_soon_threadsafe(self._queue.put_nowait, item)
+            self._inbox.put(item)
 
         def on_unsubscribe(*_args: object) -> None:
             loop.call_soon_threadsafe(self._unsubscribed.set)
@@ -184,7 +185,11 @@ class Bridge:
 
     def _fail(self, exc: BaseException) -> None:
         self._error = exc
+        self._stop()
+
+    def _stop(self) -> None:
         self._stopping.set()
+        self._inbox.nudge()
 
     # -- Kafka side (asyncio) -------------------------------------------------------------
 
@@ -193,8 +198,9 @@ class Bridge:
         from aiokafka import AIOKafkaProducer
 
         loop = asyncio.get_running_loop()
+        self._inbox.attach(loop)
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stopping.set)
+            loop.add_signal_handler(sig, self._stop)
         self._serve_metrics()
         await ensure_topics(self.settings.kafka)
         producer = AIOKafkaProducer(
@@ -237,31 +243,16 @@ class Bridge:
             raise self._error
 
     async def _pump(self, producer: Any, client: mqtt.Client) -> None:
-        stop = asyncio.create_task(self._stopping.wait())
         while not self._stopping.is_set():
-            get = asyncio.create_task(self._queue.get())
-            done, _ = await asyncio.wait({get, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if get not in done:
-                get.cancel()
-                break
-            await self._hand_off(get.result(), producer, client)
+            if await self._inbox.wait(stop=self._stopping.is_set):
+                await self._hand_off(producer, client)
 
-    async def _hand_off(self, first: Inbound, producer: Any, client: mqtt.Client) -> None:
-        """Produce a bulk (``first`` and what else is queued), then acknowledge it to MQTT."""
-        items = [first]
-        loop = asyncio.get_running_loop()
-        until = loop.time() + self.policy.gather_s  # I/O pacing, not event time: the loop's clock
-        while len(items) < self.policy.max_batch:
-            if not self._queue.empty():
-                items.append(self._queue.get_nowait())
-                continue
-            left = until - loop.time()
-            if left <= 0 or self._stopping.is_set():
-                break
-            try:
-                items.append(await asyncio.wait_for(self._queue.get(), left))
-            except TimeoutError:
-                break
+    async def _hand_off(self, producer: Any, client: mqtt.Client) -> None:
+        """Produce a bulk (what came within ``gather_s`` of the first message waiting, at
+        most ``max_batch``), then acknowledge it to MQTT."""
+        if len(self._inbox) < self.policy.max_batch and not self._stopping.is_set():
+            await asyncio.sleep(self.policy.gather_s)  # I/O pacing, not event time
+        items = self._inbox.take(self.policy.max_batch)
         await produce(
             self.router,
             items,
@@ -316,16 +307,15 @@ class Bridge:
             return
         deadline = self.clock.monotonic() + self.policy.leave_timeout_s
         while self.clock.monotonic() < deadline:
-            try:  # queued messages keep coming as in-flight ones are acknowledged
-                first = await asyncio.wait_for(self._queue.get(), self.policy.leave_quiet_s)
-            except TimeoutError:
+            # queued messages keep coming as in-flight ones are acknowledged
+            if not await self._inbox.wait(self.policy.leave_quiet_s):
                 props = Properties(PacketTypes.DISCONNECT)
                 props.SessionExpiryInterval = 0
                 client.publish(self.status_topic, b"offline", qos=1, retain=True)
                 client.disconnect(properties=props)
                 log.info("share handed back, session ended", extra=self.stats.as_fields())
                 return
-            await self._hand_off(first, producer, client)
+            await self._hand_off(producer, client)
         log.warning("hand-off not finished in time: the session is kept for a restart")
 
     def _serve_metrics(self) -> None:
