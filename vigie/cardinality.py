@@ -2,9 +2,10 @@
 
 InfluxDB keeps an index entry per series (measurement plus tag set), in memory with the 1.x
 default index; its cost grows with the number of series, not of points. What the stream
-workers write is fixed by the registry: each device's metrics, raw and in 1-minute windows
-(and hourly hopping windows for road traffic), its fleet row, the KPIs derived from it, and
-what it reports about itself. ``series_of`` counts them per asset kind, as an upper bound
+workers write is fixed by the registry: each device's metrics, raw, in 1-minute windows and
+in the hourly and daily windows rolled up from them (and hourly hopping windows for road
+traffic), its fleet rows (and their daily roll-up), the KPIs derived from it, and what it
+reports about itself. ``series_of`` counts them per asset kind, as an upper bound
 (every metric a device of that kind may send, health included); ``vigie registry import``,
 ``validate`` and ``show`` check the count against ``VIGIE_INFLUX__MAX_SERIES``.
 
@@ -18,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from vigie.contracts.registry import AssetKind, Territory
-from vigie.contracts.storage import HOP_METRICS
+from vigie.contracts.storage import HOP_METRICS, ROLLUPS, Measurement
 
 # what a device of each kind measures (what the simulator and the edge drivers send)
 KIND_METRICS: dict[AssetKind, tuple[str, ...]] = {
@@ -51,15 +52,19 @@ KIND_KPIS: dict[AssetKind, int] = {
     AssetKind.BIN: 1,
     AssetKind.TRAFFIC_COUNTER: 1,
 }
-FLEET_ROWS = 1  # the device's row on the fleet view
+# the window measurements each metric is in: raw, per minute, and the roll-ups of those
+WINDOWS_PER_METRIC = 2 + sum(r.source in (Measurement.AGG_1M, Measurement.AGG_1H) for r in ROLLUPS)
+# the device's rows on the fleet view, and their daily roll-up
+FLEET_ROWS = 1 + sum(r.source is Measurement.FLEET for r in ROLLUPS)
 PLATFORM_SERIES = 200  # the platform's own figures, dead letters by reason, footprint
 
 
 def series_per_device(kind: AssetKind) -> int:
-    """The series one device of ``kind`` may make: each metric raw and per minute (and per
-    hopping hour when hopped), its fleet row and its KPIs."""
+    """The series one device of ``kind`` may make: each metric raw, per minute, hour and day
+    (and per hopping hour when hopped), its fleet rows and its KPIs."""
     metrics = KIND_METRICS[kind] + KIND_HEALTH[kind]
-    return sum(2 + (m in HOP_METRICS) for m in metrics) + FLEET_ROWS + KIND_KPIS.get(kind, 0)
+    per_metric = sum(WINDOWS_PER_METRIC + (m in HOP_METRICS) for m in metrics)
+    return per_metric + FLEET_ROWS + KIND_KPIS.get(kind, 0)
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,7 @@ class Lines:
 
     raw: list[str] = field(default_factory=list)
     long: list[str] = field(default_factory=list)
-    minute: list[str] = field(default_factory=list)  # the 1-minute windows
+    minute: list[str] = field(default_factory=list)  # the 1-minute windows, the fleet rows
 
     def __iadd__(self, other: Lines) -> Lines:
         self.raw += other.raw
@@ -313,13 +313,13 @@ def encode(out: BulkOutput, tags: TagIndex) -> Lines:
     cut = out.minute_from_ms
     kept = [w for w in out.windows if cut is None or w.start_ms >= cut]
     minute = aggregate_lines(kept, v, tags)
+    minute += fleet_lines(out.fleet, v, tags, FLEET_HISTORY if out.fleet_history else FLEET)
     long = old  # what is older than its retention policy keeps is kept with the rest
     long += aggregate_lines(
         [w for w in out.windows if cut is not None and w.start_ms < cut], v, tags
     )
     long += aggregate_lines(out.hop_windows, v, tags, HOPPING, out.hop_window_ms)
     long += late_lines(out.late_readings, v, tags)
-    long += fleet_lines(out.fleet, v, tags, FLEET_HISTORY if out.fleet_history else FLEET)
     long += waste_lines(out.bins, tags)
     long += road_lines(out.roads, tags)
     long += balance_lines(out.balances, tags)

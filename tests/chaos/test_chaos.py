@@ -437,7 +437,7 @@ class PlainPublisher:
         """The last sequence number and the missing ones, as the fleet view shows them."""
         rows = influxql.query(
             self.settings.influx,
-            f'SELECT last("last_seq") AS s, last("missing_seq") AS m FROM "long"."fleet" '
+            f'SELECT last("last_seq") AS s, last("missing_seq") AS m FROM "minute"."fleet" '
             f"WHERE device='{self.lamp}'",
         )
         return (int(rows[0]["s"]), int(rows[0]["m"])) if rows else (-1, 0)

@@ -142,7 +142,7 @@ def test_weeks_old_history_is_stored_whole_with_its_gaps_and_reported(settings, 
         settings.influx, 'SELECT sum("count") FROM "long"."dead_letters" GROUP BY "reason"'
     )
     assert refused == [], "no reading of the file became a dead letter"
-    live = influxql.query(settings.influx, 'SELECT count("missing_seq") FROM "long"."fleet"')
+    live = influxql.query(settings.influx, 'SELECT count("missing_seq") FROM "minute"."fleet"')
     assert live == [], "history does not touch the devices' live sequence"
 
 

@@ -198,7 +198,7 @@ def test_chirpstack_uplinks_arrive_once_in_order_with_gaps_counted_and_bad_ones_
 def _fleet_missing(settings) -> int | None:  # type: ignore[no-untyped-def]
     rows = influxql.query(
         settings.influx,
-        'SELECT last("missing_seq") AS m FROM "long"."fleet" WHERE device=\'bin-1\'',
+        'SELECT last("missing_seq") AS m FROM "minute"."fleet" WHERE device=\'bin-1\'',
     )
     return int(rows[0]["m"]) if rows else None
 

@@ -132,7 +132,7 @@ def _fleet(settings, device: str) -> dict:
     rows = influxql.query(
         settings.influx,
         'SELECT last("missing_seq") AS "missing", last("edge_dropped") AS "dropped", '
-        f'last("first_seq") AS "first" FROM "long"."fleet" WHERE device=\'{device}\'',
+        f'last("first_seq") AS "first" FROM "minute"."fleet" WHERE device=\'{device}\'',
     )
     return rows[0] if rows else {}
 

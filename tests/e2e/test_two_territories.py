@@ -88,7 +88,7 @@ def test_two_territories_one_bridge_one_worker_no_cross_talk(settings, isolated,
         t: (len(v), sum(v)) for t, v in flows.items()
     }, "each territory's counter counted alone"
     fleet = influxql.query(
-        settings.influx, 'SELECT last("last_seq") FROM "long"."fleet" GROUP BY "territory"'
+        settings.influx, 'SELECT last("last_seq") FROM "minute"."fleet" GROUP BY "territory"'
     )
     assert {f["territory"] for f in fleet} == {"nord", "sud"}
     letters = influxql.query(

@@ -11,6 +11,8 @@ import pytest
 
 from streams.sinks.influx_v1 import InfluxV1Sink
 from vigie import influxql
+from vigie.contracts.storage import Measurement as M
+from vigie.contracts.storage import at
 from vigie.sections import read_secret
 
 pytestmark = pytest.mark.integration
@@ -45,7 +47,8 @@ def test_writes_are_idempotent_and_retention_policies_exist(settings):
 def test_the_retention_ladder_rolls_minutes_up_into_hours_and_days(settings, stack, monkeypatch):
     """The continuous queries the stack creates (run every 2 s here, every hour by default)
     turn the 1-minute windows into hourly and daily ones: counts and sums add up, the mean
-    follows, min, max and the last value are the extreme and the latest window's."""
+    follows, min, max and the last value are the extreme and the latest window's. Fleet rows
+    roll up into each device's last state of the day."""
     monkeypatch.setenv("VIGIE_INFLUX__ROLLUP_EVERY", "2s")
     stack.prepare_database(settings.influx.database)
     url, db = settings.influx.url, settings.influx.database
@@ -64,9 +67,16 @@ def test_the_retention_ladder_rolls_minutes_up_into_hours_and_days(settings, sta
         for (d, t), (c, s, lo, hi, last) in windows.items()
     ]
 
+    fleet = [  # two rows of device a in the hour, the later one wins every field
+        f"fleet,territory=t,device=a last_seq=4i,missing_seq=1i,late=0i,last_reading_ms={hour}i,"
+        f"alerts=1i,edge_dropped=0i,first_seq=0i,lat=45.1,lon=5.1 {hour + 1_000}",
+        f"fleet,territory=t,device=a last_seq=9i,missing_seq=2i,late=3i,last_reading_ms={hour}i,"
+        f"alerts=0i,edge_dropped=5i,lat=45.1,lon=5.1 {hour + 2_000}",
+    ]
+
     async def go():
         async with InfluxV1Sink(url, db, auth=writer) as sink:
-            await sink.write(lines, "minute")
+            await sink.write(lines + fleet, "minute")
 
     asyncio.run(go())
     expected_hours = [
@@ -86,7 +96,9 @@ def test_the_retention_ladder_rolls_minutes_up_into_hours_and_days(settings, sta
         days = influxql.query(
             settings.influx, f'SELECT {fields} FROM "long"."agg_1d" GROUP BY "device"'
         )
-        if (len(hours) == 3 and sum(r["count"] for r in days) == 8) or time.monotonic() > deadline:
+        fleet_days = influxql.query(settings.influx, f"SELECT * FROM {at(M.FLEET_1D)}")
+        rolled = len(hours) == 3 and sum(r["count"] for r in days) == 8 and fleet_days
+        if rolled or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     assert sorted(hours, key=lambda r: (r["time"], r["device"])) == [
@@ -95,6 +107,11 @@ def test_the_retention_ladder_rolls_minutes_up_into_hours_and_days(settings, sta
     day = {r["device"]: r for r in days if r["device"] == "b"}["b"]
     assert (day["count"], day["sum"], day["last"]) == (1, 7.0, 7.0)
     assert sum(r["count"] for r in days if r["device"] == "a") == 7  # one day, or two at 00:xx
+    kept = ("device", "last_seq", "missing_seq", "late", "edge_dropped", "first_seq")
+    assert [{k: r[k] for k in kept} for r in fleet_days] == [
+        {"device": "a", "last_seq": 9, "missing_seq": 2, "late": 3, "edge_dropped": 5,
+         "first_seq": 0}
+    ]  # fmt: skip
 
 
 def _status(

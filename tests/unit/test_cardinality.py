@@ -16,13 +16,14 @@ COUNTERS_CSV = "num,quartier,lat,lon\n1,nord,45.1,5.1\n2,nord,45.2,5.2\n3,sud,45
 
 
 def test_series_per_device_counted_by_hand():
-    # a lamp: power and dimming, raw and per minute; its link (rssi, snr) the same; its fleet row
-    assert series_per_device(AssetKind.LAMP) == 2 * 2 + 2 * 2 + 1
-    # a road counter: 3 metrics raw, per minute and per hopping hour; battery and link (4)
-    # raw and per minute; its fleet row and its road state
-    assert series_per_device(AssetKind.TRAFFIC_COUNTER) == 3 * 3 + 4 * 2 + 1 + 1
-    # a cabinet's edge board: 3 metrics and 12 health metrics, raw and per minute; fleet; balance
-    assert series_per_device(AssetKind.LIGHTING_CABINET) == 15 * 2 + 1 + 1
+    # a lamp: power and dimming, raw, per minute, hour and day; its link (rssi, snr) the
+    # same; its fleet rows and their daily roll-up
+    assert series_per_device(AssetKind.LAMP) == 2 * 4 + 2 * 4 + 2
+    # a road counter: 3 metrics raw, per minute, hour, day and per hopping hour; battery and
+    # link (4) raw, per minute, hour and day; its fleet rows (2) and its road state
+    assert series_per_device(AssetKind.TRAFFIC_COUNTER) == 3 * 5 + 4 * 4 + 2 + 1
+    # a cabinet's edge board: 3 metrics and 12 health metrics, 4 ways each; fleet (2); balance
+    assert series_per_device(AssetKind.LIGHTING_CABINET) == 15 * 4 + 2 + 1
 
 
 def test_a_territory_sums_its_devices_and_its_attribution_pairs():
@@ -52,7 +53,7 @@ def test_a_registry_over_the_budget_is_refused_and_not_saved(tmp_path):
     result, into = _import(tmp_path, {"VIGIE_INFLUX__MAX_SERIES": "100"})
     text = " ".join(result.output.split())
     assert result.exit_code == 2, text
-    assert "InfluxDB series at most: 257" in text  # 3 counters x 19 + 200, the platform
+    assert "InfluxDB series at most: 302" in text  # 3 counters x 34 + 200, the platform
     assert "over the budget" in text and "VIGIE_INFLUX__MAX_SERIES" in text
     assert not into.exists()
 
@@ -61,5 +62,5 @@ def test_a_registry_within_the_budget_is_saved_with_its_count(tmp_path):
     result, into = _import(tmp_path, {"VIGIE_INFLUX__MAX_SERIES": "1000"})
     text = " ".join(result.output.split())
     assert result.exit_code == 0, text
-    assert "InfluxDB series at most: 257 (25.7% of the budget of 1,000" in text
+    assert "InfluxDB series at most: 302 (30.2% of the budget of 1,000" in text
     assert len(json.loads(into.read_text())["assets"]) == 3

@@ -152,3 +152,23 @@ def test_a_pause_mid_hour_never_leaves_a_partial_balance_in_place_of_the_whole()
     state.watermark_ms = START + 3 * hour  # the hour is past its lateness: dropped, not rewritten
     assert close_windows("cab", state, policy)[0] == [] and state.windows == {}
     assert not state.pending and state.flushed == []
+
+
+def test_fleet_rows_go_with_the_minute_windows_and_roll_up_whole():
+    """The fleet rows live as long as the 1-minute windows; the daily roll-up keeps the last
+    value of every field they carry."""
+    from vigie.contracts.storage import FLEET_FIELDS, KEPT_IN, MINUTE_RP, Measurement
+
+    sim = Simulation(T, SimulationPlan(START, 600, period_s=300))
+    emitted = list(sim)
+    bulk = [e.batch for e in emitted]
+    verticals = {e.batch.device_id: str(e.vertical) for e in emitted}
+    out = Pipeline(T.id, T.by_id()).process(
+        bulk, verticals, dict.fromkeys(verticals, 0), {}, {}, START
+    )
+    lines = encode(out, TagIndex(T.id, T.by_id()))
+    fleet = [parse_line(x) for x in lines.minute if x.startswith("fleet,")]
+    assert len(fleet) == len(verticals), "one row per device of the bulk"
+    assert not [x for x in lines.long if x.startswith("fleet")]
+    assert KEPT_IN[Measurement.FLEET] == MINUTE_RP
+    assert set().union(*(fields for _, _, fields, _ in fleet)) <= set(FLEET_FIELDS)

@@ -8,9 +8,11 @@ keeps each measurement.
 The retention ladder: raw readings for ``raw_retention`` (7 days), 1-minute windows for
 ``minute_retention`` (400 days: a year and its comparison month, minute by minute), then
 hourly and daily windows rolled up from them by InfluxDB itself (continuous queries,
-``rollup_queries``), kept with everything else (KPIs, fleet, alerts) for good. With one
-reading a minute per sensor, a 1-minute window holds one reading: the ladder is what keeps the
-store from growing by a copy of every reading forever.
+``rollup_queries``), kept with everything else (KPIs, alerts) for good. With one reading a
+minute per sensor, a 1-minute window holds one reading: the ladder is what keeps the store
+from growing by a copy of every reading forever. The fleet rows (one per device and bulk) live
+as long as the 1-minute windows; each device's last state of each UTC day is kept for good
+(``fleet_1d``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Measurement(StrEnum):
     LATE = "late_readings"
     FLEET = "fleet"
     FLEET_HISTORY = "fleet_history"  # the same, for imported history (gaps in the source)
+    FLEET_1D = "fleet_1d"  # each device's last fleet row of each UTC day, rolled up
     DEAD_LETTERS = "dead_letters"
     BALANCE = "energy_balance"
     ATTRIBUTION = "energy_attribution"
@@ -48,7 +51,23 @@ class Measurement(StrEnum):
     ALERT_OPS = "alert_ops"  # the notifier: open, acknowledged, cleared, and how long it took
 
 
-KEPT_IN: dict[Measurement, str] = {Measurement.AGG_1M: MINUTE_RP}  # else LONG_RP
+KEPT_IN: dict[Measurement, str] = {  # else LONG_RP
+    Measurement.AGG_1M: MINUTE_RP,
+    Measurement.FLEET: MINUTE_RP,
+    Measurement.FLEET_HISTORY: MINUTE_RP,
+}
+# the fields of a fleet row (``streams.sinks.lineprotocol.fleet_lines``)
+FLEET_FIELDS = (
+    "last_seq",
+    "missing_seq",
+    "late",
+    "last_reading_ms",
+    "alerts",
+    "edge_dropped",
+    "first_seq",
+    "lat",
+    "lon",
+)
 
 
 def at(measurement: Measurement, rp: str | None = None) -> str:
@@ -57,33 +76,39 @@ def at(measurement: Measurement, rp: str | None = None) -> str:
     return f'"{rp or KEPT_IN.get(measurement, LONG_RP)}"."{measurement}"'
 
 
+# a window of windows: counts and sums add up, the mean follows from them, the last is the
+# latest window's (tags kept: GROUP BY *)
+_WINDOWS_ROLLED = (
+    'sum("count") AS "count", sum("sum") AS "sum", min("min") AS "min", max("max") AS "max", '
+    'sum("sum") / sum("count") AS "mean", last("last") AS "last", '
+    'max("last_ts_ms") AS "last_ts_ms"'
+)
+# a device's fleet state at the end of the period: each field's latest value
+_FLEET_ROLLED = ", ".join(f'last("{f}") AS "{f}"' for f in FLEET_FIELDS)
+
+
 @dataclass(frozen=True)
 class Rollup:
-    """Windows of ``every`` made from the shorter windows of ``source``."""
+    """Points of ``every`` made from the shorter ones of ``source``."""
 
     target: Measurement
     source: Measurement
     every: str  # an InfluxQL duration
     span: str  # how far back each run recomputes (late windows, idle closes)
+    fields: str = _WINDOWS_ROLLED  # the InfluxQL select list
 
 
 ROLLUPS = (
     Rollup(Measurement.AGG_1H, Measurement.AGG_1M, "1h", "2h"),
     Rollup(Measurement.AGG_1D, Measurement.AGG_1H, "1d", "2d"),
-)
-# a window of windows: counts and sums add up, the mean follows from them, the last is the
-# latest window's (tags kept: GROUP BY *)
-_ROLLED = (
-    'sum("count") AS "count", sum("sum") AS "sum", min("min") AS "min", max("max") AS "max", '
-    'sum("sum") / sum("count") AS "mean", last("last") AS "last", '
-    'max("last_ts_ms") AS "last_ts_ms"'
+    Rollup(Measurement.FLEET_1D, Measurement.FLEET, "1d", "2d", _FLEET_ROLLED),
 )
 
 
 def rollup_select(rollup: Rollup) -> str:
-    """The InfluxQL that writes ``rollup``'s windows (a continuous query sets the time range)."""
+    """The InfluxQL that writes ``rollup``'s points (a continuous query sets the time range)."""
     return (
-        f"SELECT {_ROLLED} INTO {at(rollup.target)} FROM {at(rollup.source)} "
+        f"SELECT {rollup.fields} INTO {at(rollup.target)} FROM {at(rollup.source)} "
         f"GROUP BY time({rollup.every}), *"
     )
 
