@@ -131,12 +131,15 @@ class Pipeline:
                 self._close_group(g, groups[g], out, force=True)
         return out
 
-    def silent_devices(self, devices: dict[str, DeviceState]) -> BulkOutput:
-        """Raise device_silent for devices far behind the newest data; clear returning ones."""
+    def silent_devices(
+        self, devices: dict[str, DeviceState], newest_ms: int | None = None
+    ) -> BulkOutput:
+        """Raise device_silent for devices far behind the newest data (``newest_ms``, by
+        default these devices' newest); clear returning ones."""
         out = BulkOutput()
         if not devices:
             return out
-        newest = max(s.watermark_ms for s in devices.values())
+        newest = max(s.watermark_ms for s in devices.values()) if newest_ms is None else newest_ms
         for d, state in devices.items():
             alert = kpis.silent(d, state, newest, self.policies.kpi)
             if alert:

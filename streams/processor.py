@@ -30,7 +30,6 @@ from streams.lanes import (
     Lane,
     lane_of,
     parse_group_key,
-    parse_key,
     receipt_asked,
 )
 from streams.outputs import BulkOutput
@@ -43,6 +42,7 @@ from streams.recovery import (
     window_span,
     without_stored,
 )
+from streams.silences import SilenceIndex
 from streams.sinks.base import Sink, retention_seconds, sink_for
 from streams.sinks.lineprotocol import (
     FLEET,
@@ -238,6 +238,7 @@ class TelemetryProcessor:
             else None
         )
         self._receipts_to_all = settings.streams.receipts_to_all
+        self._silences = SilenceIndex(settings.territory)
         self.sink: Sink | None = None
         self._exits = contextlib.AsyncExitStack()  # the sink, entered once, left on close
         self.readings = self.duplicates = self.late = self.alerts = self.rejected = 0
@@ -608,17 +609,18 @@ class TelemetryProcessor:
 
     async def check_silences(self) -> None:
         """Raise or clear device_silent across the live devices this worker holds, territory
-        by territory."""
+        by territory; only the states whose alert changes are read (``streams.silences``)."""
         async with self._lock:
-            by_lane: dict[Lane, dict[str, DeviceState]] = {}
-            for k, v in list(self.table.data.items()):
-                parsed = parse_key(k.decode(), self.settings.territory)
-                if parsed is not None and not parsed[0].history:
-                    by_lane.setdefault(parsed[0], {})[parsed[1]] = DeviceState.from_bytes(v)
+            self._silences.refresh(self.table.data)
+            changes = self._silences.changes(
+                lambda lane: self.pipeline_of(lane.territory).policies.kpi.silent_after_ms
+            )
             out, lines = BulkOutput(), Lines()
             devices: dict[str, DeviceState] = {}
-            for lane, states in by_lane.items():
-                part = self.pipeline_of(lane.territory).silent_devices(states)
+            for lane, changed in changes.items():
+                states = {c.device: DeviceState.from_bytes(self.table.data[c.key]) for c in changed}
+                newest = changed[0].newest_ms
+                part = self.pipeline_of(lane.territory).silent_devices(states, newest)
                 lines += self._encode(lane.territory, part)
                 out.merge(part)
                 out.devices |= {lane.key(d) for d in part.devices}
@@ -633,7 +635,11 @@ class TelemetryProcessor:
         """The states this output changes (by table key), as changelog records; the in-memory
         table takes them now (the next bulk starts from them), the changelog once the results
         are stored."""
-        staged = [(d.encode(), devices[d].to_bytes(), devices[d].partition) for d in out.devices]
+        staged = []
+        for d in out.devices:
+            state = devices[d]
+            staged.append((d.encode(), state.to_bytes(), state.partition))
+            self._silences.note(staged[-1][0], staged[-1][1], state)  # the silence check's view
         staged += [(g.encode(), groups[g].to_bytes(), groups[g].partition) for g in out.groups]
         for key, value, _partition in staged:
             self.table.data[key] = value

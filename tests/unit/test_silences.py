@@ -1,0 +1,93 @@
+"""The silence check: device_silent raised for devices far behind their territory's newest
+data and cleared when they are back, the same as reading every state would give, while only
+the states the worker did not save itself are read, once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from streams.lanes import Lane
+from streams.pipeline import Pipeline
+from streams.processor import TelemetryProcessor
+from streams.silences import SilenceIndex
+from streams.windowing import DeviceState
+from vigie.contracts.alerts import AlertKind, AlertState
+from vigie.settings import Settings
+
+MIN = 60_000
+AFTER = 15 * MIN  # the default silent_after_s
+
+
+def _state(watermark_ms: int, silent: bool = False) -> DeviceState:
+    return DeviceState(watermark_ms=watermark_ms, alerts=["device_silent"] if silent else [])
+
+
+def test_the_index_finds_what_reading_every_state_finds():
+    rng = random.Random(4)
+    now = 10_000 * MIN
+    table = {
+        f"lamp-{i}".encode(): _state(now - rng.randrange(30) * MIN, rng.random() < 0.3).to_bytes()
+        for i in range(500)
+    }
+    full = Pipeline("t", None).silent_devices(
+        {k.decode(): DeviceState.from_bytes(v) for k, v in table.items()}
+    )
+    index = SilenceIndex("t")
+    index.refresh(table)
+    changes = index.changes(lambda _lane: AFTER)
+    assert {c.device for c in changes[Lane("t")]} == {a.subject for a in full.alerts}
+    assert 50 < len(full.alerts) < 450, "both raised and cleared alerts are checked"
+
+
+class _Table:
+    """The worker's faust table, as a dict (no Kafka here: only the check runs)."""
+
+    def __init__(self, data: dict[bytes, bytes]) -> None:
+        self.data = data
+
+
+def test_the_worker_raises_and_clears_and_reads_only_what_it_did_not_save():
+    now = 10_000 * MIN
+    table = _Table(
+        {
+            b"lamp-1": _state(now).to_bytes(),
+            b"lamp-2": _state(now - 20 * MIN).to_bytes(),  # silent
+            b"h:lamp-3": _state(now - 60 * MIN).to_bytes(),  # imported history: never
+            b"g:cab-1": b"{}",  # a group's state: not a device
+        }
+    )
+    settings = Settings(territory="t", registry=None, streams={"receipts": False})
+    processor = TelemetryProcessor(settings, table, None)
+    alerts: list[tuple[str, str]] = []
+
+    async def store(out, lines, staged, *_a, **_k) -> None:  # type: ignore[no-untyped-def]
+        alerts.extend((a.subject, a.state) for a in out.alerts)
+
+    processor._store = store  # type: ignore[method-assign]  # InfluxDB is another test's
+
+    async def checks() -> list[int]:
+        decoded = []
+        await processor.check_silences()
+        decoded.append(processor._silences.decoded)
+        await processor.check_silences()  # nothing changed: nothing read, nothing raised
+        decoded.append(processor._silences.decoded)
+        state = DeviceState.from_bytes(table.data[b"lamp-2"])
+        state.watermark_ms = now  # lamp-2 is back, saved by the worker
+        processor._stage(_devices_out("lamp-2"), {"lamp-2": state}, {})
+        await processor.check_silences()
+        decoded.append(processor._silences.decoded)
+        return decoded
+
+    decoded = asyncio.run(checks())
+    assert alerts == [("lamp-2", AlertState.RAISED), ("lamp-2", AlertState.CLEARED)]
+    assert decoded == [2, 2, 2], "the two live states read once, lamp-2's noted when saved"
+    assert AlertKind.DEVICE_SILENT not in DeviceState.from_bytes(table.data[b"lamp-2"]).alerts
+
+
+def _devices_out(device: str):  # type: ignore[no-untyped-def]
+    from streams.outputs import BulkOutput
+
+    out = BulkOutput()
+    out.devices.add(device)
+    return out
