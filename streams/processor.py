@@ -239,6 +239,7 @@ class TelemetryProcessor:
         )
         self._receipts_to_all = settings.streams.receipts_to_all
         self._silences = SilenceIndex(settings.territory)
+        self._idle_looked: dict[bytes, bytes] = {}  # group states on_idle saw, as it saw them
         self.sink: Sink | None = None
         self._exits = contextlib.AsyncExitStack()  # the sink, entered once, left on close
         self.readings = self.duplicates = self.late = self.alerts = self.rejected = 0
@@ -585,16 +586,23 @@ class TelemetryProcessor:
         return self.clock.monotonic() - self.last_event
 
     async def on_idle(self, idle_after_s: float) -> None:
-        """When no data came for idle_after_s: close open group windows, look for silences."""
+        """When no data came for idle_after_s: close open group windows. A group state this
+        check already looked at (the same bytes in the table) is not read again, so a worker
+        at rest does not decode its groups every tick; one a rebalance brought is."""
         if self.idle_s() < idle_after_s:
             return
         async with self._lock:
             by_lane: dict[Lane, dict[str, GroupState]] = {}
+            looked: dict[bytes, bytes] = {}
+            prefix = GROUP_PREFIX.encode()
             for k, v in list(self.table.data.items()):
-                key = k.decode()
-                if key.startswith(GROUP_PREFIX):
-                    lane, group = parse_group_key(key, self.settings.territory)
+                if not k.startswith(prefix):
+                    continue
+                looked[k] = v
+                if self._idle_looked.get(k) is not v:
+                    lane, group = parse_group_key(k.decode(), self.settings.territory)
                     by_lane.setdefault(lane, {})[group] = GroupState.from_bytes(v)
+            self._idle_looked = looked
             out, lines = BulkOutput(), Lines()
             groups: dict[str, GroupState] = {}
             for lane, states in by_lane.items():
@@ -605,7 +613,9 @@ class TelemetryProcessor:
                 groups |= {lane.group_key(g): st for g, st in states.items()}
             if out.groups:
                 await self.drain()
-                await self._store(out, lines, self._stage(out, {}, groups))
+                staged = self._stage(out, {}, groups)
+                looked |= {key: value for key, value, _partition in staged}
+                await self._store(out, lines, staged)
 
     async def check_silences(self) -> None:
         """Raise or clear device_silent across the live devices this worker holds, territory

@@ -1,6 +1,7 @@
-"""The silence check: device_silent raised for devices far behind their territory's newest
-data and cleared when they are back, the same as reading every state would give, while only
-the states the worker did not save itself are read, once."""
+"""The worker's periodic checks, cheap at rest. The silence check raises device_silent for
+devices far behind their territory's newest data and clears it when they are back, the same as
+reading every state would give, while only the states the worker did not save itself are read,
+once. The idle close writes open group windows once, then leaves the groups alone."""
 
 from __future__ import annotations
 
@@ -91,3 +92,55 @@ def _devices_out(device: str):  # type: ignore[no-untyped-def]
     out = BulkOutput()
     out.devices.add(device)
     return out
+
+
+def test_a_worker_at_rest_closes_its_groups_once_and_does_not_read_them_again(monkeypatch):
+    """Idle, the worker writes its open group windows as they stand; the next ticks find the
+    same group states and read none of them (they used to be decoded every 2 s)."""
+    import json
+    from types import SimpleNamespace
+
+    from simulators.simulation import Simulation, SimulationPlan
+    from simulators.territory import generate
+    from streams import processor as worker
+    from streams.groups import GroupState
+
+    territory = generate(300, seed=5, territory_id="t")
+    start = 1_800_000_000_000
+    emitted = list(Simulation(territory, SimulationPlan(start, 1200, period_s=300)))
+    settings = Settings(territory="t", registry=None, streams={"receipts": False})
+    processor = TelemetryProcessor(settings, _Table({}), territory.by_id())
+    stored: list[int] = []
+
+    async def store(out, lines, staged, *_a, **_k) -> None:  # type: ignore[no-untyped-def]
+        stored.append(len(out.groups))
+
+    processor._store = store  # type: ignore[method-assign]  # InfluxDB is another test's
+    reads = []
+    decode = GroupState.from_bytes
+    monkeypatch.setattr(worker.GroupState, "from_bytes", lambda raw: reads.append(1) or decode(raw))
+
+    async def run() -> list[int]:
+        events = []
+        for v in sorted({str(e.vertical) for e in emitted}):
+            batches = [e.batch.model_dump(mode="json") for e in emitted if str(e.vertical) == v]
+            message = SimpleNamespace(
+                topic=f"vigie.telemetry.{v}", partition=0, offset=0, timestamp=start / 1000,
+                headers=[("territory", b"t")],
+            )  # fmt: skip
+            events.append(SimpleNamespace(value=json.dumps(batches).encode(), message=message))
+        decoded = await processor._decode(events)
+        folded = processor._fold(decoded, {})
+        processor._stage(folded.out, folded.devices, folded.groups)
+        processor.last_event -= 3600  # an hour without data
+        counts = []
+        for _ in range(3):
+            reads.clear()
+            await processor.on_idle(20.0)
+            counts.append(len(reads))
+        return counts
+
+    counts = asyncio.run(run())
+    groups = sum(1 for k in processor.table.data if k.startswith(b"g:"))
+    assert groups > 0 and stored and stored[0] > 0, "open group windows written once idle"
+    assert counts == [groups, 0, 0], "each group read once, then left alone"
