@@ -4,7 +4,8 @@ Mosquitto, the same InfluxDB 1.x with authentication, the same publisher (Vigie'
 batches of 50 readings, QoS 1, paced), interleaved load by load.
 
 First each system idles (Vigie past its idle threshold, so its worker fetches with the long
-wait) and the CPU of every process is measured; then each system gets a warm-up in which every
+wait) and the CPU of every process is measured (once more after the loads, when Vigie's
+worker holds the state of every device); then each system gets a warm-up in which every
 device sends once (a device's first batch makes Vigie's worker read back what InfluxDB holds
 of it, a cost paid once per device and worker start, not per reading).
 
@@ -159,6 +160,7 @@ def _idle(
     servers: dict[str, int],
     settings: Settings,
     seconds: float,
+    title: str = "nothing sent",
 ) -> None:
     """Every process's share of a core while nothing is sent."""
     time.sleep(settings.streams.idle_fetch_after_s + 5)  # the worker's stream counts as idle
@@ -171,7 +173,7 @@ def _idle(
         "system",
         "idle CPU (core)",
         "resident MB",
-        title=f"At rest, {seconds:.0f} s, nothing sent",
+        title=f"At rest, {seconds:.0f} s, {title}",
     )
     for name, (_, _, own) in systems.items():
         for n in own:
@@ -180,7 +182,7 @@ def _idle(
         table.add_row(n, "server (shared)", f"{cpu[n] / seconds:.4f}", f"{watch.peak[n]:,.0f}")
     console.print(table)
     for name, (_, _, own) in systems.items():
-        console.print(f"{name} at rest: {sum(cpu[n] for n in own) / seconds:.4f} core")
+        console.print(f"{name} at rest ({title}): {sum(cpu[n] for n in own) / seconds:.4f} core")
 
 
 def main(seconds: float, loads: list[int], idle_s: float) -> None:
@@ -201,8 +203,9 @@ def main(seconds: float, loads: list[int], idle_s: float) -> None:
     seqs: dict[str, dict[str, int]] = {name: {} for name in systems}
     rows: list[Row] = []
     try:
+        live = {s: p for s, p in servers.items() if p}
         if idle_s > 0:
-            _idle(systems, {s: p for s, p in servers.items() if p}, settings, idle_s)
+            _idle(systems, live, settings, idle_s, "before any device sent")
         else:
             time.sleep(5)  # Node-RED connects and subscribes
         lamps = sum(1 for a in territory.assets if a.kind == "lamp")
@@ -235,6 +238,8 @@ def main(seconds: float, loads: list[int], idle_s: float) -> None:
                     f"1,000; resident {rss:,.0f} MB"
                 )
             comps.check_alive()
+        if idle_s > 0:  # at rest again, each system holding what it keeps of every device
+            _idle(systems, live, settings, idle_s, "after every device sent")
         stored = {name: _readings(settings, db) for name, (_, db, _) in systems.items()}
         disk = {name: _on_disk(stack.root, db) for name, (_, db, _) in systems.items()}
     finally:
