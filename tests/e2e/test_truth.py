@@ -54,10 +54,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
     registry = tmp_path / "territory.json"
     T.save(registry)
     now = int(time.time() * 1000)
-    start = now - HOURS * 3_600_000 - 3_600_000
-    start -= start % 86_400_000 - 11 * 3_600_000  # 11:00 UTC, as in the unit test
-    if start + HOURS * 3_600_000 > now - 3_600_000:  # that 11:00 was today: the one before
-        start -= 86_400_000
+    start, hours = _span(now)
     env = {
         **isolated,
         "VIGIE_REGISTRY": str(registry),
@@ -90,7 +87,7 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
     }
     comps = Components(tmp_path, settings, env)
     sim = Simulation(
-        T, SimulationPlan(start, HOURS * 3600, period_s=300, first_seq=1000), scenario=scenario
+        T, SimulationPlan(start, hours * 3600, period_s=300, first_seq=1000), scenario=scenario
     )
     # an hour around midday a week earlier (sent first, so that nothing is late), for the
     # week comparison; midday keeps it out of the water night window
@@ -268,6 +265,28 @@ def test_attribution_and_alerts_match_the_ground_truth(stack, settings, isolated
     expected |= {("attribution_remainder", x.cabinet_id) for x in scenario.tappings}
     faults = {"lamp_failure", "suspected_leak", "attribution_remainder", "device_silent"}
     assert {r for r in raised if r[0] in faults} == expected
+
+
+def _span(now: int) -> tuple[int, int]:
+    """The simulated stretch: from 11:00 UTC, as in the unit test (the scenario's faults keep
+    their time of day), at least ``HOURS`` long, ending at least an hour ago and, whatever the
+    hour the test runs, less than 20 h ago, so that the last-24-hours panels have hours to show."""
+    hour = 3_600_000
+    start = now - HOURS * hour - hour
+    start -= start % 86_400_000 - 11 * hour
+    if start + HOURS * hour > now - hour:  # that 11:00 was today: the one before
+        start -= 86_400_000
+    extra = max(0, -(-(now - 20 * hour - (start + HOURS * hour)) // hour))
+    return start, HOURS + extra
+
+
+def test_the_simulated_span_ends_within_the_last_day_at_any_hour():
+    for minute in range(0, 24 * 60, 7):
+        now = START + 5 * 86_400_000 + minute * 60_000
+        start, hours = _span(now)
+        end = start + hours * 3_600_000
+        assert start % 86_400_000 == START % 86_400_000 and hours >= HOURS
+        assert now - 20 * 3_600_000 <= end <= now - 3_600_000, minute
 
 
 def _until_open(state: Path, subject: str, timeout_s: float = 120) -> None:
