@@ -359,6 +359,8 @@ FLEET = Dashboard(
     ),
     audience="edge engineers",
     tags=("fleet",),
+    # the devices' own health: a silent sensor, a field meter not answering its agent
+    annotations=_alert_marks(f'"kind" =~ /^(device_silent|meter_down)$/ AND {D}'),
     fr="Vigie - Parc de boîtiers",
     drill_down=True,
 )

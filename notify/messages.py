@@ -56,8 +56,10 @@ class Item:
 
 
 def dashboard_link(base: str, item: Item) -> str:
-    """The Grafana dashboard of the alert's vertical (the fleet's for a silent sensor)."""
-    board = "vigie-fleet" if item.kind is AlertKind.DEVICE_SILENT else f"vigie-{item.vertical}"
+    """The Grafana dashboard of the alert's vertical (the fleet's for a device's own health:
+    a silent sensor, a meter not answering)."""
+    fleet = item.kind in (AlertKind.DEVICE_SILENT, AlertKind.METER_DOWN)
+    board = "vigie-fleet" if fleet else f"vigie-{item.vertical}"
     return (
         f"{base.rstrip('/')}/d/{board}?var-territory={item.territory}"
         f"&var-district={item.district}&var-device={item.subject}"

@@ -7,6 +7,9 @@
 - Road: traffic state from occupancy, with the Paris counters' thresholds: fluid < 15 %,
   dense 15-30 %, saturated 30-50 %, blocked >= 50 %; congestion raised after
   ``congestion_readings`` blocked readings, cleared below saturated.
+- Field meter: an agent polling a meter (Modbus) reports ``meter_up`` = 0 when it does not
+  answer; meter_down is raised after ``meter_down_readings`` such polls in a row, cleared on
+  the first answer.
 """
 
 from __future__ import annotations
@@ -129,6 +132,27 @@ def road(
             t,
             occ,
             f"occupancy {occ:.0f} % ({TRAFFIC_STATES[int(traffic_state(np.array([occ]))[0])]})",
+        )
+        if alert:
+            alerts.append(alert)
+    return alerts
+
+
+def meter(
+    device: str, state: DeviceState, ts: np.ndarray, up: np.ndarray, policy: KpiPolicy
+) -> list[Alert]:
+    """Follow one device's meter_up readings (time-sorted); raise or clear meter_down."""
+    alerts = []
+    for t, u in zip(ts.tolist(), up.tolist(), strict=True):
+        state.down = state.down + 1 if u < 0.5 else 0
+        alert = transition(
+            state.alerts,
+            AlertKind.METER_DOWN,
+            device,
+            state.down >= policy.meter_down_readings,
+            t,
+            state.down,
+            f"no answer from the meter for {state.down} polls" if state.down else "answers again",
         )
         if alert:
             alerts.append(alert)

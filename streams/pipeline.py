@@ -36,6 +36,7 @@ from vigie.contracts.metrics import METRIC_INDEX
 POWER, CAB_INDEX = METRIC_INDEX["power_w"], METRIC_INDEX["energy_index_wh"]
 VOLUME, FLOW = METRIC_INDEX["volume_index_m3"], METRIC_INDEX["flow_m3h"]
 FILL, OCCUPANCY = METRIC_INDEX["fill_pct"], METRIC_INDEX["occupancy_pct"]
+METER_UP = METRIC_INDEX["meter_up"]
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,8 @@ class Pipeline:
                         ts[a:b].tolist(), val[a:b].tolist(), states.tolist(), strict=True
                     )
                 ]
+            elif metric == METER_UP:
+                out.alerts += kpis.meter(device, state, ts[a:b], val[a:b], policy)
         for d in res.touched:
             if AlertKind.DEVICE_SILENT in devices[d].alerts:
                 alert = kpis.silent(d, devices[d], devices[d].watermark_ms, policy)

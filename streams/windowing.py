@@ -51,6 +51,7 @@ class DeviceState:
     carry: dict[str, list[float]] = field(default_factory=dict)  # metric -> [ts, value]
     alerts: list[str] = field(default_factory=list)  # kinds currently raised
     streak: int = 0  # consecutive readings meeting an alert condition
+    down: int = 0  # consecutive polls its field meter did not answer (meter_up = 0)
     fill_ref: list[float] = field(default_factory=list)  # [ts, fill] where filling began
 
     def to_bytes(self) -> bytes:

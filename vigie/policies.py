@@ -24,6 +24,7 @@ class KpiPolicy(BaseModel):
     congestion_pct: float = 50.0
     congestion_clear_pct: float = 30.0
     congestion_readings: int = 2
+    meter_down_readings: int = 3  # polls in a row a field meter did not answer
     silent_after_ms: int = 900_000  # set from streams.silent_after_s
     clock: LocalClock = Field(default_factory=LocalClock, exclude=True)  # the territory's
 

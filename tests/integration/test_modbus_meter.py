@@ -3,7 +3,7 @@
 Each register map is served by pymodbus's own Modbus TCP server (``simulators.modbus_meter``)
 holding known values; the agent's ``modbus`` driver reads it through the real Mosquitto,
 bridge, Tansu, worker and InfluxDB. On the way the energy register wraps, and the meter
-stops answering, then comes back.
+stops answering (the worker raises meter_down), then comes back (cleared).
 """
 
 from __future__ import annotations
@@ -128,6 +128,14 @@ def test_a_meter_read_through_the_chain_with_a_wrap_and_an_outage(
     assert energy[-1] == pytest.approx(WRAP_WH + 50, abs=0.1)
     up = _series(settings, "meter_up")
     assert 0.0 in up and up[0] == 1.0 and up[-1] == 1.0, "the outage is on record, then the end"
+    longest = max(len(run) for run in "".join(str(int(u)) for u in up).split("1"))
+    assert longest >= 3, f"the outage lasted {longest} polls in a row"
+    alerts = influxql.query(
+        settings.influx,
+        'SELECT "open", "state" FROM "long"."alerts" WHERE "device" = \'cab-1\' '
+        "AND \"kind\" = 'meter_down'",
+    )
+    assert [(a["open"], a["state"]) for a in alerts] == [(1, "raised"), (0, "cleared")], alerts
     assert max(_series(settings, "read_errors")) >= 1
     assert set(_series(settings, "voltage_v")) == {230.5, 229.0}
     assert set(_series(settings, "cabinet_power_w")) == {1500.0, 1480.0}

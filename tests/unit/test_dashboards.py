@@ -102,6 +102,8 @@ def test_vertical_dashboards_mark_their_alerts_on_the_time_axis():
     columns the query selects, scoped to the territory, the period and the drill-down."""
     marked = {d.uid: d for d in ALL if d.annotations}
     assert set(marked) >= {"vigie-lighting", "vigie-water", "vigie-waste", "vigie-mobility"}
+    fleet = marked["vigie-fleet"].annotations[0].query  # the alerts the notifier links there
+    assert all(k in fleet for k in ("device_silent", "meter_down")), fleet
     for dash in marked.values():
         listed = dashboard_json(dash)["annotations"]["list"]
         assert listed[-1]["datasource"]["uid"] == "vigie-influxdb" and listed[-1]["enable"]

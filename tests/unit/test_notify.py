@@ -162,3 +162,17 @@ def test_a_claimed_message_is_left_to_its_owner_until_it_dies_or_its_lease_ends(
     assert len(two.due(T0 + 2 + MIN, owner="host:2", lease_ms=MIN, alive=lambda _: True)) == 1
     one.close()
     two.close()
+
+
+@pytest.mark.parametrize("kind", ["device_silent", "meter_down"])
+def test_a_devices_own_health_points_to_the_fleet_dashboard(kind):
+    from notify.store import _load
+
+    item = _load(
+        f'{{"territory": "lyon", "kind": "{kind}", "subject": "cab-1", "state": "raised", '
+        '"at_ms": 1780000000000, "value": 3.0, "detail": "no answer", "district": "nord", '
+        '"vertical": "lighting", "lat": 45.76, "lon": 4.84}'
+    )
+    title, body = render([item], "en", "Europe/Paris", _config().dashboard_url)
+    assert "/d/vigie-fleet?var-territory=lyon&var-district=nord&var-device=cab-1" in body
+    assert {"device_silent": "silent sensor", "meter_down": "meter not answering"}[kind] in title

@@ -172,3 +172,38 @@ def test_fleet_rows_go_with_the_minute_windows_and_roll_up_whole():
     assert not [x for x in lines.long if x.startswith("fleet")]
     assert KEPT_IN[Measurement.FLEET] == MINUTE_RP
     assert set().union(*(fields for _, _, fields, _ in fleet)) <= set(FLEET_FIELDS)
+
+
+def test_a_meter_that_stops_answering_raises_meter_down_across_bulks_and_clears_on_answer():
+    """An agent reports meter_up = 0 for each poll its field meter did not answer: three in a
+    row raise meter_down (the count survives the state's round trip between bulks), the first
+    answer clears it, and two failed polls alone raise nothing."""
+    from streams.alerts import AlertKind, AlertState
+    from streams.windowing import DeviceState
+    from vigie.contracts import Asset, TelemetryBatch
+
+    cab = Asset(id="cab-1", kind=AssetKind.LIGHTING_CABINET, district="d1", lat=45.0, lon=5.0)
+    pipe = Pipeline("t", {cab.id: cab})
+    t0, states = 1_700_000_000_000, {}
+
+    def bulk(seq: int, ups: list[float]) -> list:
+        batch = TelemetryBatch(
+            device_id=cab.id,
+            seq=seq,
+            sent_at_ms=0,
+            readings=[
+                {"ts_ms": t0 + (seq * 10 + i) * 60_000, "metric": "meter_up", "value": u}
+                for i, u in enumerate(ups)
+            ],
+        )
+        devices = {cab.id: DeviceState.from_bytes(states.get(cab.id))}
+        out = pipe.process([batch], {cab.id: "lighting"}, {cab.id: 0}, devices, {}, t0)
+        states[cab.id] = devices[cab.id].to_bytes()
+        return [(a.kind, a.state, a.at_ms) for a in out.alerts]
+
+    assert bulk(0, [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]) == []  # twice two: no alert
+    raised = t0 + 10 * 60_000
+    assert bulk(1, [0.0, 0.0, 0.0]) == [(AlertKind.METER_DOWN, AlertState.RAISED, raised)]
+    assert bulk(2, [0.0, 0.0]) == []  # still down: raised once
+    assert bulk(3, [1.0]) == [(AlertKind.METER_DOWN, AlertState.CLEARED, t0 + 30 * 60_000)]
+    assert DeviceState.from_bytes(states[cab.id]).alerts == []

@@ -19,6 +19,7 @@ class AlertKind(StrEnum):
     BIN_NEARLY_FULL = "bin_nearly_full"
     CONGESTION = "congestion"
     DEVICE_SILENT = "device_silent"
+    METER_DOWN = "meter_down"  # a field meter its agent polls does not answer
     ATTRIBUTION_REMAINDER = "attribution_remainder"
 
 
@@ -41,6 +42,7 @@ SEVERITY = {
     AlertKind.BIN_NEARLY_FULL: Severity.INFO,  # the collection plan handles it
     AlertKind.CONGESTION: Severity.INFO,
     AlertKind.DEVICE_SILENT: Severity.MINOR,
+    AlertKind.METER_DOWN: Severity.MINOR,  # readings lost at the meter, not yet the energy
     AlertKind.ATTRIBUTION_REMAINDER: Severity.MAJOR,  # energy unaccounted for: tapping, fault
 }
 
@@ -86,6 +88,7 @@ KIND_TEXT = {
         AlertKind.BIN_NEARLY_FULL: "conteneur presque plein",
         AlertKind.CONGESTION: "congestion",
         AlertKind.DEVICE_SILENT: "capteur muet",
+        AlertKind.METER_DOWN: "compteur sans réponse",
         AlertKind.ATTRIBUTION_REMAINDER: "énergie non expliquée (piquage, défaut)",
     },
     "en": {
@@ -94,6 +97,7 @@ KIND_TEXT = {
         AlertKind.BIN_NEARLY_FULL: "bin nearly full",
         AlertKind.CONGESTION: "congestion",
         AlertKind.DEVICE_SILENT: "silent sensor",
+        AlertKind.METER_DOWN: "meter not answering",
         AlertKind.ATTRIBUTION_REMAINDER: "unexplained energy (tapping, fault)",
     },
 }
