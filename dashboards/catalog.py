@@ -112,7 +112,6 @@ HYPERVISOR = Dashboard(
             "kwatth",
             Viz.BARGAUGE,
             fr="Bilan net : économies permises contre empreinte de la plateforme (kWh par jour)",
-            key="net_balance",
         ),
         Panel(
             "Net balance with manufacturing (kg CO2e per day: low, middle, high)",
@@ -122,6 +121,7 @@ HYPERVISOR = Dashboard(
             viz=Viz.BARGAUGE,
             thresholds=((float("-inf"), "red"), (0, "green")),
             fr="Bilan net fabrication comprise (kg CO2e par jour : bas, milieu, haut)",
+            key="net_co2e",
         ),
         Panel(
             "Mean bin filling level (%)",

@@ -1,6 +1,7 @@
-"""The bulletin's plain-language summary: the hypervisor's figures in three sentences an
-elected official can read aloud, in French and in English. Pure: it reads the rows of the
-panels that carry a ``key``.
+"""The bulletin's plain-language summary: the hypervisor's figures in four sentences an
+elected official can read aloud, in French and in English (lighting, water, open alerts, and
+the platform's latest daily carbon balance, manufacturing included, with its range). Pure:
+it reads the rows of the panels that carry a ``key``.
 """
 
 from __future__ import annotations
@@ -89,14 +90,40 @@ def _alerts(rows: Rows | None, lang: str) -> str:
     return f"{total} alerts are open; the most frequent: {' and '.join(listed)}."
 
 
+BOUNDS = ("low", "middle", "high")  # the net balance panel's columns, kg CO2e
+
+
+def _balance(rows: Rows | None, lang: str) -> str:
+    """The latest day's net balance in kg CO2e (rows of low, middle, high per day)."""
+    days = [r for r in rows or [] if all(isinstance(r.get(k), int | float) for k in BOUNDS)]
+    if not days:
+        return {
+            "fr": "Aucun bilan carbone journalier n'a encore été calculé.",
+            "en": "No daily carbon balance has been computed yet.",
+        }[lang]
+    low, mid, high = (float(days[-1][k]) for k in BOUNDS)
+    size, a, b = number(abs(mid), lang), number(low, lang), number(high, lang)
+    if lang == "fr":
+        if mid >= 0:
+            said = f"les économies permises par la plateforme dépassent son empreinte de {size}"
+        else:
+            said = f"l'empreinte de la plateforme dépasse les économies qu'elle permet de {size}"
+        return f"Au dernier bilan journalier, fabrication comprise, {said} kg CO2e (de {a} à {b})."
+    if mid >= 0:
+        said = f"the savings the platform enabled outweigh its own footprint by {size}"
+    else:
+        said = f"the platform's own footprint outweighs the savings it enabled by {size}"
+    return f"On the latest daily balance, manufacturing included, {said} kg CO2e ({a} to {b})."
+
+
 def summary(
     dashboards: Sequence[Dashboard], results: Mapping[tuple[str, str], Rows]
 ) -> dict[str, list[str]]:
-    """Three sentences per language, or none when no dashboard carries the keyed panels."""
+    """Four sentences per language, or none when no dashboard carries the keyed panels."""
     keyed = {p.key: results.get((d.uid, p.title)) for d in dashboards for p in d.panels if p.key}
     if not keyed:
         return {}
-    figures = {k: _total(rows) for k, rows in keyed.items() if k != "open_alerts"}
+    figures = {k: _total(rows) for k, rows in keyed.items() if k.endswith(("_24h", "_ago"))}
     return {
         lang: [
             _measured(what, figures.get(f"{what}_24h"), figures.get(f"{what}_week_ago"), lang)
@@ -104,6 +131,7 @@ def summary(
         ]
         + [
             _alerts(keyed.get("open_alerts"), lang),
+            _balance(keyed.get("net_co2e"), lang),
         ]
         for lang in ("fr", "en")
     }

@@ -96,7 +96,35 @@ def test_the_summary_reads_the_hypervisor_aloud_in_both_languages():
     assert said["en"][2] == (
         "4 alerts are open; the most frequent: lamp failure (3) and suspected water leak (1)."
     )
+    assert said["en"][3] == "No daily carbon balance has been computed yet."
     assert summary([d for d in ALL if d is not HYPERVISOR], results) == {}
+
+
+def test_the_summary_says_the_latest_daily_carbon_balance_with_its_range():
+    from dashboards.summary import summary
+
+    title = next(p.title for p in HYPERVISOR.panels if p.key == "net_co2e")
+    days = [
+        {"time": T0, "low": -3.0, "middle": -1.0, "high": 0.5},
+        {"time": T0 + 86_400_000, "low": 0.55, "middle": 1.29, "high": 2.03},
+        {"time": T0 + 2 * 86_400_000, "low": None, "middle": None, "high": None},  # not yet
+    ]
+    said = summary([HYPERVISOR], {("vigie-hypervisor", title): days})
+    assert said["en"][3] == (
+        "On the latest daily balance, manufacturing included, the savings the platform enabled "
+        "outweigh its own footprint by 1.3 kg CO2e (0.55 to 2.0)."
+    )
+    assert said["fr"][3] == (
+        "Au dernier bilan journalier, fabrication comprise, les économies permises par la "
+        "plateforme dépassent son empreinte de 1,3 kg CO2e (de 0,55 à 2,0)."
+    )
+    said = summary([HYPERVISOR], {("vigie-hypervisor", title): days[:1]})
+    assert said["en"][3] == (
+        "On the latest daily balance, manufacturing included, the platform's own footprint "
+        "outweighs the savings it enabled by 1.0 kg CO2e (-3.0 to 0.50)."
+    )
+    fr = said["fr"][3]
+    assert "l'empreinte de la plateforme dépasse les économies qu'elle permet de 1,0" in fr
 
 
 def test_page_metrics_count_what_the_ecoindex_reads():
