@@ -6,6 +6,7 @@ a Raspberry Pi; ``vigie.settings`` assembles them for the platform's processes.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -137,3 +138,16 @@ class NotifySettings(_Section):
     # how long a notifier's claim on a message lasts if it neither sends nor dies (longer
     # than any channel's timeout: a live sender is never doubled)
     lease_s: float = Field(default=120.0, gt=0)
+
+
+def retention_seconds(text: str) -> int:
+    """InfluxQL-style duration (``7d``, ``12h``, ``INF``) -> seconds (0: keep forever)."""
+    if text.upper() in ("INF", "0", ""):
+        return 0
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    total = 0
+    for amount, unit in re.findall(r"(\d+)([smhdw])", text):
+        total += int(amount) * units[unit]
+    if total == 0:
+        raise ValueError(f"retention {text!r} is not a duration like 7d or 12h")
+    return total

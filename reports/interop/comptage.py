@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from reports.interop.schemas import FOLDER
-from reports.opendata.datasets import LICENCE
+from reports.opendata.datasets import LICENCE, windows_for
+from reports.opendata.export import minute_horizon
 from vigie import influxql
 from vigie.contracts.registry import AssetKind, Territory
-from vigie.contracts.storage import Measurement as M
-from vigie.contracts.storage import at
 from vigie.sections import InfluxSettings
 
 HOUR_MS = 3_600_000
@@ -71,10 +70,12 @@ def tables(
 def read_hourly(
     influx: InfluxSettings, territory: str, start_ms: int, end_ms: int
 ) -> dict[str, list[tuple[int, float]]]:
-    """Each counter's hours in the period, with the vehicles counted in each."""
+    """Each counter's hours in the period, with the vehicles counted in each (from the hourly
+    windows once the period is past the 1-minute ones' retention)."""
+    windows = windows_for(start_ms, minute_horizon(influx))
     rows = influxql.query(
         influx,
-        f'SELECT mean("mean") AS "flow" FROM {at(M.AGG_1M)} WHERE "territory" = \'{territory}\''
+        f'SELECT mean("mean") AS "flow" FROM {windows} WHERE "territory" = \'{territory}\''
         f" AND \"metric\" = 'traffic_flow_vehh' AND time >= {start_ms}ms AND time < {end_ms}ms "
         'GROUP BY time(1h), "device" fill(none)',
     )

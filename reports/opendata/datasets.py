@@ -40,7 +40,7 @@ class Dataset:
     vertical: str
     title: str
     description: str
-    query: str  # InfluxQL; $territory, $from, $to, $grain
+    query: str  # InfluxQL; $territory, $from, $to, $grain, $windows (``windows_for``)
     fields: tuple[Field, ...]
     frequency: str = "daily"
     counts: str | None = None  # the field whose small values are suppressed
@@ -94,7 +94,7 @@ DATASETS: tuple[Dataset, ...] = (
         "Waste container filling per district and hour",
         "Mean and highest filling level of the district's containers.",
         'SELECT mean("last") AS "mean_fill_pct", max("max") AS "max_fill_pct" FROM '
-        f"{at(M.AGG_1M)} WHERE {SPAN} AND \"metric\" = 'fill_pct' "
+        f"$windows WHERE {SPAN} AND \"metric\" = 'fill_pct' "
         'GROUP BY time($grain), "district" fill(none)',
         (
             TIME,
@@ -113,7 +113,7 @@ DATASETS: tuple[Dataset, ...] = (
         "data. Every period of the export has its cell, empty when nothing was counted. Counts "
         "below the suppression threshold are left empty and flagged, so that no cell singles "
         "anyone out.",
-        f'SELECT mean("mean") AS "flow_vehh" FROM {at(M.AGG_1M)} WHERE '
+        'SELECT mean("mean") AS "flow_vehh" FROM $windows WHERE '
         f"{SPAN} AND \"metric\" = 'traffic_flow_vehh' "
         'GROUP BY time(1h), "district", "device" fill(none)',
         (
@@ -128,6 +128,17 @@ DATASETS: tuple[Dataset, ...] = (
         counts="vehicles",
     ),
 )
+
+
+def windows_for(start_ms: int, minute_horizon_ms: int | None) -> str:
+    """The windows a per-device data set reads over a period starting at ``start_ms``: the
+    1-minute ones while the period is within their retention (``minute_horizon_ms``, the
+    oldest time they still hold; None: kept for good), else the hourly ones InfluxDB rolled up
+    from them, kept for good. Every export grain is whole hours, so counts, sums and maxima
+    come out the same; a mean of the minutes' last levels becomes one of the hours' last."""
+    if minute_horizon_ms is not None and start_ms < minute_horizon_ms:
+        return at(M.AGG_1H)
+    return at(M.AGG_1M)
 
 
 def mobility_cells(

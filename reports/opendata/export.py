@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +22,11 @@ from reports.opendata.datasets import (
     periods,
     suppress,
     tidy,
+    windows_for,
 )
 from vigie import influxql
 from vigie.localtime import LocalClock
-from vigie.sections import InfluxSettings
+from vigie.sections import InfluxSettings, retention_seconds
 
 GRAINS = ("1h", "3h", "1d")
 
@@ -42,10 +44,14 @@ def rows_of(
     threshold: int,
     clock: LocalClock,
     counters: Mapping[str, int] | None = None,
+    windows: str = "",
 ) -> list[dict[str, Any]]:
-    """One data set's rows over [start, end), in the territory's calendar."""
+    """One data set's rows over [start, end), in the territory's calendar, reading
+    ``windows`` (by default, those ``minute_horizon`` says hold the period)."""
+    windows = windows or windows_for(span[0], minute_horizon(influx))
     query = (
         dataset.query.replace("$territory", territory)
+        .replace("$windows", windows)
         .replace("$from", f"{span[0]}ms")
         .replace("$to", f"{span[1]}ms")
         .replace("$grain", grain)
@@ -58,6 +64,14 @@ def rows_of(
     for row in out:
         row["time"] = _iso(row["time"], clock)
     return out
+
+
+def minute_horizon(influx: InfluxSettings, now_ms: int | None = None) -> int | None:
+    """The oldest time the 1-minute windows still hold (None: kept for good)."""
+    keep_s = retention_seconds(influx.minute_retention)
+    if not keep_s:
+        return None
+    return (int(time.time() * 1000) if now_ms is None else now_ms) - keep_s * 1000
 
 
 def export(

@@ -12,17 +12,18 @@ Kafka acknowledgements after a write.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self
 
 from vigie.contracts.storage import LONG_RP, MINUTE_RP, RAW_RP
 from vigie.errors import UsageError
-from vigie.sections import read_secret
+from vigie.sections import read_secret, retention_seconds
 
 if TYPE_CHECKING:
     from vigie.sections import InfluxSettings
+
+__all__ = ["Refused", "Retention", "Sink", "retention_seconds", "sink_for"]
 
 Refused = tuple[str, str, bytes]  # retention policy, the server's words, the request's lines
 
@@ -38,19 +39,6 @@ class Retention:
 
     def of(self, rp: str) -> str:
         return {RAW_RP: self.raw, MINUTE_RP: self.minute, LONG_RP: self.aggregate}[rp]
-
-
-def retention_seconds(text: str) -> int:
-    """InfluxQL-style duration (``7d``, ``12h``, ``INF``) -> seconds (0: keep forever)."""
-    if text.upper() in ("INF", "0", ""):
-        return 0
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    total = 0
-    for amount, unit in re.findall(r"(\d+)([smhdw])", text):
-        total += int(amount) * units[unit]
-    if total == 0:
-        raise ValueError(f"retention {text!r} is not a duration like 7d or 12h")
-    return total
 
 
 class Sink(Protocol):

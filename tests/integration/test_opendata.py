@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+from collections import defaultdict
 
 import pytest
 from frictionless import validate
 
 from reports.opendata.datasets import DATASETS
-from reports.opendata.export import export
+from reports.opendata.export import export, rows_of
 from streams.sinks.influx_v1 import InfluxV1Sink
+from tests.helpers import parse_line
+from vigie.contracts.storage import Measurement as M
+from vigie.contracts.storage import at
+from vigie.localtime import LocalClock
 from vigie.sections import read_secret
 
 pytestmark = pytest.mark.integration
@@ -69,7 +74,8 @@ def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(
             await s.write([x for x in lines if x not in minutes], "long")
 
     asyncio.run(write())
-    counts = export(settings.influx, DATASETS, "od", DAY, DAY + 86_400_000, tmp_path, "1h", 10)
+    kept = settings.influx.model_copy(update={"minute_retention": "INF"})  # as prepared
+    counts = export(kept, DATASETS, "od", DAY, DAY + 86_400_000, tmp_path, "1h", 10)
     assert all(counts[d.name] > 0 for d in DATASETS), counts
 
     everything = "".join(p.read_text() for p in tmp_path.iterdir())
@@ -108,3 +114,58 @@ def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(
         "full_power_kwh": 2.0,
         "burning_hours": 20.0,
     }
+
+
+def _hourly(minutes: list[str], shift_ms: int) -> list[str]:
+    """What InfluxDB's roll-up makes of 1-minute windows: one agg_1h point per series and
+    hour (``vigie.contracts.storage.ROLLUPS``), moved by ``shift_ms``."""
+    hours: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    for line in sorted(minutes, key=lambda x: parse_line(x)[3]):
+        _, tags, fields, t = parse_line(line)
+        hours[(",".join(f"{k}={v}" for k, v in tags.items()), t - t % H)].append(fields)
+    out = []
+    for (tags, hour), ws in hours.items():
+        count, total = sum(w["count"] for w in ws), sum(w["sum"] for w in ws)
+        out.append(
+            f"agg_1h,{tags} count={count}i,sum={total},min={min(w['min'] for w in ws)},"
+            f"max={max(w['max'] for w in ws)},mean={total / count},last={ws[-1]['last']} "
+            f"{hour + shift_ms}"
+        )
+    return out
+
+
+def test_a_period_past_the_minute_retention_is_exported_from_the_hourly_windows(
+    settings, stack, tmp_path, monkeypatch
+):
+    """Past the 1-minute windows' retention (400 days) only their hourly roll-ups hold a
+    device's windows: the export reads those, and publishes the cells it published from the
+    minutes. Read from the minutes, as before, the year-old day came out empty."""
+    writer = (settings.influx.username, read_secret(settings.influx.password_file))
+    monkeypatch.setenv("VIGIE_INFLUX__MINUTE_RETENTION", "INF")  # DAY's minutes, kept
+    stack.prepare_database(settings.influx.database)
+    minutes = [x for x in _lines() if x.startswith("agg_1m,")]
+    old = DAY - 365 * 86_400_000  # 2025-01-01T00:00Z, past any 400-day retention from now
+
+    async def write() -> None:
+        async with InfluxV1Sink(settings.influx.url, settings.influx.database, auth=writer) as s:
+            await s.write(minutes, "minute")
+            await s.write(_hourly(minutes, old - DAY), "long")
+
+    asyncio.run(write())
+    per_device = [d for d in DATASETS if d.name in ("waste-filling", "mobility-counts")]
+    kept = settings.influx.model_copy(update={"minute_retention": "INF"})
+    export(kept, per_device, "od", DAY, DAY + 86_400_000, tmp_path / "minutes", "1h", 10)
+    ladder = settings.influx.model_copy(update={"minute_retention": "400d"})
+    export(ladder, per_device, "od", old, old + 86_400_000, tmp_path / "hours", "1h", 10)
+    for d in per_device:
+        recent, year_old = (
+            [{k: v for k, v in r.items() if k != "time"} for r in json.loads(p.read_text())]
+            for p in (
+                tmp_path / "minutes" / f"{d.name}.json",
+                tmp_path / "hours" / f"{d.name}.json",
+            )
+        )
+        assert recent and year_old == recent, d.name
+    waste = next(d for d in per_device if d.name == "waste-filling")
+    span, clock = (old, old + 86_400_000), LocalClock()
+    assert rows_of(ladder, waste, "od", span, "1h", 10, clock, windows=at(M.AGG_1M)) == []
