@@ -73,8 +73,11 @@ def settle(
     quiet_s: float = 10.0,
     timeout_s: float = 300.0,
     on_progress: Callable[[PlatformCount], None] | None = None,
+    first_s: float = 120.0,
 ) -> PlatformCount:
-    """Ask until every expected reading is stored, or nothing changed for ``quiet_s``."""
+    """Ask until every expected reading is stored, or nothing changed for ``quiet_s`` once
+    something was: a worker just started (compiling its kernels, joining its group) can take
+    longer than that to store its first bulk, so the first wait is ``first_s``."""
     devices = list(devices)
     last, changed = PlatformCount(), time.monotonic()
     deadline = time.monotonic() + timeout_s
@@ -84,7 +87,8 @@ def settle(
             last, changed = now, time.monotonic()
             if on_progress is not None:
                 on_progress(now)
-        if now.stored >= expected or time.monotonic() - changed > quiet_s:
+        quiet = quiet_s if (last.stored or last.rejected) else max(quiet_s, first_s)
+        if now.stored >= expected or time.monotonic() - changed > quiet:
             return now
         if time.monotonic() > deadline:
             return now
