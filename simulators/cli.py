@@ -190,11 +190,14 @@ def replay(
     the platform stored and rejected (asked from InfluxDB).
 
     A CSV is sent on each device's backfill channel (history of any age, numbered by period
-    so that gaps show); with authentication, publish as the replayer's service account."""
+    so that gaps show); with authentication, publish as the replayer's service account. Once
+    history is stored, the hourly and daily windows of its days are rolled up (InfluxDB's
+    continuous queries only roll up the last hours)."""
     from simulators import recording
     from simulators.publish import publish
 
     settings = Settings()
+    territory = settings.territory
     if source.suffix == ".csv":
         from simulators.csv_import import CsvMapping, import_csv
 
@@ -228,6 +231,7 @@ def replay(
         items = list(
             recording.from_emitted(result.emitted, terr.id, settings.mqtt.prefix, Channel.BACKFILL)
         )
+        territory, history = terr.id, True
     else:
         items = list(recording.read(source))
         if history:
@@ -245,13 +249,40 @@ def replay(
     )
     console.print(f"sent {report.batches:,} messages in {report.wall_s:.1f} s")
     if wait > 0:
-        _platform_report(settings, items, started_ms, wait)
+        span = _platform_report(settings, items, started_ms, wait)
+        if history:
+            _roll_up(settings, territory, span)
+
+
+def _roll_up(settings: Settings, territory: str, span: tuple[int, int]) -> None:
+    """The hourly and daily windows of the imported days, and what InfluxDB holds of them."""
+    from vigie.catchup import catch_up, held
+
+    def progress(done: int, total: int) -> None:
+        if done % 30 == 0 and done < total:
+            console.print(f"  rolling up: {done:,} of {total:,} days", highlight=False)
+
+    try:
+        caught = catch_up(settings.influx, territory, *span, on_day=progress)
+        hourly, daily = held(settings.influx, territory, *span)
+    except OSError as exc:
+        raise fail(
+            Exit.CONNECT,
+            f"InfluxDB at {settings.influx.url} did not answer while rolling up ({exc}): run "
+            "the import again, it is counted once",
+        ) from None
+    console.print(
+        f"rolled up {caught.days:,} day{'' if caught.days == 1 else 's'} of history: InfluxDB "
+        f"holds {hourly:,} hourly and "
+        f"{daily:,} daily windows for those days"
+    )
 
 
 def _platform_report(
     settings: Settings, items: list[Recorded], started_ms: int, wait: float
-) -> None:
-    """What InfluxDB holds of the replayed readings; exits non-zero when some are missing."""
+) -> tuple[int, int]:
+    """What InfluxDB holds of the replayed readings; exits non-zero when some are missing.
+    Returns the readings' time span."""
     from simulators.accounting import settle
     from simulators.recording import readings_of
 
@@ -290,6 +321,7 @@ def _platform_report(
             f"{sent - seen.stored:,} readings are not stored: the reasons above say why "
             "(dead letters keep the payloads); are the bridge and worker running?",
         )
+    return span
 
 
 def record(

@@ -3,6 +3,7 @@
 # the shared core: every module is for the packages above
 __all__ = [
     "cardinality",
+    "catchup",
     "clock",
     "contracts",
     "datafiles",
@@ -17,6 +18,7 @@ __all__ = [
     "policies",
     "registries",
     "retry",
+    "rollups",
     "sections",
     "sequence",
     "settings",

@@ -123,6 +123,28 @@ def test_weeks_old_history_is_stored_whole_with_its_gaps_and_reported(settings, 
     assert {(w["device"], int(w["time"])): (w["count"], w["sum"]) for w in windows} == {
         k: (1, v) for k, v in valid.items()
     }, "every 1-minute window holds its hour's count"
+    # the hours and days of the history, rolled up: InfluxDB's continuous queries never ran
+    # over them, and they are all that is left of it once the 1-minute windows expire
+    hours = influxql.query(
+        settings.influx,
+        'SELECT "count", "sum" FROM "long"."agg_1h" WHERE "metric" = \'traffic_flow_vehh\' '
+        'GROUP BY "device"',
+    )
+    assert {(w["device"], int(w["time"])): (w["count"], w["sum"]) for w in hours} == {
+        k: (1, v) for k, v in valid.items()
+    }, "every hour of the file, rolled up"
+    days: dict[tuple[str, int], float] = {}
+    for (device, ts), v in valid.items():
+        days[(device, ts - ts % 86_400_000)] = days.get((device, ts - ts % 86_400_000), 0) + v
+    rolled = influxql.query(
+        settings.influx,
+        'SELECT "sum" FROM "long"."agg_1d" WHERE "metric" = \'traffic_flow_vehh\' '
+        'GROUP BY "device"',
+    )
+    assert {(w["device"], int(w["time"])): w["sum"] for w in rolled} == pytest.approx(days)
+    n_days = len({ts - ts % 86_400_000 for _, ts in valid})
+    assert f"rolled up {n_days:,} days of history: InfluxDB holds" in said, said
+    assert f"holds {readings:,} hourly and" in said, said  # one reading per window
     hops = influxql.query(
         settings.influx,
         'SELECT "count", "sum" FROM "long"."agg_hop_1h" WHERE "metric" = \'traffic_flow_vehh\' '

@@ -89,6 +89,10 @@ def test_an_hour_of_paris_counters_imported_and_checked_against_the_file(
         "rows refused"
     ) in said
     assert f"the platform stored {kept} of {kept} readings sent" in said
+    # one reading per counter and metric in the hour: as many hourly and daily windows
+    assert (
+        f"rolled up 1 day of history: InfluxDB holds {kept} hourly and {kept} daily windows"
+    ) in said
 
     windows = influxql.query(
         settings.influx,
