@@ -200,6 +200,10 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
     async def silences() -> None:
         await processor.check_silences()
 
+    @app.timer(interval=settings.streams.rollup_catchup_s)
+    async def rollups() -> None:
+        await processor.catch_up_rollups()
+
     @app.agent(app.topic(topics.platform, key_type=bytes, value_type=bytes))
     async def platform(stream: faust.StreamT[Any]) -> None:
         async for value in stream:

@@ -36,6 +36,7 @@ from vigie.contracts.metrics import METRIC_INDEX
 POWER, CAB_INDEX = METRIC_INDEX["power_w"], METRIC_INDEX["energy_index_wh"]
 VOLUME, FLOW = METRIC_INDEX["volume_index_m3"], METRIC_INDEX["flow_m3h"]
 FILL, OCCUPANCY = METRIC_INDEX["fill_pct"], METRIC_INDEX["occupancy_pct"]
+HOUR_MS = 3_600_000
 METER_UP = METRIC_INDEX["meter_up"]
 
 
@@ -54,6 +55,19 @@ KpiPolicy = kpis.KpiPolicy
 def group_key(asset: Asset | None) -> str | None:
     """The shared meter a device belongs to (None for a device of no group)."""
     return asset.meter_group if asset is not None else None
+
+
+def _note_rollups_due(
+    windows: list[WindowRow], devices: dict[str, DeviceState], now_ms: int
+) -> None:
+    """Live 1-minute windows of an hour InfluxDB's continuous queries will not run over again
+    (the next run covers the hour before this one): an agent's queue flushed after an outage.
+    Their device-hours are noted in the device's state, with when, for the worker's catch-up
+    (``vigie.catchup``)."""
+    before = now_ms - now_ms % HOUR_MS - HOUR_MS
+    for w in windows:
+        if w.start_ms < before:
+            devices[w.device_id].rollup_due[str(w.start_ms - w.start_ms % HOUR_MS)] = now_ms
 
 
 class Pipeline:
@@ -110,6 +124,8 @@ class Pipeline:
         out.late_readings = res.late
         out.fleet = [_fleet_row(d, devices[d], now_ms) for d in sorted(res.touched)]
         out.fleet_history = history
+        if not history:
+            _note_rollups_due(out.windows, devices, now_ms)
         if history:  # the per-reading KPIs, but no alert: it all happened long ago
             if res.fresh:
                 self._device_kpis(res, devices, out)

@@ -56,10 +56,12 @@ from streams.sinks.lineprotocol import (
 )
 from streams.windowing import DeviceState, WindowPolicy, WindowRow
 from vigie import influxql
+from vigie.catchup import roll_up_devices
 from vigie.clock import SYSTEM, Clock
 from vigie.contracts import TELEMETRY_BUNDLE, Asset, DeadLetter, RejectReason, TelemetryBatch
 from vigie.contracts.platform import PlatformReport
 from vigie.contracts.storage import LONG_RP, MINUTE_RP, RAW_RP, Measurement, at
+from vigie.errors import StorageError
 from vigie.localtime import LocalClock
 from vigie.registries import Registries
 from vigie.retry import SERVER, retrying
@@ -616,6 +618,49 @@ class TelemetryProcessor:
                 staged = self._stage(out, {}, groups)
                 looked |= {key: value for key, value, _partition in staged}
                 await self._store(out, lines, staged)
+
+    async def catch_up_rollups(self) -> None:
+        """Roll up the device-hours whose live windows came after InfluxDB's continuous
+        queries ran over them (noted in the device states, ``vigie.catchup``), then clear in
+        each state the hours rolled up, unless windows came to them again meanwhile. A failure
+        leaves them due for the next run. InfluxDB 1.x only: 2.x has no continuous queries."""
+        if self.settings.influx.backend != "v1":
+            return
+        async with self._lock:
+            self._silences.refresh(self.table.data)
+            noted = {
+                key: (lane, device, DeviceState.from_bytes(self.table.data[key]).rollup_due)
+                for key, lane, device in self._silences.rollups_due()
+            }
+        if not noted:
+            return
+        due: dict[tuple[str, int], list[str]] = {}
+        for lane, device, hours in noted.values():
+            for hour in hours:
+                due.setdefault((lane.territory, int(hour)), []).append(device)
+        try:
+            caught = await asyncio.to_thread(roll_up_devices, self.settings.influx, due)
+        except (OSError, StorageError) as exc:
+            log.warning("rollup catch-up failed: due again next run", extra={"error": str(exc)})
+            return
+        async with self._lock:
+            out, devices = BulkOutput(), {}
+            for key, (_lane, _device, hours) in noted.items():
+                raw = self.table.data.get(key)
+                if raw is None:  # the device moved to another worker: its own catch-up
+                    continue
+                state = DeviceState.from_bytes(raw)
+                for hour, at in hours.items():
+                    if state.rollup_due.get(hour) == at:
+                        del state.rollup_due[hour]
+                devices[key.decode()] = state
+                out.devices.add(key.decode())
+            await self.drain()
+            await self._store(out, Lines(), self._stage(out, devices, {}))
+        log.info(
+            "late device-hours rolled up",
+            extra={"hourly": caught.hourly, "daily": caught.daily, "days": caught.days},
+        )
 
     async def check_silences(self) -> None:
         """Raise or clear device_silent across the live devices this worker holds, territory

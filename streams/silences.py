@@ -7,6 +7,9 @@ The index keeps, per state key, the watermark and whether the alert is raised, n
 worker saves a state; only a state it did not note (read back from the changelog after a
 start or a rebalance) is decoded, once. The check then decodes only the devices whose alert
 changes.
+
+The same view says which live states hold device-hours due for a roll-up
+(``DeviceState.rollup_due``), for the worker's catch-up, without decoding the others.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Seen:
     raw: bytes  # the bytes it was read from (a new value in the table is read again)
     watermark_ms: int
     silent: bool  # device_silent raised
+    due: bool = False  # device-hours whose windows the continuous queries missed
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,7 @@ class SilenceIndex:
         seen = self._seen.get(key)
         parsed = (seen.lane, seen.device) if seen else parse_key(key.decode(), self.home)
         if parsed is not None and not parsed[0].history:
-            self._seen[key] = Seen(*parsed, raw, state.watermark_ms, _silent(state))
+            self._seen[key] = Seen(*parsed, raw, state.watermark_ms, _silent(state), _due(state))
 
     def refresh(self, table: Mapping[bytes, bytes]) -> None:
         """Forget keys gone from the table; read the states noted nowhere (or changed)."""
@@ -67,7 +71,11 @@ class SilenceIndex:
                 continue
             state = DeviceState.from_bytes(raw)
             self.decoded += 1
-            self._seen[key] = Seen(*parsed, raw, state.watermark_ms, _silent(state))
+            self._seen[key] = Seen(*parsed, raw, state.watermark_ms, _silent(state), _due(state))
+
+    def rollups_due(self) -> list[tuple[bytes, Lane, str]]:
+        """The live states holding device-hours due for a roll-up: key, lane, device."""
+        return [(key, s.lane, s.device) for key, s in self._seen.items() if s.due]
 
     def changes(self, silent_after_ms: Callable[[Lane], int]) -> dict[Lane, list[Change]]:
         """Per lane, the devices whose alert changes: lagging the lane's newest data by more
@@ -89,3 +97,7 @@ class SilenceIndex:
 
 def _silent(state: DeviceState) -> bool:
     return AlertKind.DEVICE_SILENT in state.alerts
+
+
+def _due(state: DeviceState) -> bool:
+    return bool(state.rollup_due)

@@ -1,6 +1,12 @@
 """The hourly and daily windows the continuous queries missed, made again from the 1-minute
-windows InfluxDB holds (``vigie.rollups``) and written back: after a history import, whose
-windows are older than any run of the continuous queries.
+windows InfluxDB holds (``vigie.rollups``) and written back:
+
+- after a history import, whose windows are older than any run of the continuous queries
+  (``catch_up``, whole UTC days, by ``vigie replay``);
+- for live windows that came after the continuous queries' last run over their hour, an
+  agent's queue flushed after an outage: the worker notes their device-hours in the device's
+  state (``streams.pipeline``) and rolls up those devices' hours and days
+  (``roll_up_devices``).
 
 It reads with the reader's credential when the settings name one and writes with the
 writer's, one UTC day at a time (a day's hourly points and its daily point together).
@@ -8,16 +14,18 @@ writer's, one UTC day at a time (a day's hourly points and its daily point toget
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from vigie import influxql
 from vigie.contracts.storage import LONG_RP, MINUTE_RP, Measurement, at
-from vigie.rollups import FIELDS, roll_up, windows
+from vigie.rollups import FIELDS, Window, roll_up, windows
 from vigie.sections import InfluxSettings
 
 DAY_MS, HOUR_MS = 86_400_000, 3_600_000
 CHUNK = 5_000  # lines per write request
+DEVICES_PER_QUERY = 100
 
 
 @dataclass
@@ -55,10 +63,8 @@ def catch_up(
         if minutes:
             hours = roll_up(minutes, HOUR_MS)
             whole = roll_up(hours, DAY_MS)
-            lines = [w.line(Measurement.AGG_1H) for w in hours]
-            lines += [w.line(Measurement.AGG_1D) for w in whole]
-            for i in range(0, len(lines), CHUNK):
-                influxql.write_lines(influx, lines[i : i + CHUNK], LONG_RP, timeout_s=60)
+            _write(influx, [w.line(Measurement.AGG_1H) for w in hours])
+            _write(influx, [w.line(Measurement.AGG_1D) for w in whole])
             caught.days += 1
             caught.hourly += len(hours)
             caught.daily += len(whole)
@@ -82,3 +88,56 @@ def held(influx: InfluxSettings, territory: str, first_ms: int, last_ms: int) ->
         )
         out.append(int(sum(r.get("count") or 0 for r in rows)))
     return out[0], out[1]
+
+
+def _devices(devices: Iterable[str]) -> list[str]:
+    """InfluxQL conditions on the device tag, ``DEVICES_PER_QUERY`` devices each."""
+    names = sorted(devices)
+    return [
+        "(" + " OR ".join(f"\"device\" = '{d}'" for d in names[i : i + DEVICES_PER_QUERY]) + ")"
+        for i in range(0, len(names), DEVICES_PER_QUERY)
+    ]
+
+
+def _read(
+    influx: InfluxSettings, m: Measurement, territory: str, start: int, end: int, who: str
+) -> list[Window]:
+    """``territory``'s windows of ``m`` in [start, end) for the devices ``who`` names."""
+    select = ", ".join(f'"{f}"' for f in FIELDS)
+    return windows(
+        influxql.query(
+            influx,
+            f"SELECT {select} FROM {at(m)} WHERE \"territory\" = '{territory}' AND {who} "
+            f"AND time >= {start}ms AND time < {end}ms GROUP BY *",
+            timeout_s=120,
+        )
+    )
+
+
+def roll_up_devices(influx: InfluxSettings, due: Mapping[tuple[str, int], Iterable[str]]) -> Caught:
+    """Roll up the device-hours in ``due`` ((territory, hour start) -> devices): each hour
+    from its 1-minute windows, then each UTC day from its hours, for those devices only."""
+    caught = Caught()
+    days: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for (territory, hour), devices in sorted(due.items()):
+        for who in _devices(devices):
+            hours = roll_up(
+                _read(influx, Measurement.AGG_1M, territory, hour, hour + HOUR_MS, who), HOUR_MS
+            )
+            _write(influx, [w.line(Measurement.AGG_1H) for w in hours])
+            caught.hourly += len(hours)
+        days[(territory, hour - hour % DAY_MS)] |= set(devices)
+    for (territory, day), held_by in sorted(days.items()):
+        for who in _devices(held_by):
+            whole = roll_up(
+                _read(influx, Measurement.AGG_1H, territory, day, day + DAY_MS, who), DAY_MS
+            )
+            _write(influx, [w.line(Measurement.AGG_1D) for w in whole])
+            caught.daily += len(whole)
+        caught.days += 1
+    return caught
+
+
+def _write(influx: InfluxSettings, lines: list[str]) -> None:
+    for i in range(0, len(lines), CHUNK):
+        influxql.write_lines(influx, lines[i : i + CHUNK], LONG_RP, timeout_s=60)

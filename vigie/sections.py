@@ -113,6 +113,7 @@ class StreamsSettings(_Section):
     idle_fetch_after_s: float = 30.0
     idle_fetch_wait_ms: int = 1500
     silent_after_s: int = 900  # event time behind the newest data before device_silent
+    rollup_catchup_s: float = 300.0  # how often late device-hours are rolled up (vigie.catchup)
     receipts: bool = True  # storage receipts to devices once their batches are stored
     # receipts to every device, not only to batches that asked (agents that predate the ask)
     receipts_to_all: bool = False

@@ -4,12 +4,13 @@ continuous queries make, on a real InfluxDB 1.x."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from streams.sinks.influx_v1 import InfluxV1Sink
 from vigie import influxql
-from vigie.catchup import catch_up, held
+from vigie.catchup import catch_up, held, roll_up_devices
 from vigie.contracts.storage import ROLLUPS, Measurement, at
 from vigie.rollups import roll_up, windows
 from vigie.sections import read_secret
@@ -102,3 +103,34 @@ def test_catch_up_writes_what_the_continuous_queries_write(settings, stack, monk
     again = catch_up(settings.influx, "ru", start, end - 1)  # the same points, once
     assert (again.hourly, again.daily) == (6, 4)
     assert held(settings.influx, "ru", start, end - 1) == (6, 4)
+
+
+def test_due_device_hours_roll_up_those_devices_only(settings, stack):
+    """The worker's catch-up: the hours of the devices whose windows came late, and their
+    days, from those devices' windows only (an on-time device is the continuous queries')."""
+    writer = (settings.influx.username, read_secret(settings.influx.password_file))
+    now = int(time.time() * 1000)
+    hour = now - now % H - 5 * H  # five hours ago: past the continuous queries' span
+    lines = [
+        f"agg_1m,territory=ru,vertical=mobility,district=d,device={dev},metric=traffic_flow_vehh "
+        f"count=1i,sum={v},min={v},max={v},mean={v},last={v},last_ts_ms={hour + k * 60_000}i "
+        f"{hour + k * 60_000}"
+        for dev, base in (("ctr-1", 100.0), ("ctr-2", 7.0))
+        for k, v in ((k, base + k) for k in range(0, 60, 10))
+    ]
+
+    async def write() -> None:
+        async with InfluxV1Sink(settings.influx.url, settings.influx.database, auth=writer) as s:
+            await s.write(lines, "minute")
+
+    asyncio.run(write())
+    caught = roll_up_devices(settings.influx, {("ru", hour): ["ctr-1"]})  # ctr-2 was on time
+    assert (caught.hourly, caught.daily, caught.days) == (1, 1, 1)
+    hours = _points(settings, Measurement.AGG_1H)
+    assert [(r["device"], r["time"], r["count"], r["sum"]) for r in hours] == [
+        ("ctr-1", hour, 6, sum(100.0 + k for k in range(0, 60, 10)))
+    ]
+    day = _points(settings, Measurement.AGG_1D)
+    assert [(r["device"], r["time"], r["count"], r["sum"]) for r in day] == [
+        ("ctr-1", hour - hour % 86_400_000, 6, hours[0]["sum"])
+    ]

@@ -144,3 +144,49 @@ def test_a_worker_at_rest_closes_its_groups_once_and_does_not_read_them_again(mo
     groups = sum(1 for k in processor.table.data if k.startswith(b"g:"))
     assert groups > 0 and stored and stored[0] > 0, "open group windows written once idle"
     assert counts == [groups, 0, 0], "each group read once, then left alone"
+
+
+def test_the_catch_up_rolls_up_the_noted_hours_and_clears_only_those_not_noted_again(
+    monkeypatch,
+):
+    """The roll-up's I/O is replaced by a recorder (the integration and e2e tests run it on a
+    real InfluxDB): what is under test is which device-hours go out and which are cleared."""
+    import streams.processor as processor_module
+    from vigie.catchup import Caught
+
+    h = 3_600_000
+    table = _Table(
+        {
+            b"ctr-1": DeviceState(rollup_due={str(5 * h): 1, str(6 * h): 1}).to_bytes(),
+            b"ctr-2": DeviceState(rollup_due={str(5 * h): 2}).to_bytes(),
+            b"ctr-3": DeviceState().to_bytes(),  # nothing late
+            b"h:ctr-4": DeviceState(rollup_due={str(h): 3}).to_bytes(),  # history: the import's
+        }
+    )
+    settings = Settings(territory="t", registry=None, streams={"receipts": False})
+    processor = TelemetryProcessor(settings, table, None)
+    sent: list[dict] = []
+    stored: list[set[str]] = []
+
+    def roll_up(_influx, due):  # type: ignore[no-untyped-def]
+        sent.append({k: sorted(v) for k, v in due.items()})
+        # meanwhile a bulk notes ctr-1's hour 6 again (more of its queue came)
+        state = DeviceState.from_bytes(table.data[b"ctr-1"])
+        state.rollup_due[str(6 * h)] = 9
+        table.data[b"ctr-1"] = state.to_bytes()
+        return Caught()
+
+    async def store(out, lines, staged, *_a, **_k) -> None:  # type: ignore[no-untyped-def]
+        stored.append(set(out.devices))
+
+    monkeypatch.setattr(processor_module, "roll_up_devices", roll_up)
+    processor._store = store  # type: ignore[method-assign]  # InfluxDB is another test's
+    asyncio.run(processor.catch_up_rollups())
+    assert sent == [{("t", 5 * h): ["ctr-1", "ctr-2"], ("t", 6 * h): ["ctr-1"]}]
+    assert stored == [{"ctr-1", "ctr-2"}]
+    left = {k: DeviceState.from_bytes(v).rollup_due for k, v in table.data.items()}
+    assert left[b"ctr-1"] == {str(6 * h): 9}, "noted again meanwhile: due for the next run"
+    assert left[b"ctr-2"] == {} and left[b"h:ctr-4"] == {str(h): 3}
+    sent.clear()
+    asyncio.run(processor.catch_up_rollups())
+    assert sent == [{("t", 6 * h): ["ctr-1"]}]

@@ -207,3 +207,34 @@ def test_a_meter_that_stops_answering_raises_meter_down_across_bulks_and_clears_
     assert bulk(2, [0.0, 0.0]) == []  # still down: raised once
     assert bulk(3, [1.0]) == [(AlertKind.METER_DOWN, AlertState.CLEARED, t0 + 30 * 60_000)]
     assert DeviceState.from_bytes(states[cab.id]).alerts == []
+
+
+def test_live_windows_past_the_continuous_queries_span_note_their_device_hours_once():
+    """An agent's queue flushed after an outage: windows of hours the continuous queries
+    already ran over are noted in the device's state for the worker's catch-up, once per hour;
+    windows of the last two hours are theirs, and imported history is rolled up by the import
+    instead."""
+    from streams.windowing import DeviceState
+    from vigie.contracts import Asset, TelemetryBatch
+
+    counter = Asset(id="ctr-1", kind=AssetKind.TRAFFIC_COUNTER, district="d1", lat=45.0, lon=5.0)
+    pipe, hour = Pipeline("t", {counter.id: counter}), 3_600_000
+    now = START + 10 * hour + 20 * 60_000  # 10:20 past START
+    stamps = [START + 2 * hour + m * 60_000 for m in (0, 30)]  # two windows of one old hour
+    stamps += [START + 8 * hour + 59 * 60_000, START + 9 * hour + 5 * 60_000, now - 60_000]
+    batch = TelemetryBatch(
+        device_id=counter.id,
+        seq=0,
+        sent_at_ms=now,
+        readings=[{"ts_ms": t, "metric": "traffic_flow_vehh", "value": 1.0} for t in stamps],
+    )
+
+    def noted(history: bool) -> dict[str, int]:
+        devices = {counter.id: DeviceState()}
+        pipe.process(
+            [batch], {counter.id: "mobility"}, {counter.id: 0}, devices, {}, now, history=history
+        )
+        return DeviceState.from_bytes(devices[counter.id].to_bytes()).rollup_due
+
+    assert noted(history=False) == {str(START + 2 * hour): now, str(START + 8 * hour): now}
+    assert noted(history=True) == {}
