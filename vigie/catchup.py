@@ -120,22 +120,31 @@ def roll_up_devices(influx: InfluxSettings, due: Mapping[tuple[str, int], Iterab
     caught = Caught()
     days: dict[tuple[str, int], set[str]] = defaultdict(set)
     for (territory, hour), devices in sorted(due.items()):
-        for who in _devices(devices):
-            hours = roll_up(
-                _read(influx, Measurement.AGG_1M, territory, hour, hour + HOUR_MS, who), HOUR_MS
-            )
-            _write(influx, [w.line(Measurement.AGG_1H) for w in hours])
-            caught.hourly += len(hours)
+        caught.hourly += _roll(influx, Measurement.AGG_1H, territory, hour, HOUR_MS, devices)
         days[(territory, hour - hour % DAY_MS)] |= set(devices)
     for (territory, day), held_by in sorted(days.items()):
-        for who in _devices(held_by):
-            whole = roll_up(
-                _read(influx, Measurement.AGG_1H, territory, day, day + DAY_MS, who), DAY_MS
-            )
-            _write(influx, [w.line(Measurement.AGG_1D) for w in whole])
-            caught.daily += len(whole)
+        caught.daily += _roll(influx, Measurement.AGG_1D, territory, day, DAY_MS, held_by)
         caught.days += 1
     return caught
+
+
+def _roll(
+    influx: InfluxSettings,
+    target: Measurement,
+    territory: str,
+    start: int,
+    every_ms: int,
+    devices: Iterable[str],
+) -> int:
+    """``target``'s window at ``start`` for each of ``devices``, from the next shorter
+    windows; returns the points written."""
+    source = Measurement.AGG_1M if target is Measurement.AGG_1H else Measurement.AGG_1H
+    written = 0
+    for who in _devices(devices):
+        rolled = roll_up(_read(influx, source, territory, start, start + every_ms, who), every_ms)
+        _write(influx, [w.line(target) for w in rolled])
+        written += len(rolled)
+    return written
 
 
 def _write(influx: InfluxSettings, lines: list[str]) -> None:
