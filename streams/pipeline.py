@@ -58,13 +58,15 @@ def group_key(asset: Asset | None) -> str | None:
 
 
 def _note_rollups_due(
-    windows: list[WindowRow], devices: dict[str, DeviceState], now_ms: int
+    windows: list[WindowRow], ts: np.ndarray, devices: dict[str, DeviceState], now_ms: int
 ) -> None:
     """Live 1-minute windows of an hour InfluxDB's continuous queries will not run over again
     (the next run covers the hour before this one): an agent's queue flushed after an outage.
     Their device-hours are noted in the device's state, with when, for the worker's catch-up
     (``vigie.catchup``)."""
     before = now_ms - now_ms % HOUR_MS - HOUR_MS
+    if not ts.size or ts.min() >= before:  # the usual bulk: nothing that old (``ts``: its readings)
+        return
     for w in windows:
         if w.start_ms < before:
             devices[w.device_id].rollup_due[str(w.start_ms - w.start_ms % HOUR_MS)] = now_ms
@@ -124,13 +126,12 @@ class Pipeline:
         out.late_readings = res.late
         out.fleet = [_fleet_row(d, devices[d], now_ms) for d in sorted(res.touched)]
         out.fleet_history = history
-        if not history:
-            _note_rollups_due(out.windows, devices, now_ms)
         if history:  # the per-reading KPIs, but no alert: it all happened long ago
             if res.fresh:
                 self._device_kpis(res, devices, out)
             out.alerts = []
             return out
+        _note_rollups_due(out.windows, res.ts, devices, now_ms)
         if res.fresh:
             self._energy(res, devices, groups, partitions, out)
             self._device_kpis(res, devices, out)
