@@ -6,6 +6,7 @@ hours would be gone with their 1-minute windows after 400 days."""
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -28,7 +29,18 @@ def _rows(settings, query: str) -> list[dict]:
         return []
 
 
-def test_a_queue_flushed_after_an_outage_is_rolled_up_hour_by_hour(settings, isolated, tmp_path):
+def _stored(settings) -> int:
+    rows = _rows(settings, 'SELECT count("value") FROM "raw"."telemetry"')
+    return int(rows[0]["count"]) if rows else 0
+
+
+@pytest.mark.parametrize("killed", [False, True], ids=["running", "worker-killed-first"])
+def test_a_queue_flushed_after_an_outage_is_rolled_up_hour_by_hour(
+    settings, isolated, tmp_path, killed
+):
+    """``killed``: the worker that noted the hours is killed (SIGKILL) once the readings are
+    stored and before any catch-up ran; the next worker finds the notes in the states it
+    reads back and rolls the hours up."""
     territory = counter_territory("late")
     now = int(time.time() * 1000)
     # every 10 minutes from 30 hours ago to now, sent in order once the link is back
@@ -42,7 +54,7 @@ def test_a_queue_flushed_after_an_outage_is_rolled_up_hour_by_hour(settings, iso
         )
         for n, t in enumerate(stamps, 1)
     ]
-    env = {**isolated, "VIGIE_STREAMS__ROLLUP_CATCHUP_S": "2"}
+    env = {**isolated, "VIGIE_STREAMS__ROLLUP_CATCHUP_S": "100000" if killed else "2"}
     expected: dict[int, tuple[int, float]] = {}
     for b in batches:
         r = b.readings[0]
@@ -59,7 +71,17 @@ def test_a_queue_flushed_after_an_outage_is_rolled_up_hour_by_hour(settings, iso
             show_progress=False,
         )
         assert report.readings == len(stamps)
-        deadline, hours = time.monotonic() + 120, {}
+        if killed:
+            deadline = time.monotonic() + 120
+            while _stored(settings) < len(stamps) and time.monotonic() < deadline:
+                time.sleep(1)
+            assert _stored(settings) == len(stamps)
+            before = _rows(settings, 'SELECT "count" FROM "long"."agg_1h"')
+            assert not [r for r in before if r["time"] in late], "no catch-up yet"
+            chain.stop("streams-0", signal.SIGKILL)
+            chain.env["VIGIE_STREAMS__ROLLUP_CATCHUP_S"] = "2"
+            chain.start_streams()
+        deadline, hours = time.monotonic() + 180, {}
         while time.monotonic() < deadline:
             rows = _rows(settings, 'SELECT "count", "sum" FROM "long"."agg_1h" GROUP BY "device"')
             hours = {r["time"]: (r["count"], r["sum"]) for r in rows}
