@@ -55,14 +55,19 @@ def _config(settings: Settings) -> NotifyConfig:
 @alerts_app.command("run")
 def alerts_run(log_level: str = "INFO") -> None:
     """Run one notifier until SIGTERM (several share the alerts topic's partitions)."""
+    from shell.metrics import serve_process_metrics
     from vigie.registries import Registries
 
     logs.setup(log_level)
     settings = Settings()
+    serve_process_metrics(settings.notify.metrics_port, settings.notify.metrics_host)
     config = _config(settings)
     if not config.routes:
         console.print("no routes (VIGIE_NOTIFY__CONFIG): alerts are recorded, nobody is told")
-    registries = Registries.load(settings.registry) if settings.registry else None
+    try:
+        registries = Registries.load(settings.registry) if settings.registry else None
+    except VigieError as exc:
+        raise fail_with(exc) from None
     notifier = Notifier(settings, config, _store(settings), registries)
 
     async def main() -> None:

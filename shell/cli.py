@@ -15,6 +15,7 @@ from rich.table import Table
 from shell.alerts_cli import alerts_app
 from shell.interop_cli import interop_app
 from shell.registry_cli import registry_app
+from shell.site_cli import site_app
 from simulators import cli as simulators_cli
 from vigie import logs
 from vigie.errors import VigieError
@@ -69,6 +70,7 @@ app.add_typer(edge_app, name="edge")
 app.add_typer(registry_app, name="registry")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(interop_app, name="interop")
+app.add_typer(site_app, name="site")
 
 
 # -- stack ------------------------------------------------------------------------------------
@@ -93,6 +95,15 @@ def stack_supervise() -> None:
 
     logs.setup("INFO")
     run(vigie_home(), Settings().stack.kafka_max_rss_mb)
+
+
+@stack_app.command("guard", hidden=True)
+def stack_guard() -> None:
+    """Start the stack's supervisor again whenever it is gone (a site runs one)."""
+    from shell.stack.supervisor import run_guard
+
+    logs.setup("INFO")
+    run_guard(vigie_home())
 
 
 @stack_app.command("down")
@@ -170,10 +181,16 @@ def ingest_lorawan(
 @streams_app.command("run")
 def streams_run(log_level: str = "INFO") -> None:
     """Run one faust worker until SIGTERM (several workers form one consumer group)."""
+    from shell.metrics import serve_process_metrics
     from streams.app import run_worker
 
     logs.setup(log_level)
-    run_worker(Settings(), loglevel="WARNING")
+    settings = Settings()
+    serve_process_metrics(settings.streams.metrics_port, settings.streams.metrics_host)
+    try:
+        run_worker(settings, loglevel="WARNING")
+    except VigieError as exc:  # a registry that cannot be read (2) ...
+        raise fail_with(exc) from None
 
 
 @edge_app.command("run")
@@ -593,15 +610,20 @@ def _authority():
     from shell.security.identities import DeviceAuthority
     from shell.stack import Stack
     from shell.stack.services import SecureMosquitto
-    from simulators.cli import load_registry
+    from vigie.registries import Registries
 
     settings = Settings()
     if settings.registry is None:
         raise fail(Exit.USAGE, "no registry: set VIGIE_REGISTRY to the territory file")
+    try:
+        served = Registries.load(settings.registry).territories
+    except VigieError as exc:
+        raise fail_with(exc) from None
+    territory = served.get(settings.territory) or next(iter(served.values()))
     stack = Stack(vigie_home())
     broker = stack.service("mosquitto")
-    # the identities the running broker enforces (the demo's TLS broker keeps them in its
-    # stack folder), else the home's own security folder
+    # the identities the running broker enforces (a site's, or the demo's TLS broker's, kept
+    # beside its password file), else the home's own security folder
     folder = (
         Path(broker.password_file).parent
         if isinstance(broker, SecureMosquitto)
@@ -609,28 +631,47 @@ def _authority():
     )
     return DeviceAuthority(
         folder,
-        load_registry(settings.registry),
+        territory,
         settings.mqtt.prefix,
         broker_pid=lambda: stack.pid("mosquitto"),
     ), broker
 
 
+def _default_broker_host() -> str:
+    """The first name a site's devices use for it, else loopback."""
+    from shell.site.config import SITE_FILE, load
+
+    site = vigie_home() / SITE_FILE
+    return load(site).site.mqtt_hosts[0] if site.exists() else "127.0.0.1"
+
+
 @devices_app.command("provision")
 def devices_provision(
     device: list[str] = typer.Argument(..., help="Device ids from the registry."),
-    broker_host: str = typer.Option("127.0.0.1", help="Address the boards will connect to."),
+    broker_host: str = typer.Option(
+        "", help="Address the boards will connect to (default: a site's first --host)."
+    ),
     broker_port: int = typer.Option(
         0, help="The broker's TLS port (default: the running local broker's, else 8883)."
     ),
 ) -> None:
     """Create identities and write each device's bundle (config, CA, password file)."""
     from shell.security.identities import IdentityError
+    from shell.stack.services import SecureMosquitto
 
     authority, broker = _authority()
     port = broker_port or (broker.port if broker is not None else 8883)
+    host = broker_host or _default_broker_host()
+    if broker is not None and not isinstance(broker, SecureMosquitto):
+        raise fail(
+            Exit.USAGE,
+            "the running broker is the local laboratory's (no TLS, anonymous): its devices "
+            "would not be refused once revoked. Put a site into service (vigie site init) "
+            "and provision there",
+        )
     for device_id in device:
         try:
-            bundle = authority.provision(device_id, broker_host, port)
+            bundle = authority.provision(device_id, host, port)
         except IdentityError as exc:
             raise fail(Exit.USAGE, str(exc)) from None
         console.print(f"{device_id}: bundle in {bundle} (copy to the board's /etc/vigie/)")
@@ -640,14 +681,28 @@ def devices_provision(
 def devices_revoke(device: list[str] = typer.Argument(..., help="Device ids.")) -> None:
     """Revoke identities; the broker reloads its files, the platform keeps running."""
     from shell.security.identities import IdentityError
+    from shell.stack.services import SecureMosquitto
 
-    authority, _ = _authority()
+    authority, broker = _authority()
+    if broker is not None and not isinstance(broker, SecureMosquitto):
+        raise fail(
+            Exit.USAGE,
+            "the running broker is the local laboratory's (no TLS, anonymous): it ignores "
+            "identities, so a revocation would change nothing. Revoke on a site",
+        )
     for device_id in device:
         try:
-            authority.revoke(device_id)
+            told = authority.revoke(device_id)
         except IdentityError as exc:
             raise fail(Exit.USAGE, str(exc)) from None
-        console.print(f"{device_id}: revoked")
+        console.print(
+            f"{device_id}: revoked; "
+            + (
+                "the running broker disconnected it and refuses it from now on"
+                if told
+                else "no broker runs now: it will refuse the device when it starts"
+            )
+        )
 
 
 @devices_app.command("list")

@@ -125,6 +125,8 @@ class StreamsSettings(_Section):
     take_max: int = 500
     take_within_s: float = 0.5
     web_port: int = 0  # 0: pick a free port
+    metrics_port: int = 0  # Prometheus (process metrics); 0: none
+    metrics_host: str = "127.0.0.1"
 
 
 class NotifySettings(_Section):
@@ -139,6 +141,8 @@ class NotifySettings(_Section):
     # how long a notifier's claim on a message lasts if it neither sends nor dies (longer
     # than any channel's timeout: a live sender is never doubled)
     lease_s: float = Field(default=120.0, gt=0)
+    metrics_port: int = 0  # Prometheus (process metrics); 0: none
+    metrics_host: str = "127.0.0.1"
 
 
 def retention_seconds(text: str) -> int:

@@ -1,7 +1,8 @@
 """Typed settings for every component, in one place.
 
 Sources, highest priority first: environment variables (``VIGIE_`` prefix, ``__`` between
-levels, e.g. ``VIGIE_MQTT__PORT=8883``), a TOML file named by ``VIGIE_CONFIG``, the addresses the
+levels, e.g. ``VIGIE_MQTT__PORT=8883``), a TOML file named by ``VIGIE_CONFIG`` (else a site's
+``$VIGIE_HOME/site.toml``), the addresses the
 local stack launcher recorded (``$VIGIE_HOME/stack/stack.json``), then the documented defaults.
 Secrets are never values here: only paths to files that hold them.
 """
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config = os.environ.get("VIGIE_CONFIG")
+        site = vigie_home() / "site.toml"  # a site's file serves every command run on it
+        if not config and site.is_file():
+            config = str(site)
         if config:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
         sources.append(_StackSource(settings_cls))

@@ -22,6 +22,9 @@ class ServiceAccount(StrEnum):
     COMMANDER = "vigie-commander"  # sends commands, reads acknowledgements and status
     SIMULATOR = "vigie-simulator"  # publishes simulated telemetry for every device (tests)
     REPLAYER = "vigie-replayer"  # imports history (backfill) for any device of the territory
+    # a LoRaWAN network server's MQTT integration publishes its uplinks under its own topics
+    NETWORK_SERVER = "vigie-network-server"
+    LORAWAN = "vigie-lorawan"  # the bridge reading those uplinks into the platform
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,16 @@ def acl_text(policy: AclPolicy) -> str:
         "# history imports: only this account publishes on the backfill channel",
         f"user {ServiceAccount.REPLAYER}",
         f"topic write {root}/+/+/backfill",
+    ]
+    lines += [
+        "# LoRaWAN: ChirpStack v4 (application/...) and The Things Stack v3 (v3/...) uplinks",
+        f"user {ServiceAccount.NETWORK_SERVER}",
+        "topic write application/#",
+        "topic write v3/#",
+        f"user {ServiceAccount.LORAWAN}",
+        "topic read application/#",
+        "topic read v3/#",
+        f"topic readwrite {policy.prefix}/{PLATFORM}/#",
     ]
     if policy.with_simulator:
         lines += [f"user {ServiceAccount.SIMULATOR}", f"topic write {root}/+/+/telemetry"]

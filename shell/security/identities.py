@@ -108,10 +108,14 @@ class DeviceAuthority:
 
     # -- operations ----------------------------------------------------------------------
 
-    def _reload(self) -> None:
+    def _reload(self) -> bool:
+        """Make the running broker re-read its password and ACL files (SIGHUP): a removed
+        account is disconnected and refused at once. False when no broker runs."""
         pid = self.broker_pid()
-        if pid is not None:
-            os.kill(pid, signal.SIGHUP)  # Mosquitto re-reads its password and ACL files
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGHUP)
+        return True
 
     def broker_service(self, port: int) -> SecureMosquitto:
         """The TLS broker that enforces these identities (password file and ACL)."""
@@ -168,8 +172,9 @@ class DeviceAuthority:
         self._reload()
         return bundle
 
-    def revoke(self, device_id: str) -> None:
-        """Remove a device's credentials and reload the broker (no restart)."""
+    def revoke(self, device_id: str) -> bool:
+        """Remove a device's credentials and reload the broker (no restart); True when a
+        running broker was told."""
         current = self.identities()
         if device_id not in current or current[device_id].revoked_at is not None:
             raise IdentityError(f"{device_id} has no active identity")
@@ -180,4 +185,4 @@ class DeviceAuthority:
         self._save(current)
         secret = self.folder / "bundles" / device_id / "mqtt-password"
         secret.unlink(missing_ok=True)
-        self._reload()
+        return self._reload()

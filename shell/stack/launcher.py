@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shell.stack.processes import VigieProcess
 from shell.stack.services import (
     InfluxDB1,
     Mosquitto,
@@ -32,6 +33,14 @@ from shell.stack.services import (
     Tansu,
     free_port,
 )
+
+
+class ExitedAtStart(StackError):
+    """A server or process exited before it answered; ``code`` is its exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,8 @@ class Stack:
     services: dict[str, Service] = field(default_factory=dict)
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
     supervisor: dict[str, Any] = field(default_factory=dict)
+    # per service: restarts, last exit code and when, and why it was left stopped (exit 2)
+    exits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -111,10 +122,14 @@ class Stack:
                 ),
             }
         try:
-            for name in self.services:
+            servers = [n for n, s in self.services.items() if not isinstance(s, VigieProcess)]
+            for name in servers:
                 if not self.running(name):
                     self.start(name)
-            self.prepare_database("vigie")
+            self.prepare_database(self._database())
+            for name in self.services:  # Vigie's own processes, once their servers answer
+                if name not in servers and not self.running(name):
+                    self.start(name)
             if supervise and not self.supervised():
                 self._start_supervisor()
         except BaseException:
@@ -134,6 +149,7 @@ class Stack:
         workdir.mkdir(parents=True, exist_ok=True)
         cmd = service.command(workdir)
         log = workdir / f"{name}.log"
+        environment = getattr(service, "environment", None)
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 cmd,
@@ -142,16 +158,20 @@ class Stack:
                 cwd=workdir,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                env=environment() if environment is not None else None,
             )
+        cmd = _cmdline_when_started(proc.pid, cmd)
         self.processes[name] = {"pid": proc.pid, "cmd": cmd, "log": str(log)}
+        self.exits.get(name, {}).pop("stopped", None)
         self._save()
         deadline = time.monotonic() + self.policy.ready_timeout_s
         while not service.ready():
             if proc.poll() is not None:
                 tail = log.read_text(errors="replace")[-1500:]
-                raise StackError(
+                raise ExitedAtStart(
                     f"{name} exited with code {proc.returncode} at start. "
-                    f"Its log ({log}) ends with:\n{tail}"
+                    f"Its log ({log}) ends with:\n{tail}",
+                    proc.returncode,
                 )
             if time.monotonic() > deadline:
                 raise StackError(
@@ -182,6 +202,11 @@ class Stack:
         self.processes.pop(name, None)
         self._save()
 
+    def _database(self) -> str:
+        from vigie.settings import Settings
+
+        return Settings().influx.database
+
     def prepare_database(self, database: str) -> None:
         """Create an InfluxDB database with Vigie's retention policies and grants."""
         from vigie.settings import Settings
@@ -211,6 +236,10 @@ class Stack:
                 _terminate(
                     int(supervisor["pid"]), list(supervisor["cmd"]), signal.SIGTERM, self.policy
                 )
+            # Vigie's processes first (a bridge hands its share back through a running broker),
+            # then the servers, each in the reverse of its start order
+            for name in reversed([n for n in self.services if n in self.processes]):
+                self._stop_recorded(name)
             for name in list(self.processes):
                 self._stop_recorded(name)
             if self.state_file.exists():
@@ -228,6 +257,13 @@ class Stack:
         return _alive(int(info["pid"]), list(info["cmd"]))
 
     def _start_supervisor(self) -> None:
+        with self.locked():
+            if not self.supervised():
+                self.launch_supervisor()
+
+    def launch_supervisor(self) -> None:
+        """Start the supervisor (``vigie stack supervise``) for a caller that holds the lock:
+        ``up``, or the guard that keeps the supervisor itself alive."""
         cmd = [sys.executable, "-m", "shell", "stack", "supervise"]
         log = self.root / "supervisor.log"
         env = {**os.environ, "VIGIE_HOME": str(self.home)}
@@ -240,9 +276,19 @@ class Stack:
                 start_new_session=True,
                 env=env,
             )
-        with self.locked():
-            self.supervisor = {"pid": proc.pid, "cmd": _cmdline_when_started(proc.pid, cmd)}
-            self._save()
+        self.supervisor = {"pid": proc.pid, "cmd": _cmdline_when_started(proc.pid, cmd)}
+        self._save()
+
+    def note_exit(self, name: str, code: int | None, *, restarted: bool, stopped: str = "") -> None:
+        """Record a service's exit (code None: not our child, so unknown) for ``status``."""
+        entry = self.exits.setdefault(name, {"restarts": 0})
+        entry["last_exit"] = code
+        entry["last_exit_at"] = int(time.time())
+        if restarted:
+            entry["restarts"] = int(entry.get("restarts", 0)) + 1
+        if stopped:
+            entry["stopped"] = stopped
+        self._save()
 
     def running(self, name: str) -> bool:
         self._load()
@@ -262,6 +308,7 @@ class Stack:
                 "port": svc.port,
                 "running": self.running(name),
                 "answers": svc.ready(),
+                **self.exits.get(name, {}),
             }
             for name, svc in self.services.items()
         }
@@ -282,6 +329,7 @@ class Stack:
             },
             "processes": self.processes,
             "supervisor": self.supervisor,
+            "exits": self.exits,
             "settings": self.settings(),
         }
 
@@ -299,6 +347,7 @@ class Stack:
         state = json.loads(self.state_file.read_text())
         self.processes = state.get("processes", {})
         self.supervisor = state.get("supervisor", {})
+        self.exits = state.get("exits", {})
         if self.services:
             return
         kinds: dict[str, type] = {
@@ -306,6 +355,7 @@ class Stack:
             "Tansu": Tansu,
             "InfluxDB1": InfluxDB1,
             "SecureMosquitto": SecureMosquitto,
+            "VigieProcess": VigieProcess,
         }
         for name, saved in state.get("services", {}).items():
             spec = dict(saved)
@@ -313,7 +363,7 @@ class Stack:
 
 
 def _fields(svc: Service) -> dict[str, Any]:
-    return {k: v for k, v in vars(svc).items() if k != "name"}
+    return dict(vars(svc))
 
 
 def _terminate(pid: int, cmd: list[str], sig: signal.Signals, policy: StartPolicy) -> None:

@@ -130,6 +130,11 @@ class SecureMosquitto:
     require_certificate: bool = False
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
     name: str = "mosquitto"
+    # where devices connect (a site: the server's network address, or 0.0.0.0 for all)
+    address: str = "127.0.0.1"
+    # a second listener on loopback, without TLS but with the same accounts and ACL, for the
+    # platform's own processes on this machine (0: none)
+    local_port: int = 0
 
     def command(self, workdir: Path) -> list[str]:
         binary = find_binary(
@@ -137,23 +142,30 @@ class SecureMosquitto:
         )
         conf = workdir / "mosquitto.conf"
         acl = f"acl_file {self.acl_file}\n" if self.acl_file else ""
+        local = f"listener {self.local_port} 127.0.0.1\n" if self.local_port else ""
         conf.write_text(
             f"{_broker_user()}per_listener_settings false\n"
-            f"listener {self.port} 127.0.0.1\n"
-            f"cafile {self.ca_file}\ncertfile {self.cert_file}\nkeyfile {self.key_file}\n"
-            f"require_certificate {str(self.require_certificate).lower()}\n"
-            f"use_identity_as_username {str(self.require_certificate).lower()}\n"
             "allow_anonymous false\n"
             f"password_file {self.password_file}\n{acl}"
             + _broker_common(workdir, self.max_payload_bytes)
+            + local
+            + f"listener {self.port} {self.address}\n"
+            f"cafile {self.ca_file}\ncertfile {self.cert_file}\nkeyfile {self.key_file}\n"
+            f"require_certificate {str(self.require_certificate).lower()}\n"
+            f"use_identity_as_username {str(self.require_certificate).lower()}\n"
         )
         return [binary, "-c", str(conf)]
 
     def ready(self) -> bool:
-        return tcp_answers(self.port)
+        host = "127.0.0.1" if self.address in ("0.0.0.0", "::") else self.address  # noqa: S104
+        return tcp_answers(self.port, host) and (
+            not self.local_port or tcp_answers(self.local_port)
+        )
 
     def settings(self) -> dict[str, dict[str, object]]:
-        return {"mqtt": {"host": "127.0.0.1", "port": self.port, "ca_file": self.ca_file}}
+        if self.local_port:
+            return {"mqtt": {"host": "127.0.0.1", "port": self.local_port}}
+        return {"mqtt": {"host": self.address, "port": self.port, "ca_file": self.ca_file}}
 
 
 def mosquitto_password_file(path: Path, users: dict[str, str]) -> Path:
@@ -294,21 +306,35 @@ class InfluxDB1:
             raise StackError(f"InfluxDB: {errors[0]}")
 
     def after_start(self) -> None:
-        """Create the users once (their passwords persist in secrets_dir)."""
-        if not self.auth or self._secret("admin").exists():
+        """Create the accounts' passwords once (they persist in secrets_dir), and the accounts
+        themselves on a server that has none yet (a first start, or a restore into a fresh
+        server)."""
+        if not self.auth:
             return
         import secrets
 
-        Path(self.secrets_dir).mkdir(parents=True, exist_ok=True)
-        for user in self.USERS:
-            path = self._secret(user)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(18))
+        if not self._secret("admin").exists():
+            Path(self.secrets_dir).mkdir(parents=True, exist_ok=True)
+            for user in self.USERS:
+                path = self._secret(user)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(18))
+        if not self._has_no_admin():
+            return
         admin = self._secret("admin").read_text()
         self._query(f"CREATE USER admin WITH PASSWORD '{admin}' WITH ALL PRIVILEGES", user=None)
         for user in self.USERS[1:]:
             self._query(f"CREATE USER \"{user}\" WITH PASSWORD '{self._secret(user).read_text()}'")
+
+    def _has_no_admin(self) -> bool:
+        """True while the server has no administrator (it then refuses every query but the
+        one that creates it)."""
+        try:
+            self._query("SHOW USERS", user=None)
+        except StackError as exc:
+            return "create admin user first" in str(exc)
+        return False
 
     def prepare_database(
         self,
