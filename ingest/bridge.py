@@ -22,21 +22,22 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from ingest.dedup import SequenceTracker
-from ingest.handoff import produce
+from ingest.handoff import produce, send_again
 from ingest.inbox import Inbox
-from ingest.routing import Inbound, Router
+from ingest.journal import Journal
+from ingest.routing import Inbound, Outbound, Router
 from ingest.stats import BridgeStats, StatsCollector
 from ingest.validation import ValidationPolicy
 from vigie.clock import SYSTEM, Clock
-from vigie.contracts import KafkaTopics
+from vigie.contracts import KafkaTopics, Receipt
 from vigie.contracts.platform import PlatformReport
-from vigie.contracts.topics import everything_filter, platform_status, shared
+from vigie.contracts.topics import DeviceTopic, everything_filter, platform_status, shared
 from vigie.errors import UsageError
 from vigie.kafka import BrokerRestartedError, cluster_id, ensure_topics
 from vigie.mqtt import MqttConnectError, asks_receipt, connect, make_client
 from vigie.registries import Registries
 from vigie.retry import SERVER, Backoff
-from vigie.settings import Settings
+from vigie.settings import Settings, vigie_home
 from vigie.usage import ProcessUsage
 
 log = logging.getLogger("vigie.ingest")
@@ -69,6 +70,9 @@ class BridgePolicy:
     # shared subscription take over); a sole subscriber keeps its session instead, so that
     # the broker queues what comes while it is away
     hand_back: bool = True
+    # with the journal: how often to ask whether the Kafka-compatible broker came back empty
+    # while no bulk asks it (and to prune the journal)
+    journal_check_s: float = 5.0
 
 
 class NoRegistryError(UsageError):
@@ -136,6 +140,13 @@ class Bridge:
         self._producer: Any = None
         self._stopping = asyncio.Event()
         self._error: BaseException | None = None
+        self.journal: Journal | None = None
+        self._resend_due = False
+        if settings.ingest.journal:
+            self.journal = Journal(vigie_home() / "ingest" / f"{instance}.journal.db")
+            self.router.journal = True
+            # receipts come to every bridge that may hold the batch: not through the share
+            self.filters = [*self.filters, f"{settings.mqtt.prefix}/+/+/+/receipt"]
 
     # -- MQTT side (paho thread) ----------------------------------------------------------
 
@@ -228,24 +239,31 @@ class Bridge:
             raise
         client.loop_start()
         stats_task = asyncio.create_task(self._report_stats(producer))
+        watch_task = asyncio.create_task(self._watch_journal()) if self.journal else None
         try:
             await self._pump(producer, client)
             if self._error is None and self.policy.hand_back:
                 await self._leave(producer, client)
         finally:
             stats_task.cancel()
+            if watch_task is not None:
+                watch_task.cancel()
             client.publish(self.status_topic, b"offline", qos=1, retain=True)
             client.disconnect()
             client.loop_stop()
             await producer.stop()
+            if self.journal is not None:
+                self.journal.close()
             log.info("bridge stopped", extra=self.stats.as_fields())
         if self._error is not None:
             raise self._error
 
     async def _pump(self, producer: Any, client: mqtt.Client) -> None:
         while not self._stopping.is_set():
-            if await self._inbox.wait(stop=self._stopping.is_set):
+            if await self._inbox.wait(stop=lambda: self._stopping.is_set() or self._resend_due):
                 await self._hand_off(producer, client)
+            if self._resend_due and not self._stopping.is_set():
+                await self._resend(producer)
 
     async def _hand_off(self, producer: Any, client: mqtt.Client) -> None:
         """Produce a bulk (what came within ``gather_s`` of the first message waiting, at
@@ -253,6 +271,8 @@ class Bridge:
         if len(self._inbox) < self.policy.max_batch and not self._stopping.is_set():
             await asyncio.sleep(self.policy.gather_s)  # I/O pacing, not event time
         items = self._inbox.take(self.policy.max_batch)
+        if self.journal is not None:
+            self._settle(items)
         await produce(
             self.router,
             items,
@@ -261,6 +281,7 @@ class Bridge:
             retry=self.policy.kafka_retry,
             before_retry=self._recreate_topics,
             verify=self._same_broker if self.policy.verify_broker else None,
+            before_send=self._journal_write if self.journal is not None else None,
         )
         for item in items:  # in reception order, as MQTT requires
             client.ack(item.mid, item.qos)
@@ -277,7 +298,81 @@ class Bridge:
                 extra={"was": was, "now": current},
             )
             self._partitions.clear()
+            self._resend_due = self.journal is not None
             raise BrokerRestartedError(f"cluster id {current}, was {was}")
+
+    # -- the journal (publishers without receipts) -------------------------------------------
+
+    def _journal_write(self, outs: list[Outbound]) -> None:
+        if self.journal is not None:
+            self.journal.add(outs, self.clock.now_ms())
+
+    def _settle(self, items: list[Inbound]) -> None:
+        """Storage receipts among the messages: forget the journaled batches they name."""
+        if self.journal is None:
+            return
+        prefix = self.settings.mqtt.prefix
+        for item in items:
+            if not item.topic.endswith("/receipt"):
+                continue
+            try:
+                topic = DeviceTopic.parse(item.topic, prefix)
+                receipt = Receipt.model_validate_json(item.payload)
+            except ValueError:
+                continue  # not ours to judge: the router counts it as ignored
+            self.journal.settle(topic.territory, topic.device_id, receipt.stored)
+
+    async def _resend(self, producer: Any) -> None:
+        """Send every journaled batch again: the Kafka-compatible broker lost what it held."""
+        self._resend_due = False
+        if self.journal is None:
+            return
+        sent = 0
+        for chunk in self.journal.pending():
+            sent += len(chunk)
+            await send_again(
+                self.router,
+                chunk,
+                producer,
+                partitions=self._partitions,
+                retry=self.policy.kafka_retry,
+                before_retry=self._recreate_topics,
+            )
+        self.stats.resent += sent
+        log.warning(
+            "journal sent again: the kafka-compatible broker came back empty",
+            extra={"batches": sent},
+        )
+
+    async def _watch_journal(self) -> None:
+        """While batches wait for receipts and no bulk comes to ask, ask whether the broker
+        came back empty; prune the journal past its bounds."""
+        journal = self.journal
+        if journal is None:
+            return
+        while True:
+            await asyncio.sleep(self.policy.journal_check_s)
+            dropped = journal.prune(self.clock.now_ms())
+            if dropped:
+                log.error(
+                    "journal full or too old: oldest batches given up",
+                    extra={"dropped": dropped, "dropped_total": journal.dropped},
+                )
+            if not len(journal) or self._producer is None:
+                continue
+            try:
+                current = await cluster_id(self._producer.client)
+            except Exception:  # away: the next bulk or look finds out  # noqa: S112
+                continue
+            if self._cluster is not None and current != self._cluster:
+                log.error(
+                    "the kafka-compatible broker restarted empty: the journal goes again",
+                    extra={"was": self._cluster, "now": current},
+                )
+                self._cluster = current
+                self._partitions.clear()
+                self._resend_due = True
+                self._inbox.nudge()
 
     async def _recreate_topics(self) -> None:
         """The Kafka-compatible broker may be back empty (Tansu keeps data in memory): create

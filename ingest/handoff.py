@@ -34,6 +34,7 @@ async def produce(
     retry: Backoff | None = None,
     before_retry: Callable[[], Awaitable[object]] | None = None,
     verify: Callable[[], Awaitable[None]] | None = None,
+    before_send: Callable[[list[Outbound]], object] | None = None,
 ) -> None:
     """Route a bulk of messages and wait until Kafka acknowledged every record.
 
@@ -44,10 +45,13 @@ async def produce(
     ``retry`` while Kafka is away, ``before_retry`` first (re-creating topics after the
     broker came back empty). ``verify`` runs once Kafka acknowledged the bulk and raises
     ``BrokerRestartedError`` when the broker is not the one it was, which sends the bulk
-    again. Nothing is acknowledged to MQTT before this returns.
+    again. ``before_send`` sees the routed records once, before Kafka does (the journal).
+    Nothing is acknowledged to MQTT before this returns.
     """
     t0 = time.perf_counter()
     outs = [out for item in items for out in router.route_all(item)]
+    if before_send is not None:
+        before_send(outs)
     known = partitions if partitions is not None else {}
     attempts = 0
 
@@ -68,6 +72,29 @@ async def produce(
     router.stats.bytes_out += size
     router.stats.produce_seconds += time.perf_counter() - t0
     router.stats.produced_bulks += 1
+
+
+async def send_again(
+    router: Router,
+    outs: list[Outbound],
+    producer: Any,
+    *,
+    partitions: dict[str, list[int]],
+    retry: Backoff,
+    before_retry: Callable[[], Awaitable[object]] | None = None,
+) -> int:
+    """Send records already routed (the journal's) until Kafka acknowledged them all."""
+    attempts = 0
+
+    async def send() -> tuple[int, int]:
+        nonlocal attempts
+        if attempts and before_retry is not None:
+            await before_retry()
+        attempts += 1
+        return await _send(router, outs, producer, partitions)
+
+    sent, _ = await retrying(send, retry, _kafka_transient, "kafka", server="kafka")
+    return sent
 
 
 async def _send(

@@ -44,6 +44,8 @@ class Outbound:
     key: bytes
     value: bytes
     headers: Headers
+    # (territory, device, seq) of a batch the bridge journals until its storage receipt
+    pending: tuple[str, str, int] | None = None
 
 
 @dataclass
@@ -56,6 +58,9 @@ class Router:
     tracker: SequenceTracker
     stats: BridgeStats
     instance: str = "0"
+    # journal what publishers that keep nothing themselves sent (``ingest.journal``): their
+    # batches ask the worker for storage receipts as an agent's do
+    journal: bool = False
     _partitions: dict[tuple[bytes, int], int] = field(default_factory=dict)
 
     def partition_of(self, key: bytes, partitions: list[int]) -> int:
@@ -131,7 +136,10 @@ class Router:
             ("received_at_ms", str(item.received_at_ms).encode()),
             ("ingest", self.instance.encode()),
         ]
-        if item.receipt and not history:
+        pending = None
+        if self.journal and not history and not item.receipt:
+            pending = (verdict.topic.territory, batch.device_id, batch.seq)
+        if (item.receipt or pending) and not history:
             headers.append((RECEIPT_HEADER, b"1"))
         assets = (
             self.registry.assets(verdict.topic.territory)
@@ -145,4 +153,5 @@ class Router:
             key.encode(),
             item.payload,
             headers,
+            pending,
         )

@@ -26,6 +26,7 @@ class BridgeStats:
     messages_out: int = 0
     bytes_out: int = 0
     by_vertical: Counter[tuple[str, str]] = field(default_factory=Counter)
+    resent: int = 0  # journaled batches sent again after the Kafka-compatible broker lost them
 
     def traffic(self) -> Counter[str]:
         """The traffic counters (cumulative), for the platform topic."""
@@ -44,6 +45,7 @@ class BridgeStats:
             "duplicates": self.duplicates,
             "stale": self.stale,
             "ignored": self.ignored,
+            "resent": self.resent,
             "rejected": dict(self.rejected),
         }
 
@@ -66,6 +68,7 @@ class StatsCollector(Collector):
             ("accepted", s.accepted, "valid batches produced to Kafka"),
             ("readings", s.readings, "valid readings produced to Kafka"),
             ("duplicates", s.duplicates, "batches seen again (device, seq), passed on"),
+            ("resent", s.resent, "journaled batches sent again after a broker restart"),
         ):
             metric = CounterMetricFamily(f"vigie_ingest_{name}", doc, labels=["instance"])
             metric.add_metric(labels, value)

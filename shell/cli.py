@@ -232,19 +232,27 @@ TERRITORY = typer.Option(
 
 def _settings_for(territory: str | None) -> Settings:
     """The settings, for another served territory when one is named (its registry must
-    serve it)."""
+    serve it); with none named and a registry serving one territory, that one."""
     settings = Settings()
-    if territory is None or territory == settings.territory:
-        return settings
-    if settings.registry is not None:
-        from vigie.registries import Registries
+    if settings.registry is None:
+        if territory is None or territory == settings.territory:
+            return settings
+        return settings.model_copy(update={"territory": territory})
+    from vigie.registries import Registries
 
+    try:
         served = Registries.load(settings.registry).territories
-        if territory not in served:
-            raise fail(
-                Exit.USAGE,
-                f"--territory {territory}: the registry serves {', '.join(sorted(served))}",
-            )
+    except VigieError as exc:
+        raise fail_with(exc) from None
+    if territory is None:
+        if "territory" in settings.model_fields_set or len(served) != 1:
+            return settings
+        territory = next(iter(served))
+    if territory not in served:
+        raise fail(
+            Exit.USAGE,
+            f"--territory {territory}: the registry serves {', '.join(sorted(served))}",
+        )
     return settings.model_copy(update={"territory": territory})
 
 
@@ -334,6 +342,12 @@ def opendata_export(
         raise _influx_unreachable(settings, exc) from None
     for name, n in counts.items():
         console.print(f"{out / name}.csv, .json: {n} rows")
+    if not any(counts.values()):
+        raise fail(
+            Exit.FAILED,
+            f"InfluxDB holds nothing for territory {settings.territory!r} from {first} to "
+            f"{last}: check --territory (or VIGIE_TERRITORY) and the period",
+        )
     console.print(f"{out / 'datapackage.json'}: metadata; days are local days of {clock.timezone}")
     if national:
         console.print(
@@ -728,6 +742,32 @@ def _when(ms: int | None) -> str:
 
 
 # -- demo -------------------------------------------------------------------------------------
+
+
+@app.command()
+def query(
+    statement: str = typer.Argument(..., help="An InfluxQL statement, e.g. 'SHOW MEASUREMENTS'."),
+) -> None:
+    """Ask InfluxDB with the reader's account (read only) and print the rows; exit 1 when
+    there are none (no influx client is needed: Debian's InfluxDB 1.6 ships none)."""
+    from vigie import influxql
+
+    settings = Settings()
+    try:
+        rows = influxql.query(settings.influx, statement)
+    except OSError as exc:
+        raise _influx_unreachable(settings, exc) from None
+    except VigieError as exc:
+        raise fail_with(exc) from None
+    if not rows:
+        console.print(f"no rows: {statement}")
+        raise typer.Exit(int(Exit.FAILED))
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    Console().print(table)
+    console.print(f"{len(rows)} rows")
 
 
 @app.command()

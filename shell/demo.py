@@ -351,14 +351,11 @@ def run_demo(population: int, hours: float, speed: float, seed: int) -> None:
         raise DemoError(str(exc)) from exc
     finally:
         comps.stop_all()
-    influx = settings.influx.url
     console.print(
         "\n[bold]Where to look next[/]\n"
         f"  bulletin: {bulletin}   (open it in a browser: no server needed)\n"
         f"  notices: {told}   (what the on-duty agents would have received)\n"
-        f"  query:   influx -host 127.0.0.1 -port {influx.rsplit(':', 1)[1]} -database vigie "
-        f'-username vigie-reader -password "$(cat {settings.influx.read_password_file})" '
-        "-execute 'SHOW MEASUREMENTS'\n"
+        "  query:   vigie query 'SHOW MEASUREMENTS'   (InfluxQL, as the read-only account)\n"
         f"  logs:    {home / 'logs'}\n"
         "  servers: vigie stack status    (stop them with: vigie stack down)"
     )

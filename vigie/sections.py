@@ -87,6 +87,9 @@ class IngestSettings(_Section):
     compression: Literal["gzip"] | None = None  # Kafka record batches; worth it over a WAN
     metrics_port: int = 0  # 0: no Prometheus endpoint
     metrics_host: str = "127.0.0.1"
+    # keep what publishers without receipts sent until it is stored, and send it again when
+    # the Kafka-compatible broker came back empty (ingest.journal; a site turns it on)
+    journal: bool = False
 
 
 class StackSettings(_Section):

@@ -63,6 +63,8 @@ def acl_text(policy: AclPolicy) -> str:
         "topic read application/#",
         "topic read v3/#",
         f"topic readwrite {policy.prefix}/{PLATFORM}/#",
+        "# storage receipts of what it journaled (ingest.journal)",
+        f"topic read {root}/+/+/receipt",
     ]
     if policy.with_simulator:
         lines += [f"user {ServiceAccount.SIMULATOR}", f"topic write {root}/+/+/telemetry"]

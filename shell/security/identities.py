@@ -40,6 +40,30 @@ class Identity:
     revoked_at: int | None = None
 
 
+def _names_cover(cert: Issued, hosts: tuple[str, ...]) -> bool:
+    """Whether a server certificate names every one of ``hosts``."""
+    from cryptography import x509
+
+    loaded = x509.load_pem_x509_certificate(cert.cert.read_bytes())
+    try:
+        alt = loaded.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    names = {str(n) for n in alt.get_values_for_type(x509.DNSName)}
+    names |= {str(a) for a in alt.get_values_for_type(x509.IPAddress)}
+    return all(_canonical(host) in names for host in hosts)
+
+
+def _canonical(host: str) -> str:
+    """An address as the certificate prints it; a name as it is."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
 def _write_secret(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -68,7 +92,8 @@ class DeviceAuthority:
         if not self.ca.cert.exists():
             self.ca = create_ca(folder, territory.id)
         self.broker = Issued(folder / "broker.crt", folder / "broker.key")
-        if not self.broker.cert.exists():
+        if not self.broker.cert.exists() or not _names_cover(self.broker, broker_hosts):
+            # the CA stays: every device's ca.crt still verifies the new certificate
             self.broker = issue(self.ca, folder, "broker", server_hosts=list(broker_hosts))
         self.password_file = folder / "passwd"
         self.acl_file = folder / "acl"

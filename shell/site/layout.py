@@ -84,6 +84,8 @@ def services(home: Path, site: SiteFile, guard: bool) -> dict[str, Service]:
         if account is not None:
             env["VIGIE_MQTT__USERNAME"] = str(account)
             env["VIGIE_MQTT__PASSWORD_FILE"] = str(account_password(home, account))
+        if kind in ("ingest", "lorawan"):  # nothing a publisher without receipts sent is lost
+            env["VIGIE_INGEST__JOURNAL"] = "true"
         port = s.ports.metrics_first + n
         env[f"VIGIE_{_metrics_section(kind)}__METRICS_PORT"] = str(port)
         env[f"VIGIE_{_metrics_section(kind)}__METRICS_HOST"] = s.metrics_address

@@ -36,6 +36,11 @@ def init(
             f"{home / SITE_FILE} exists: this folder is a site already. Edit that file, or "
             "choose another --dir"
         )
+    if Stack(home).state_file.exists():
+        raise SiteError(
+            f"a local stack is recorded in {home}: stop it first (VIGIE_HOME={home} vigie "
+            "stack down); its data and identities are kept and become the site's"
+        )
     served = Registries.load(registry)  # exit 2 with the file, the place and the fix
     home.mkdir(parents=True, exist_ok=True)
     target = home / "registries"

@@ -483,6 +483,44 @@ def test_a_plain_publishers_batches_lost_with_tansu_are_counted(stack, settings,
     assert missing > 0, "the paused worker had not consumed what Tansu lost"
 
 
+@pytest.fixture
+def journaled_chain(settings, isolated, tmp_path):
+    """The chain with the bridge's journal on, as a site runs it."""
+    with running_chain(
+        settings, {**isolated, "VIGIE_INGEST__JOURNAL": "true"}, tmp_path, T
+    ) as comps:
+        yield comps
+
+
+def test_with_the_journal_a_plain_publisher_loses_nothing_when_tansu_is_killed(
+    stack, settings, journaled_chain
+):
+    """The same fault as above with the bridge's journal on: what the plain device sent and
+    the broker acknowledged is kept by the bridge until the worker stored it, and sent again
+    once Tansu is back empty; every batch is stored, once, none missing."""
+    device = PlainPublisher(settings, LAMPS[12].id)
+    try:
+        _wait(lambda: len(device.stored()) > 0)
+        worker = journaled_chain.procs["streams-0"]
+        worker.send_signal(signal.SIGSTOP)
+        time.sleep(2)
+        _kill_server(stack, "kafka")
+        worker.send_signal(signal.SIGCONT)
+        time.sleep(8)
+    finally:
+        device.stop()
+    stored, missing, lost = device.settle(timeout_s=120)
+    journaled_chain.check_alive()
+    assert "journal sent again" in journaled_chain.log("ingest-0")
+    assert missing == 0 and lost == 0, "nothing the broker acknowledged was lost"
+    assert stored == device.sent
+    counted = influxql.scalar(
+        settings.influx,
+        f'SELECT sum("count") FROM "minute"."agg_1m" WHERE device=\'{device.lamp}\'',
+    )
+    assert int(counted) == device.sent, "each reading counted once in its window"
+
+
 def test_a_plain_publisher_across_a_mosquitto_kill(stack, settings, chain):
     """Mosquitto ``kill -9`` with the bridges online: what a plain device lost is at most what
     the broker had acknowledged and not yet handed on or saved (persistence every second), and

@@ -6,7 +6,9 @@ than the loopback one the internal servers use, as a server's network address wo
 sending over TLS with its bundle. A second device is revoked live and refused within 5 s.
 Then every process of the site is killed with ``kill -9``, one at a time, the supervisor and
 its guard included: the site heals with no operator action, and every reading of the agent is
-stored once, in exact 1-minute windows.
+stored once, in exact 1-minute windows. A plain MQTT device (no receipts) and a LoRaWAN network
+server publish through the first five kills, the Kafka-compatible broker's included: nothing
+the broker acknowledged to them is lost (the bridges' journal).
 """
 
 from __future__ import annotations
@@ -25,16 +27,88 @@ from edge.agent import Agent
 from edge.config import AgentConfig
 from edge.queue import BatchQueue
 from simulators.territory import generate
+from tests.e2e.test_lorawan import _chirpstack, _ldds75
 from tests.sites import init_args, tls_port, vigie
 from tests.sites import state as site_state
 from vigie import influxql
+from vigie.contracts import Asset, AssetKind
 from vigie.settings import Settings
 
 pytestmark = pytest.mark.e2e
+BIN_EUI = "a84041000181c6b2"
 T = generate(150, seed=29, territory_id="commune")
+T = T.model_copy(
+    update={
+        "assets": [
+            *T.assets,
+            Asset(
+                id="bin-lora-1",
+                kind=AssetKind.BIN,
+                district=T.assets[0].district,
+                lat=T.assets[0].lat,
+                lon=T.assets[0].lon,
+                capacity_l=660,
+                lorawan={
+                    "dev_eui": BIN_EUI,
+                    "model": "dragino-ldds75",
+                    "empty_distance_mm": 1200,
+                    "full_distance_mm": 200,
+                },
+            ),
+        ]
+    }
+)
 LAMPS = [a for a in T.assets if a.kind == "lamp"]
 ADDRESS = "127.0.0.2"
-KILLED = ("supervisor", "guard", "ingest-0", "streams-0", "kafka", "mosquitto", "influxdb")
+KILLED = (
+    "supervisor",
+    "guard",
+    "ingest-0",
+    "lorawan-chirpstack",
+    "streams-0",
+    "kafka",
+    "mosquitto",
+    "influxdb",
+)
+PUBLISHING_UNTIL = "kafka"  # the plain and LoRaWAN publishers stop after this kill healed
+
+
+class Publisher:
+    """A publisher that keeps nothing: QoS 1 over TLS, a message every 50 ms, the sequence
+    numbers the broker acknowledged remembered."""
+
+    def __init__(self, user: str, password: str, ca: Path, port: int, make) -> None:  # type: ignore[no-untyped-def]
+        self.make, self.acked, self.sent = make, set(), 0
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"{user}-pub", protocol=mqtt.MQTTv5
+        )
+        self.client.username_pw_set(user, password)
+        self.client.tls_set(ca_certs=str(ca))
+        self.client.reconnect_delay_set(0.1, 1)
+        self.client.connect(ADDRESS, port)
+        self.client.loop_start()
+        self._stop = threading.Event()
+        self._runner = threading.Thread(target=self._run)
+        self._runner.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            topic, payload = self.make(self.sent)
+            info = self.client.publish(topic, payload, qos=1)
+            seq, self.sent = self.sent, self.sent + 1
+            try:
+                info.wait_for_publish(2)
+                if info.is_published():
+                    self.acked.add(seq)
+            except (RuntimeError, ValueError):
+                pass
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._runner.join(30)
+        self.client.loop_stop()
+        self.client.disconnect()
 
 
 def _pid(home: Path, name: str) -> int:
@@ -74,7 +148,7 @@ def site(tmp_path, monkeypatch):
     home = tmp_path / "site"
     registry = tmp_path / "commune.json"
     T.save(registry)
-    made = vigie(home, *init_args(home, registry, ADDRESS))
+    made = vigie(home, *init_args(home, registry, ADDRESS, "--lorawan", "chirpstack"))
     assert "next: VIGIE_HOME=" in made.stderr
     try:
         vigie(home, "site", "up")
@@ -185,6 +259,35 @@ def test_a_site_serves_devices_over_tls_revokes_live_and_heals_every_kill(site, 
     took = _revoked_within(home, other, port, bundles / other)
     assert took <= 5, f"revoked device refused after {took:.1f} s"
 
+    plain_id = LAMPS[2].id
+    vigie(home, "devices", "provision", plain_id)
+    base = int(time.time() * 1000) - 600_000
+
+    def plain_batch(seq: int) -> tuple[str, bytes]:
+        at = base + seq * 100
+        batch = {"v": 1, "device_id": plain_id, "seq": seq, "sent_at_ms": at,
+                 "readings": [{"ts_ms": at, "metric": "power_w", "value": 20.0}]}  # fmt: skip
+        return f"vigie/{T.id}/lighting/{plain_id}/telemetry", json.dumps(batch).encode()
+
+    def uplink(seq: int) -> tuple[str, bytes]:
+        return _chirpstack(BIN_EUI, seq, base + seq * 100, _ldds75(1200 - seq % 900))
+
+    security = home / "security"
+    plain = Publisher(
+        plain_id,
+        (bundles / plain_id / "mqtt-password").read_text().strip(),
+        security / "ca.crt",
+        port,
+        plain_batch,
+    )
+    network = Publisher(
+        "vigie-network-server",
+        (security / "services" / "vigie-network-server.password").read_text().strip(),
+        security / "ca.crt",
+        port,
+        uplink,
+    )
+    publishers = [plain, network]
     agent = Agent(_bundle_config(bundles / lamp, tmp_path))
     stop = threading.Event()
     runner = threading.Thread(target=agent.run, args=(stop,))
@@ -197,7 +300,12 @@ def test_a_site_serves_devices_over_tls_revokes_live_and_heals_every_kill(site, 
             os.kill(old, signal.SIGKILL)
             healed[name] = _healed(home, name, old)
             time.sleep(3)
+            if name == PUBLISHING_UNTIL:
+                while publishers:
+                    publishers.pop().stop()
     finally:
+        for publisher in publishers:
+            publisher.stop()
         stop.set()
         runner.join(120)
     assert not runner.is_alive()
@@ -218,3 +326,40 @@ def test_a_site_serves_devices_over_tls_revokes_live_and_heals_every_kill(site, 
     assert len(queue) == 0, "every batch receipted"
     queue.close()
     _windows_exact(settings, lamp)
+
+    assert len(plain.acked) > 100 and len(network.acked) > 100
+    stored_plain = _wait_for(
+        lambda: {
+            (int(r["time"]) - base) // 100
+            for r in influxql.query(
+                settings.influx,
+                f'SELECT "value" FROM "raw"."telemetry" WHERE device=\'{plain_id}\'',
+            )
+        },
+        plain.acked,
+    )
+    assert plain.acked <= stored_plain, f"plain device: {len(plain.acked - stored_plain)} lost"
+    _windows_exact(settings, plain_id)
+    stored_uplinks = _wait_for(
+        lambda: {
+            (int(r["time"]) - base) // 100
+            for r in influxql.query(
+                settings.influx,
+                'SELECT "value" FROM "raw"."telemetry" WHERE device=\'bin-lora-1\' '
+                "AND metric = 'fill_pct'",
+            )
+        },
+        network.acked,
+    )
+    lost = network.acked - stored_uplinks
+    assert not lost, f"LoRaWAN uplinks: {len(lost)} lost"
+
+
+def _wait_for(read, expected: set[int], timeout_s: float = 90) -> set[int]:  # type: ignore[no-untyped-def]
+    """What ``read`` finds once it holds ``expected`` or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    found = read()
+    while not expected <= found and time.monotonic() < deadline:
+        time.sleep(1)
+        found = read()
+    return found

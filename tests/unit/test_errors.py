@@ -46,3 +46,28 @@ def test_exit_codes_come_from_the_error():
     assert exit_code(StackError("down")) == Exit.STACK
     assert exit_code(BrokerRestartedError("empty")) == Exit.RESTART
     assert exit_code(KeyError("x")) == Exit.FAILED
+
+
+def test_a_repeated_warning_is_one_line_per_window_then_says_how_many_were_held():
+    import logging
+
+    from vigie.logs import Repeats
+
+    now = [0.0]
+    repeats = Repeats(window_s=30, clock=lambda: now[0])
+
+    def record(msg: str, level: int = logging.ERROR) -> logging.LogRecord:
+        return logging.makeLogRecord({"name": "aiokafka", "msg": msg, "levelno": level,
+                                      "args": ("node",)})  # fmt: skip
+
+    passed = []
+    for second in range(31):  # a 31 s outage, ten lines a second
+        now[0] = float(second)
+        for _ in range(10):
+            r = record("Unable connect to %s")
+            if repeats.filter(r):
+                passed.append(r)
+    assert len(passed) == 2, "the first line, then one after the window"
+    assert passed[1].repeated == 299
+    assert repeats.filter(record("another message")), "another message is another event"
+    assert all(repeats.filter(record("periodic", logging.INFO)) for _ in range(5))
