@@ -75,6 +75,19 @@ class BridgePolicy:
     journal_check_s: float = 5.0
 
 
+def _default_policy(settings: Settings) -> BridgePolicy:
+    """A bridge's policy from its settings: a sole subscriber keeps its session across a
+    graceful stop, for as long as ingest accepts a message's age, so that the broker queues
+    what comes while it is away."""
+    if settings.ingest.shared:
+        return BridgePolicy(compression=settings.ingest.compression)
+    return BridgePolicy(
+        compression=settings.ingest.compression,
+        hand_back=False,
+        session_expiry_s=int(settings.ingest.max_age_s),
+    )
+
+
 class NoRegistryError(UsageError):
     """A bridge asked to run without a territory registry, and not told to accept any device."""
 
@@ -126,13 +139,16 @@ class Bridge:
         self.settings = settings
         self.clock = clock
         self.instance = instance
-        self.policy = policy or BridgePolicy(compression=settings.ingest.compression)
+        self.policy = policy or _default_policy(settings)
         self.router = router or make_router(settings, instance)
         self.stats = self.router.stats
         self.status_topic = platform_status(settings.mqtt.prefix, f"ingest-{instance}")
         self._inbox: Inbox[Inbound] = Inbox()
+        everything = everything_filter(settings.mqtt.prefix)
         self.filters = filters or [
-            shared(everything_filter(settings.mqtt.prefix), settings.ingest.share_group)
+            shared(everything, settings.ingest.share_group)
+            if settings.ingest.shared
+            else everything
         ]
         self._unsubscribed = asyncio.Event()
         self._partitions: dict[str, list[int]] = {}
@@ -146,7 +162,9 @@ class Bridge:
             self.journal = Journal(vigie_home() / "ingest" / f"{instance}.journal.db")
             self.router.journal = True
             # receipts come to every bridge that may hold the batch: not through the share
-            self.filters = [*self.filters, f"{settings.mqtt.prefix}/+/+/+/receipt"]
+            receipts = f"{settings.mqtt.prefix}/+/+/+/receipt"
+            if everything not in self.filters:
+                self.filters = [*self.filters, receipts]
 
     # -- MQTT side (paho thread) ----------------------------------------------------------
 

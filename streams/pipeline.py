@@ -298,8 +298,11 @@ class Pipeline:
             out.attributions += [a for b in balances for a in self._by_district(meter, b)]
         out.alerts += alerts
         if key.startswith("dma:"):
+            # a night is judged once the data passed its end, never on an idle pause: judged
+            # half-way, its minimum would be too high (a leak's excess too large), and the
+            # rest of the night would be judged again on its own
             verdicts, leak_alerts = close_nights(
-                key, state, policy, force, subject=self.meter_device.get(key)
+                key, state, policy, subject=self.meter_device.get(key)
             )
             if meter is not None:
                 out.nights += [MeterNight(meter, v) for v in verdicts]

@@ -37,7 +37,9 @@ from streams.pipeline import Pipeline, Policies
 from streams.receipts import ReceiptPublisher, Receipts
 from streams.recovery import (
     SeqMark,
+    from_readings,
     reading_span,
+    reconciled,
     seeded_states,
     window_span,
     without_stored,
@@ -123,13 +125,19 @@ def _read_back(
     history: bool = False,
     hop_ms: int = 3_600_000,
     territory: str | None = None,
+    window_ms: int = 60_000,
 ) -> tuple[list[tuple[WindowRow, bool]], dict[str, set[tuple[str, int]]], dict[str, SeqMark]]:
     """What InfluxDB holds for these devices (``streams.recovery``): the windows of each
-    aggregate measurement starting in its span, the raw points within ``readings`` (both ends
-    included; for imported history, in both retention policies), the last sequence marks (of
+    aggregate measurement starting in its span, the 1-minute ones computed again from the raw
+    readings; the raw points within ``readings`` and those 1-minute windows (both ends
+    included; for imported history, in both retention policies); the last sequence marks (of
     the fleet measurement, or of the history's); read with the reader's credential, per 200
     devices."""
     stored: list[tuple[WindowRow, bool]] = []
+    raw: list[tuple[str, str, int, float]] = []
+    minute = spans.get("agg_1m")
+    first = min(readings[0], minute[0]) if minute else readings[0]
+    last = max(readings[1], minute[1] + window_ms - 1) if minute else readings[1]
     points: dict[str, set[tuple[str, int]]] = {}
     marks: dict[str, SeqMark] = {}
     fields = '"count", "sum", "min", "max", "last", "last_ts_ms"'
@@ -170,10 +178,13 @@ def _read_back(
         for rp in (RAW_RP, LONG_RP) if history else (RAW_RP,):
             q = (
                 f'SELECT "value" FROM {at(Measurement.TELEMETRY, rp)} WHERE {which} AND '
-                f'time >= {readings[0]}ms AND time <= {readings[1]}ms GROUP BY "device", "metric"'
+                f'time >= {first}ms AND time <= {last}ms GROUP BY "device", "metric"'
             )
             for r in influxql.query(settings.influx, q):
                 points.setdefault(r["device"], set()).add((r["metric"], int(r["time"])))
+                raw.append((r["device"], r["metric"], int(r["time"]), float(r["value"])))
+    if minute:
+        stored = reconciled(stored, from_readings(raw, minute, window_ms))
         q = (
             'SELECT last("last_seq") AS "last_seq", last("missing_seq") AS "missing", '
             'last("first_seq") AS "first_seq", last("edge_dropped") AS "edge_dropped" '
@@ -382,6 +393,7 @@ class TelemetryProcessor:
                 lane.history,
                 policy.hop_window_ms,
                 lane.territory,
+                policy.window_ms,
             ),
             SERVER,
             lambda exc: isinstance(exc, OSError),

@@ -11,6 +11,11 @@ worker reads back what it wrote for that device:
   max, last and its time), which ``seeded_states`` turns back into open windows, so a window
   written again holds what was stored plus what is new (the state read back is one row per
   window, whatever the readings' rate);
+- the raw readings of those 1-minute windows, from which ``from_readings`` computes them
+  again: a worker stopped between writing a bulk's raw readings and its windows (a ``kill
+  -9``, or its exit when the broker came back empty) left windows that miss readings the raw
+  store holds, and those readings, being stored, would never be counted again. The raw
+  readings are the truth a window is made of, so they win over a stored window;
 - the raw readings stored over the bulk's own time span: a reading InfluxDB already holds
   (same device, metric and time: the same point) is a repeat whose receipt was lost, and
   ``without_stored`` drops it, so nothing counts twice;
@@ -53,6 +58,39 @@ def reading_span(batches: Iterable[TelemetryBatch]) -> tuple[int, int]:
     """[first, last] in ms of the batches' own readings."""
     stamps = [r["ts_ms"] for b in batches for r in b.readings]
     return min(stamps), max(stamps)
+
+
+def from_readings(
+    readings: Iterable[tuple[str, str, int, float]], span: tuple[int, int], window_ms: int
+) -> list[WindowRow]:
+    """The windows starting in ``span`` computed from raw readings (device, metric, time,
+    value), as the pipeline would have folded them."""
+    acc: dict[tuple[str, str, int], list[float]] = {}
+    for device, metric, ts, value in sorted(readings, key=lambda r: r[2]):
+        start = ts // window_ms * window_ms
+        if not span[0] <= start < span[1]:
+            continue
+        a = acc.get((device, metric, start))
+        if a is None:
+            acc[(device, metric, start)] = [1, value, value, value, ts, value]
+            continue
+        a[0], a[1], a[2], a[3] = a[0] + 1, a[1] + value, min(a[2], value), max(a[3], value)
+        if ts >= a[4]:
+            a[4], a[5] = ts, value
+    return [
+        WindowRow(d, m, start, int(a[0]), a[1], a[2], a[3], int(a[4]), a[5])
+        for (d, m, start), a in acc.items()
+    ]
+
+
+def reconciled(
+    stored: Iterable[tuple[WindowRow, bool]], computed: Iterable[WindowRow]
+) -> list[tuple[WindowRow, bool]]:
+    """Stored windows with each 1-minute one the raw readings give replaced by that one (and
+    added where none was stored); hopping windows as stored."""
+    fresh = {(w.device_id, w.metric, w.start_ms): w for w in computed}
+    out = [(w, hop) for w, hop in stored if hop or (w.device_id, w.metric, w.start_ms) not in fresh]
+    return out + [(w, False) for w in fresh.values()]
 
 
 def seeded_states(

@@ -90,6 +90,10 @@ class IngestSettings(_Section):
     # keep what publishers without receipts sent until it is stored, and send it again when
     # the Kafka-compatible broker came back empty (ingest.journal; a site turns it on)
     journal: bool = False
+    # several bridges share the devices' topics (MQTT v5 shared subscription); a sole bridge
+    # holds a plain persistent subscription instead, which Mosquitto restores after a restart
+    # (Debian's 2.0 restores no shared one): what devices send while it is away is kept
+    shared: bool = True
 
 
 class StackSettings(_Section):

@@ -86,6 +86,8 @@ def services(home: Path, site: SiteFile, guard: bool) -> dict[str, Service]:
             env["VIGIE_MQTT__PASSWORD_FILE"] = str(account_password(home, account))
         if kind in ("ingest", "lorawan"):  # nothing a publisher without receipts sent is lost
             env["VIGIE_INGEST__JOURNAL"] = "true"
+        if kind == "ingest" and s.bridges == 1:  # a subscription Mosquitto restores
+            env["VIGIE_INGEST__SHARED"] = "false"
         port = s.ports.metrics_first + n
         env[f"VIGIE_{_metrics_section(kind)}__METRICS_PORT"] = str(port)
         env[f"VIGIE_{_metrics_section(kind)}__METRICS_HOST"] = s.metrics_address

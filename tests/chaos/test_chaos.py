@@ -300,6 +300,66 @@ def test_tansu_killed(stack, settings, chain, tmp_path):
     assert _run_case(settings, chain, tmp_path, fault, 7) < 60
 
 
+def test_a_window_left_short_by_a_worker_stopped_mid_write_is_rebuilt_from_raw_readings(
+    stack, settings, chain
+):
+    """A worker stopped between writing a bulk's raw readings and its windows (``kill -9``,
+    or its own exit when Tansu came back empty) leaves a 1-minute window that misses readings
+    InfluxDB holds. The next worker, with no state, computes the window again from the raw
+    readings; before, it started from the short window and never counted those readings
+    again (the fresh-clone failure ``assert 156 == 308``)."""
+    lamp = LAMPS[14].id
+    minute = (int(time.time() * 1000) - 600_000) // 60_000 * 60_000
+    client = make_client(settings.mqtt, f"plain-{time.monotonic_ns()}")
+    connect(client, settings.mqtt)
+    client.loop_start()
+    topic = f"{settings.mqtt.prefix}/{T.id}/lighting/{lamp}/telemetry"
+
+    def send(seq: int, offsets: range) -> None:
+        batch = {"v": 1, "device_id": lamp, "seq": seq, "sent_at_ms": minute + 59_000,
+                 "readings": [{"ts_ms": minute + o * 1000, "metric": "power_w", "value": 10.0}
+                              for o in offsets]}  # fmt: skip
+        client.publish(topic, json.dumps(batch).encode(), qos=1).wait_for_publish(5)
+
+    where = f"WHERE device='{lamp}' AND metric='power_w'"
+
+    def window() -> dict:
+        rows = influxql.query(
+            settings.influx, f'SELECT * FROM "minute"."agg_1m" {where} GROUP BY *'
+        )
+        return rows[0] if rows else {}
+
+    try:
+        send(0, range(10))
+        _wait(lambda: window().get("count") == 10)
+        worker = chain.procs["streams-0"]
+        _kill_server(stack, "kafka")  # the worker's state goes with the broker
+        assert worker.wait(30) == 75
+        _wait(lambda: chain.procs["streams-0"] is not worker)
+        stored = window()
+        tags = ",".join(
+            f"{k}={stored[k]}"
+            for k in ("device", "district", "metric", "territory", "vertical")
+            if stored.get(k)
+        )
+        influxql.write_lines(  # the window as a worker stopped mid-write left it
+            settings.influx,
+            [f"agg_1m,{tags} count=4i,sum=40,min=10,max=10,mean=10,last=10,"
+             f"last_ts_ms={minute + 3000}i {minute}"],
+            "minute",
+        )  # fmt: skip
+        assert window()["count"] == 4
+        send(1, range(20, 25))
+        _wait(lambda: window().get("count") != 4)
+        time.sleep(2)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    chain.check_alive()
+    assert window()["count"] == 15, "the ten stored readings and the five new ones"
+    assert window()["sum"] == 150.0
+
+
 def test_a_worker_stops_on_sigterm_even_when_kafka_is_gone(stack, settings, chain):
     """faust waits for the broker at shutdown; a stop must end all the same."""
     time.sleep(3)  # the worker is up and has joined its group
@@ -519,6 +579,40 @@ def test_with_the_journal_a_plain_publisher_loses_nothing_when_tansu_is_killed(
         f'SELECT sum("count") FROM "minute"."agg_1m" WHERE device=\'{device.lamp}\'',
     )
     assert int(counted) == device.sent, "each reading counted once in its window"
+
+
+def test_a_sole_bridge_keeps_what_a_plain_device_sent_while_it_and_the_broker_restarted(
+    stack, settings, isolated, tmp_path
+):
+    """Bridge stopped, Mosquitto stopped and started again, 10 batches published by a plain
+    QoS 1 device and acknowledged, bridge started: all 10 stored. A sole bridge holds a plain
+    persistent subscription, which Mosquitto restores (Debian's 2.0 restores no shared one:
+    with it, 0 of 10 arrived)."""
+    env = {**isolated, "VIGIE_INGEST__SHARED": "false"}
+    lamp = LAMPS[13].id
+    with running_chain(settings, env, tmp_path, T) as comps:
+        comps.stop("ingest-0")  # graceful: a sole bridge keeps its session
+        stack.stop("mosquitto")
+        stack.start("mosquitto")
+        client = make_client(settings.mqtt, f"plain-{time.monotonic_ns()}")
+        connect(client, settings.mqtt)
+        client.loop_start()
+        base = int(time.time() * 1000) - 60_000
+        topic = f"{settings.mqtt.prefix}/{T.id}/lighting/{lamp}/telemetry"
+        for seq in range(10):
+            batch = {"v": 1, "device_id": lamp, "seq": seq, "sent_at_ms": base + seq,
+                     "readings": [{"ts_ms": base + seq * 1000, "metric": "power_w",
+                                   "value": 30.0}]}  # fmt: skip
+            info = client.publish(topic, json.dumps(batch).encode(), qos=1)
+            info.wait_for_publish(5)
+            assert info.is_published(), "acknowledged by the broker"
+        client.loop_stop()
+        client.disconnect()
+        comps.start_ingest()
+        query = f'SELECT count("value") FROM "raw"."telemetry" WHERE device=\'{lamp}\''
+        _wait(lambda: influxql.scalar(settings.influx, query) >= 10, timeout_s=60)
+        comps.check_alive()
+    assert influxql.scalar(settings.influx, query) == 10
 
 
 def test_a_plain_publisher_across_a_mosquitto_kill(stack, settings, chain):

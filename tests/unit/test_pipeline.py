@@ -238,3 +238,34 @@ def test_live_windows_past_the_continuous_queries_span_note_their_device_hours_o
 
     assert noted(history=False) == {str(START + 2 * hour): now, str(START + 8 * hour): now}
     assert noted(history=True) == {}
+
+
+def test_an_idle_pause_in_the_middle_of_a_night_does_not_judge_it_half_way():
+    """The stream pausing at 02:30 local on the leak's night (a busy machine, a slow
+    publisher: the worker's idle close) used to judge that night on its first half hour: a
+    minimum too high, the leak's excess and the water it saves too large (the fresh-clone
+    failure: 2,474 m3 against 2,109). The night is judged once the data passed its end."""
+    scenario = _leaky_scenario()
+    sim = Simulation(T, SimulationPlan(START, HOURS * 3600, period_s=300), scenario=scenario)
+    pipeline = Pipeline(T.id, T.by_id())
+    devices, groups, nights = {}, {}, []
+    pause = scenario.leaks[0].start_ms + 14 * 3_600_000 + 1_800_000  # 02:30 in Paris (UTC+1)
+    paused = False
+    emitted = list(sim)
+    for i in range(0, len(emitted), 50):
+        chunk = emitted[i : i + 50]
+        bulk = [e.batch for e in chunk]
+        verticals = {e.batch.device_id: str(e.vertical) for e in chunk}
+        out = pipeline.process(bulk, verticals, dict.fromkeys(verticals, 0), devices, groups, START)
+        nights += out.nights
+        if not paused and chunk[-1].batch.readings[-1]["ts_ms"] >= pause:
+            paused = True
+            nights += pipeline.close_idle(groups).nights
+    nights += pipeline.close_idle(groups).nights
+    assert paused
+    leak_dma = scenario.leaks[0].dma
+    judged = [n.verdict for n in nights if n.verdict.group.endswith(leak_dma)]
+    assert len({v.night_ms for v in judged}) == len(judged), "each night judged once"
+    leak_night = judged[-1]
+    excess = leak_night.min_flow_m3h - leak_night.baseline_m3h
+    assert excess == pytest.approx(scenario.leaks[0].flow_m3h, rel=0.02)

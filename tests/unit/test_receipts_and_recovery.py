@@ -120,3 +120,24 @@ def test_a_rebuilt_sequence_window_counts_what_the_broker_lost_and_a_resend_fill
     assert got.duplicates == 0
     again = step(states, [_batch("d", 10, [(800, 1.0)])], POLICY)
     assert again.duplicates == 1, "the last stored batch is known"
+
+
+def test_minute_windows_are_computed_again_from_the_raw_readings_stored():
+    from streams.recovery import from_readings, reconciled
+    from streams.windowing import WindowRow
+
+    raw = [("d", "power_w", 60_000 + i * 1000, float(i)) for i in range(10)]
+    raw += [("d", "power_w", 5_000, 99.0)]  # a window before the span
+    (row,) = from_readings(raw, (60_000, 120_000), 60_000)
+    assert (row.count, row.sum, row.min, row.max) == (10, 45.0, 0.0, 9.0)
+    assert (row.last_ts_ms, row.last) == (69_000, 9.0)
+    # a worker stopped between its raw and its window writes left the window short
+    short = WindowRow("d", "power_w", 60_000, 4, 6.0, 0.0, 3.0, 63_000, 3.0)
+    hop = WindowRow("d", "power_w", 0, 1, 1.0, 1.0, 1.0, 5_000, 1.0)
+    kept = WindowRow("d", "flow_m3h", 60_000, 2, 2.0, 1.0, 1.0, 61_000, 1.0)
+    out = reconciled([(short, False), (hop, True), (kept, False)], [row])
+    assert sorted(out, key=lambda r: (r[1], r[0].metric)) == [
+        (kept, False),
+        (row, False),
+        (hop, True),
+    ], "the raw readings win; hopping windows and windows without raw stay as stored"
