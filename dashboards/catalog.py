@@ -360,7 +360,7 @@ FLEET = Dashboard(
     audience="edge engineers",
     tags=("fleet",),
     # the devices' own health: a silent sensor, a field meter not answering its agent
-    annotations=_alert_marks(f'"kind" =~ /^(device_silent|meter_down)$/ AND {D}'),
+    annotations=_alert_marks(f'"kind" =~ /^(device_silent|meter_down|sensor_fault)$/ AND {D}'),
     fr="Vigie - Parc de boîtiers",
     drill_down=True,
 )

@@ -58,7 +58,7 @@ class Item:
 def dashboard_link(base: str, item: Item) -> str:
     """The Grafana dashboard of the alert's vertical (the fleet's for a device's own health:
     a silent sensor, a meter not answering)."""
-    fleet = item.kind in (AlertKind.DEVICE_SILENT, AlertKind.METER_DOWN)
+    fleet = item.kind in (AlertKind.DEVICE_SILENT, AlertKind.METER_DOWN, AlertKind.SENSOR_FAULT)
     board = "vigie-fleet" if fleet else f"vigie-{item.vertical}"
     return (
         f"{base.rstrip('/')}/d/{board}?var-territory={item.territory}"

@@ -159,6 +159,30 @@ def meter(
     return alerts
 
 
+def sensor(
+    device: str, state: DeviceState, ts: np.ndarray, ok: np.ndarray, policy: KpiPolicy
+) -> list[Alert]:
+    """Follow one device's sensor_ok readings (time-sorted); raise sensor_fault once after
+    ``sensor_fault_readings`` invalid ones in a row, clear it on the first valid one."""
+    alerts = []
+    for t, o in zip(ts.tolist(), ok.tolist(), strict=True):
+        state.faulty = state.faulty + 1 if o < 0.5 else 0
+        alert = transition(
+            state.alerts,
+            AlertKind.SENSOR_FAULT,
+            device,
+            state.faulty >= policy.sensor_fault_readings,
+            t,
+            state.faulty,
+            f"no valid reading from the probe for {state.faulty} readings"
+            if state.faulty
+            else "reads within its range again",
+        )
+        if alert:
+            alerts.append(alert)
+    return alerts
+
+
 def silent(device: str, state: DeviceState, newest_ms: int, policy: KpiPolicy) -> Alert | None:
     """Raise device_silent when a device lags the newest data of its worker; clear on return."""
     lag = newest_ms - state.watermark_ms

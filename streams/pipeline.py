@@ -38,6 +38,7 @@ VOLUME, FLOW = METRIC_INDEX["volume_index_m3"], METRIC_INDEX["flow_m3h"]
 FILL, OCCUPANCY = METRIC_INDEX["fill_pct"], METRIC_INDEX["occupancy_pct"]
 HOUR_MS = 3_600_000
 METER_UP = METRIC_INDEX["meter_up"]
+SENSOR_OK = METRIC_INDEX["sensor_ok"]
 
 
 @dataclass(frozen=True)
@@ -283,6 +284,8 @@ class Pipeline:
                 ]
             elif metric == METER_UP:
                 out.alerts += kpis.meter(device, state, ts[a:b], val[a:b], policy)
+            elif metric == SENSOR_OK:
+                out.alerts += kpis.sensor(device, state, ts[a:b], val[a:b], policy)
         for d in res.touched:
             if AlertKind.DEVICE_SILENT in devices[d].alerts:
                 alert = kpis.silent(d, devices[d], devices[d].watermark_ms, policy)

@@ -52,6 +52,7 @@ class DeviceState:
     alerts: list[str] = field(default_factory=list)  # kinds currently raised
     streak: int = 0  # consecutive readings meeting an alert condition
     down: int = 0  # consecutive polls its field meter did not answer (meter_up = 0)
+    faulty: int = 0  # consecutive readings its probe gave nothing valid (sensor_ok = 0)
     # hours (start, as text) whose windows came too late for InfluxDB's roll-ups -> when
     rollup_due: dict[str, int] = field(default_factory=dict)
     fill_ref: list[float] = field(default_factory=list)  # [ts, fill] where filling began

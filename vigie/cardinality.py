@@ -39,7 +39,8 @@ AGENT_HEALTH = (
     "seq_first", "link_up", "tx_messages", "tx_bytes", "cpu_s", "meter_up", "read_errors",
 )  # fmt: skip
 LINK_HEALTH = ("rssi_dbm", "snr_db")
-BATTERY_HEALTH = ("battery_pct", "battery_v", *LINK_HEALTH)
+# battery radio nodes; those with a probe (a bin's ultrasonic one) say whether it read well
+BATTERY_HEALTH = ("battery_pct", "battery_v", "sensor_ok", *LINK_HEALTH)
 KIND_HEALTH: dict[AssetKind, tuple[str, ...]] = {kind: BATTERY_HEALTH for kind in AssetKind} | {
     AssetKind.LIGHTING_CABINET: AGENT_HEALTH,
     AssetKind.LAMP: LINK_HEALTH,

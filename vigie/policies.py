@@ -25,6 +25,8 @@ class KpiPolicy(BaseModel):
     congestion_clear_pct: float = 30.0
     congestion_readings: int = 2
     meter_down_readings: int = 3  # polls in a row a field meter did not answer
+    # readings in a row a sensor's probe gave nothing valid (one glitch is no failing probe)
+    sensor_fault_readings: int = 2
     silent_after_ms: int = 900_000  # set from streams.silent_after_s
     clock: LocalClock = Field(default_factory=LocalClock, exclude=True)  # the territory's
 

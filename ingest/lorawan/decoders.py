@@ -30,7 +30,8 @@ def dragino_ldds75(port: int, data: bytes) -> Decoded:
     maker's decoders in dragino/dragino-end-node-decoder, LDDS75): fPort 2, 8 bytes:
     battery mV (2, the top two bits are flags: masked with 0x3FFF), distance mm (2),
     interrupt flag (1), DS18B20 temperature (2, signed, 0.1 degC), sensor flag (1).
-    A distance of 0 means no ultrasonic probe answered."""
+    A distance of 0 means no ultrasonic probe answered: it is kept as read, and the model's
+    range (280-7500 mm) tells it from a reading."""
     if port != 2:
         raise DecodeError(f"fPort {port}: the LDDS75 sends its readings on fPort 2")
     if len(data) != 8:
@@ -41,13 +42,8 @@ def dragino_ldds75(port: int, data: bytes) -> Decoded:
         "temperature_ds18b20_degc": int.from_bytes(data[5:7], "big", signed=True) / 10,
         "sensor_flag": float(data[7]),
     }
-    distance = int.from_bytes(data[2:4], "big")
-    faults = []
-    if distance == 0:
-        faults.append("distance 0: no ultrasonic probe answered (check its cable)")
-    else:
-        fields["distance_mm"] = float(distance)
-    return Decoded(fields, faults)
+    fields["distance_mm"] = float(int.from_bytes(data[2:4], "big"))
+    return Decoded(fields, [])
 
 
 _BOSCH_PORTS = {4: "device information", 5: "device usage", 6: "debug"}

@@ -30,6 +30,9 @@ class FieldMap(BaseModel):
     metric: Annotated[str, AfterValidator(_metric)]
     scale: float = 1.0
     transform: Literal["none", "fill_from_distance"] = "none"
+    # the range the maker specifies for this field, in its own unit: a value outside it (or
+    # none at all) is the probe failing, never a reading (``sensor_ok`` = 0 instead)
+    valid: tuple[float, float] | None = None
 
 
 class DeviceModel(BaseModel):

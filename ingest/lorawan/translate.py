@@ -22,6 +22,8 @@ class Translation:
     unmapped: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
     note: str = ""
+    # the probe gave nothing valid: why (its readings say sensor_ok = 0, no dead letter)
+    probe: list[str] = field(default_factory=list)
 
 
 def fields_of(uplink: Uplink, model: DeviceModel) -> tuple[dict[str, float], list[str], str]:
@@ -61,6 +63,11 @@ def translate(uplink: Uplink, asset: Asset, model: DeviceModel) -> Translation:
     fields, faults, note = fields_of(uplink, model)
     readings: list[tuple[str, float]] = []
     unmapped = []
+    probe = [
+        f"{name}: no value (the probe did not answer)"
+        for name, how in model.fields.items()
+        if how.valid is not None and name not in fields
+    ]
     for name, value in fields.items():
         how = model.fields.get(name)
         if how is None:
@@ -71,6 +78,11 @@ def translate(uplink: Uplink, asset: Asset, model: DeviceModel) -> Translation:
         if spec.vertical not in (None, asset.vertical):
             unmapped.append(f"{name} (model maps it to {how.metric}, a {spec.vertical} metric)")
             continue
+        if how.valid is not None and not how.valid[0] <= value <= how.valid[1]:
+            probe.append(
+                f"{name} {value:g} outside {how.valid[0]:g}-{how.valid[1]:g}, the maker's range"
+            )
+            continue
         number = value
         if how.transform == "fill_from_distance":
             fill = _fill(value, asset)
@@ -79,11 +91,13 @@ def translate(uplink: Uplink, asset: Asset, model: DeviceModel) -> Translation:
                 continue
             number = fill
         readings.append((how.metric, round(number * how.scale, 6)))
+    if any(how.valid is not None for how in model.fields.values()) and (fields or probe):
+        readings.append(("sensor_ok", 0.0 if probe else 1.0))
     if readings:
         for metric, radio in (("rssi_dbm", uplink.rssi_dbm), ("snr_db", uplink.snr_db)):
             if radio is not None and METRICS[metric].minimum <= radio <= METRICS[metric].maximum:
                 readings.append((metric, radio))
-    return Translation(readings, unmapped, faults, note)
+    return Translation(readings, unmapped, faults, note, probe)
 
 
 def _fill(distance_mm: float, asset: Asset) -> float | str:

@@ -139,7 +139,8 @@ def test_chirpstack_uplinks_arrive_once_in_order_with_gaps_counted_and_bad_ones_
         _chirpstack(STRANGER, 1, t0, _ldds75(500)),  # a DevEUI no registry has
         _chirpstack(BIN_EUI, 16, t0 + 16_000, bytes(5)),  # 5 bytes: no LDDS75 frame
         _chirpstack(BIN_EUI, 17, t0 + 17_000, bytes.fromhex("0B45000000000501")),  # no probe
-        # decoded by the server's codec: a field the model does not know, beside the distance
+        # decoded by the server's codec: a field the model does not know, beside a distance
+        # under the maker's 280 mm (invalid: no fill level, the probe's fault instead)
         _chirpstack(BIN_EUI, 18, t0 + 18_000, None, {"Distance": "200 mm", "Humidity": 41}),
     ]
     # after a kill -9 of the bridge: the device rejoined, its counter starts again
@@ -166,7 +167,6 @@ def test_chirpstack_uplinks_arrive_once_in_order_with_gaps_counted_and_bad_ones_
         (t0 + 11_000, 25.0),
         (t0 + 14_000, 50.0),
         (t0 + 15_000, 75.0),
-        (t0 + 18_000, 100.0),  # from the server-decoded object
         (t0 + 31_000, 0.0),
         (t0 + 32_000, 10.0),
     ], "each uplink once, fCnt 11 counted once"
@@ -177,7 +177,14 @@ def test_chirpstack_uplinks_arrive_once_in_order_with_gaps_counted_and_bad_ones_
         settings.influx,
         'SELECT sum("count") FROM "minute"."agg_1m" WHERE device=\'bin-1\' AND metric=\'fill_pct\'',
     )
-    assert counted == 7, "the windows count each uplink once"
+    assert counted == 6, "the windows count each uplink once"
+    # the probe: silent on 17, out of its range on 18: one sensor_fault, cleared by 31
+    assert [v for _, v in _raw(settings, "bin-1", "sensor_ok")] == [1, 1, 1, 1, 0, 0, 1, 1]
+    faults = influxql.query(
+        settings.influx,
+        'SELECT "open" FROM "long"."alerts" WHERE "kind" = \'sensor_fault\' AND device=\'bin-1\'',
+    )
+    assert [(r["time"], r["open"]) for r in faults] == [(t0 + 18_000, 1), (t0 + 31_000, 0)]
     # 12 and 13 never came; 16's bytes were no frame (a dead letter, no reading): the rejoin
     # continued the numbers, so nothing else is missing
     assert _fleet_missing(settings) == 3, "fCnt 12, 13 and 16 missing on the fleet view"
@@ -186,12 +193,12 @@ def test_chirpstack_uplinks_arrive_once_in_order_with_gaps_counted_and_bad_ones_
         [
             (RejectReason.UNKNOWN_DEVICE, STRANGER),
             (RejectReason.UNDECODABLE, BIN_EUI),
-            (RejectReason.UNDECODABLE, BIN_EUI),
             (RejectReason.UNMAPPED_FIELD, BIN_EUI),
         ]
     )
     details = " | ".join(lt.detail for lt in letters)
-    assert "5 bytes" in details and "no ultrasonic probe" in details and "Humidity" in details
+    assert "5 bytes" in details and "Humidity" in details
+    assert "probe" not in details, "a failing probe is a device state, not a dead letter"
     assert all(json.loads(lt.payload)["deviceInfo"] for lt in letters), "the event as it came"
 
 

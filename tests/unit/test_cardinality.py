@@ -21,7 +21,7 @@ def test_series_per_device_counted_by_hand():
     assert series_per_device(AssetKind.LAMP) == 2 * 4 + 2 * 4 + 2
     # a road counter: 3 metrics raw, per minute, hour, day and per hopping hour; battery and
     # link (4) raw, per minute, hour and day; its fleet rows (2) and its road state
-    assert series_per_device(AssetKind.TRAFFIC_COUNTER) == 3 * 5 + 4 * 4 + 2 + 1
+    assert series_per_device(AssetKind.TRAFFIC_COUNTER) == 3 * 5 + 5 * 4 + 2 + 1
     # a cabinet's edge board: 3 metrics and 12 health metrics, 4 ways each; fleet (2); balance
     assert series_per_device(AssetKind.LIGHTING_CABINET) == 15 * 4 + 2 + 1
 
@@ -53,7 +53,7 @@ def test_a_registry_over_the_budget_is_refused_and_not_saved(tmp_path):
     result, into = _import(tmp_path, {"VIGIE_INFLUX__MAX_SERIES": "100"})
     text = " ".join(result.output.split())
     assert result.exit_code == 2, text
-    assert "InfluxDB series at most: 302" in text  # 3 counters x 34 + 200, the platform
+    assert "InfluxDB series at most: 314" in text  # 3 counters x 38 + 200, the platform
     assert "over the budget" in text and "VIGIE_INFLUX__MAX_SERIES" in text
     assert not into.exists()
 
@@ -62,5 +62,5 @@ def test_a_registry_within_the_budget_is_saved_with_its_count(tmp_path):
     result, into = _import(tmp_path, {"VIGIE_INFLUX__MAX_SERIES": "1000"})
     text = " ".join(result.output.split())
     assert result.exit_code == 0, text
-    assert "InfluxDB series at most: 302 (30.2% of the budget of 1,000" in text
+    assert "InfluxDB series at most: 314 (31.4% of the budget of 1,000" in text
     assert len(json.loads(into.read_text())["assets"]) == 3

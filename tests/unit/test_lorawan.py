@@ -65,7 +65,7 @@ def test_ldds75_reads_the_makers_field_examples():
     ] == pytest.approx(-19.3)
     assert dragino_ldds75(2, bytes.fromhex("CB450B0500FF3F01")).fields["battery_v"] == 2.885
     no_probe = dragino_ldds75(2, bytes.fromhex("0B45000000000000"))
-    assert "distance_mm" not in no_probe.fields and "no ultrasonic probe" in no_probe.faults[0]
+    assert no_probe.fields["distance_mm"] == 0.0 and no_probe.faults == [], "kept as read"
     with pytest.raises(DecodeError, match="8 bytes"):
         dragino_ldds75(2, bytes.fromhex("0B450B050001"))
     with pytest.raises(DecodeError, match="fPort 2"):
@@ -216,12 +216,34 @@ def test_a_bin_uplink_becomes_its_fill_level_battery_and_radio():
     assert done.readings == [
         ("battery_v", 2.885),
         ("fill_pct", 50.0),
+        ("sensor_ok", 1.0),
         ("rssi_dbm", -97.0),
         ("snr_db", 6.5),
     ]
-    assert done.unmapped == [] and done.faults == []
-    over = translate(_up(bytes.fromhex("0B4500640000_0001".replace("_", ""))), BIN, model)
-    assert ("fill_pct", 100.0) in over.readings, "inside the blind zone: full"
+    assert done.unmapped == [] and done.faults == [] and done.probe == []
+
+
+@pytest.mark.parametrize(
+    ("frame", "why"),
+    [
+        ("0B4500C700000001", "distance_mm 199 outside 280-7500"),  # the real capture's 199 mm
+        ("0B45000000000000", "distance_mm 0 outside 280-7500"),  # no probe answered
+        ("0B451F4100000001", "distance_mm 8001 outside 280-7500"),
+    ],
+)
+def test_a_distance_outside_the_makers_range_is_never_a_fill_level(frame, why):
+    """The LDDS75's manual gives 280-7500 mm and calls other values invalid: 199 mm used to
+    be stored as a full bin, 0 (no probe) as one dead letter per uplink. Now neither: the
+    uplink keeps its battery and radio, and says sensor_ok = 0."""
+    done = translate(_up(bytes.fromhex(frame)), BIN, load_models()["dragino-ldds75"])
+    assert [m for m, _ in done.readings] == ["battery_v", "sensor_ok", "rssi_dbm", "snr_db"]
+    assert ("sensor_ok", 0.0) in done.readings
+    assert done.faults == [] and why in done.probe[0]
+
+
+def test_a_server_decoded_object_without_the_probe_value_says_it_did_not_answer():
+    done = translate(_up(None, decoded={"Bat": 3.1}), BIN, load_models()["dragino-ldds75"])
+    assert ("sensor_ok", 0.0) in done.readings and "did not answer" in done.probe[0]
 
 
 def test_a_server_decoded_object_is_read_with_the_makers_names_and_units():
@@ -254,7 +276,7 @@ def test_what_cannot_be_kept_is_said():
         update={"lorawan": BIN.lorawan.model_copy(update={"empty_distance_mm": None})}
     )
     done = translate(_up(bytes.fromhex("0B4502BC00000001")), unset, load_models()["dragino-ldds75"])
-    assert [m for m, _ in done.readings] == ["battery_v", "rssi_dbm", "snr_db"]
+    assert [m for m, _ in done.readings] == ["battery_v", "sensor_ok", "rssi_dbm", "snr_db"]
     assert "empty_distance_mm" in done.faults[0]
 
 

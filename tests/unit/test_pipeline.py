@@ -209,6 +209,40 @@ def test_a_meter_that_stops_answering_raises_meter_down_across_bulks_and_clears_
     assert DeviceState.from_bytes(states[cab.id]).alerts == []
 
 
+def test_a_probe_giving_nothing_valid_raises_one_sensor_fault_cleared_by_a_valid_reading():
+    """A radio bin's probe that stops answering (sensor_ok = 0 on each uplink) is one
+    sensor_fault alert, raised at the second invalid uplink in a row and not again while it
+    lasts, across bulks; the first valid reading clears it; one glitch alone raises nothing."""
+    from streams.alerts import AlertKind, AlertState
+    from streams.windowing import DeviceState
+    from vigie.contracts import Asset, TelemetryBatch
+
+    bin_ = Asset(id="bin-1", kind=AssetKind.BIN, district="d1", lat=45.0, lon=5.0, capacity_l=660)
+    pipe = Pipeline("t", {bin_.id: bin_})
+    t0, states = 1_700_000_000_000, {}
+
+    def bulk(seq: int, oks: list[float]) -> list:
+        batch = TelemetryBatch(
+            device_id=bin_.id,
+            seq=seq,
+            sent_at_ms=0,
+            readings=[
+                {"ts_ms": t0 + (seq * 10 + i) * 60_000, "metric": "sensor_ok", "value": ok}
+                for i, ok in enumerate(oks)
+            ],
+        )
+        devices = {bin_.id: DeviceState.from_bytes(states.get(bin_.id))}
+        out = pipe.process([batch], {bin_.id: "waste"}, {bin_.id: 0}, devices, {}, t0)
+        states[bin_.id] = devices[bin_.id].to_bytes()
+        return [(a.kind, a.state, a.at_ms) for a in out.alerts]
+
+    assert bulk(0, [1.0, 0.0, 1.0]) == [], "one glitch"
+    raised = t0 + 11 * 60_000
+    assert bulk(1, [0.0, 0.0, 0.0]) == [(AlertKind.SENSOR_FAULT, AlertState.RAISED, raised)]
+    assert bulk(2, [0.0] * 5) == [], "166 invalid uplinks are still one alert"
+    assert bulk(3, [1.0]) == [(AlertKind.SENSOR_FAULT, AlertState.CLEARED, t0 + 30 * 60_000)]
+
+
 def test_live_windows_past_the_continuous_queries_span_note_their_device_hours_once():
     """An agent's queue flushed after an outage: windows of hours the continuous queries
     already ran over are noted in the device's state for the worker's catch-up, once per hour;

@@ -20,6 +20,7 @@ class AlertKind(StrEnum):
     CONGESTION = "congestion"
     DEVICE_SILENT = "device_silent"
     METER_DOWN = "meter_down"  # a field meter its agent polls does not answer
+    SENSOR_FAULT = "sensor_fault"  # a sensor's probe does not answer or reads out of range
     ATTRIBUTION_REMAINDER = "attribution_remainder"
 
 
@@ -43,6 +44,7 @@ SEVERITY = {
     AlertKind.CONGESTION: Severity.INFO,
     AlertKind.DEVICE_SILENT: Severity.MINOR,
     AlertKind.METER_DOWN: Severity.MINOR,  # readings lost at the meter, not yet the energy
+    AlertKind.SENSOR_FAULT: Severity.MINOR,  # a probe to check on the next round
     AlertKind.ATTRIBUTION_REMAINDER: Severity.MAJOR,  # energy unaccounted for: tapping, fault
 }
 
@@ -89,6 +91,7 @@ KIND_TEXT = {
         AlertKind.CONGESTION: "congestion",
         AlertKind.DEVICE_SILENT: "capteur muet",
         AlertKind.METER_DOWN: "compteur sans réponse",
+        AlertKind.SENSOR_FAULT: "capteur en défaut",
         AlertKind.ATTRIBUTION_REMAINDER: "énergie non expliquée (piquage, défaut)",
     },
     "en": {
@@ -98,6 +101,7 @@ KIND_TEXT = {
         AlertKind.CONGESTION: "congestion",
         AlertKind.DEVICE_SILENT: "silent sensor",
         AlertKind.METER_DOWN: "meter not answering",
+        AlertKind.SENSOR_FAULT: "sensor fault",
         AlertKind.ATTRIBUTION_REMAINDER: "unexplained energy (tapping, fault)",
     },
 }

@@ -240,6 +240,9 @@ _HEALTH: tuple[MetricSpec, ...] = (
     MetricSpec("tx_messages", "messages", None, MetricKind.GAUGE, 0.0, 1e9, "MQTT messages sent"),
     MetricSpec("tx_bytes", "B", None, MetricKind.GAUGE, 0.0, 1e12, "MQTT payload bytes sent"),
     MetricSpec("cpu_s", "s", None, MetricKind.GAUGE, 0.0, 1e6, "CPU time used by the agent"),
+    # a radio sensor's probe (ultrasonic, ...): 1 when it read a value within the range its
+    # maker specifies, 0 when it did not answer or read outside it (the value is not kept)
+    MetricSpec("sensor_ok", "1", None, MetricKind.GAUGE, 0.0, 1.0, "Sensor read within its range"),
 )
 _SPECS = _SPECS + _HEALTH
 
