@@ -9,6 +9,12 @@ memory (no retention, no record deletion), so its line shows how fast it grows p
 readings, which is what the embedded stack cannot bound.
 
     python -m bench.soak [--minutes 60] [--rate 20000] [--warmup-minutes 5]
+                         [--journal] [--kafka-max-rss-mb N]
+
+``--journal`` runs the bridge as a site runs its only one: its journal on (what the plain
+publisher sent is kept until stored and sent again when the embedded broker restarts empty)
+and a plain persistent subscription. ``--kafka-max-rss-mb`` lowers the embedded broker's
+memory bound so that it is started again, empty, during the run.
 """
 
 from __future__ import annotations
@@ -50,8 +56,14 @@ def stored(settings: Settings, since_ms: int) -> int:
         return -1
 
 
-def main(minutes: float, rate: int, warmup_minutes: float) -> None:
+def main(
+    minutes: float, rate: int, warmup_minutes: float, journal: bool, kafka_max_rss_mb: int
+) -> None:
+    if kafka_max_rss_mb:  # read by the supervisor that bench_chain starts
+        os.environ["VIGIE_STACK__KAFKA_MAX_RSS_MB"] = str(kafka_max_rss_mb)
     stack, territory, settings, comps = bench_chain("vigie-soak-")
+    if journal:
+        comps.env |= {"VIGIE_INGEST__JOURNAL": "true", "VIGIE_INGEST__SHARED": "false"}
     samples: list[tuple[float, dict[str, float]]] = []
     done = threading.Event()
     t0 = time.time()
@@ -103,7 +115,9 @@ def main(minutes: float, rate: int, warmup_minutes: float) -> None:
     console.print(
         f"offered {sent / rep.wall_s:,.0f} readings/s for {rep.wall_s / 60:.1f} min: "
         f"stored {got:,} of {sent:,}; the embedded broker was started again {rotations} times "
-        f"(bound {settings.stack.kafka_max_rss_mb} MB), workers {comps.restarts} times"
+        f"(bound {settings.stack.kafka_max_rss_mb} MB), workers {comps.restarts} times; "
+        f"the bridge's journal {'on' if journal else 'off'}, batches sent again: "
+        f"{_resent(comps)}"
     )
     warm = next((m for t, m in samples if t >= warmup_minutes * 60), samples[0][1])
     table = Table(
@@ -127,10 +141,20 @@ def main(minutes: float, rate: int, warmup_minutes: float) -> None:
     console.print(f"machine: {machine()}")
 
 
+def _resent(comps: Components) -> int:
+    """Batches the bridge sent again from its journal, from its log."""
+    import re
+
+    found = re.findall(r"journal sent again.*? batches=(\d+)", comps.log("ingest-0"))
+    return sum(int(n) for n in found)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--rate", type=int, default=20_000)
     parser.add_argument("--warmup-minutes", type=float, default=5.0)
+    parser.add_argument("--journal", action="store_true")
+    parser.add_argument("--kafka-max-rss-mb", type=int, default=0)
     args = parser.parse_args()
-    main(args.minutes, args.rate, args.warmup_minutes)
+    main(args.minutes, args.rate, args.warmup_minutes, args.journal, args.kafka_max_rss_mb)
