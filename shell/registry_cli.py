@@ -57,7 +57,7 @@ def _series(territory: Territory, *, refuse: bool) -> None:
 
 def _load(path: Path) -> Territory:
     try:
-        return Territory.load(path)
+        territory = Territory.load(path)
     except FileNotFoundError:
         raise fail(Exit.USAGE, f"{path} not found: start one with vigie registry import") from None
     except ValidationError as exc:
@@ -66,6 +66,32 @@ def _load(path: Path) -> Territory:
             for e in exc.errors(include_url=False)[:20]
         ]
         raise fail(Exit.USAGE, f"{path} is not a valid registry:\n" + "\n".join(lines)) from None
+    unknown = unknown_models(territory)
+    if unknown:
+        raise fail(Exit.USAGE, f"{path}:\n" + "\n".join(f"  {u}" for u in unknown))
+    return territory
+
+
+def unknown_models(territory: Territory) -> list[str]:
+    """Each asset naming a LoRaWAN model or a Modbus register map this installation does not
+    have, with the installed ones: found here, not by a bridge refusing every uplink later."""
+    from edge.drivers.modbus_map import load_maps
+    from ingest.lorawan.models import load_models
+
+    models, maps = load_models(), load_maps()
+    out = []
+    for asset in territory.assets:
+        if asset.lorawan is not None and asset.lorawan.model not in models:
+            out.append(
+                f"{asset.id}: no LoRaWAN model {asset.lorawan.model!r}; installed: "
+                f"{', '.join(sorted(models))} (ingest/lorawan/models)"
+            )
+        if asset.modbus is not None and asset.modbus.map not in maps:
+            out.append(
+                f"{asset.id}: no Modbus register map {asset.modbus.map!r}; installed: "
+                f"{', '.join(sorted(maps))} (edge/drivers/modbus_maps)"
+            )
+    return out
 
 
 @registry_app.command("import")
@@ -130,6 +156,9 @@ def registry_import(
     for problem in result.problems:
         console.print(f"[yellow]{source}:[/] {problem}")
     _series(result.territory, refuse=True)  # nothing saved when over the budget
+    unknown = unknown_models(result.territory)
+    if unknown:
+        raise fail(Exit.USAGE, "nothing saved:\n" + "\n".join(f"  {u}" for u in unknown))
     result.territory.save(into)
     where = ", ".join(f"{n:,} {how}" for how, n in sorted(result.located.items()))
     console.print(

@@ -40,6 +40,16 @@ class Identity:
     revoked_at: int | None = None
 
 
+def _near(device_id: str, ids: list[str]) -> list[str]:
+    """Stored ids a typed one may mean: an import template adds a prefix and lowers the case
+    (EP-0002 is stored as lamp-ep-0002), or a character slipped."""
+    import difflib
+
+    typed = device_id.lower()
+    found = [i for i in ids if i.endswith(typed) or i.endswith(f"-{typed}")]
+    return found[:3] or difflib.get_close_matches(typed, ids, n=3, cutoff=0.75)
+
+
 def _names_cover(cert: Issued, hosts: tuple[str, ...]) -> bool:
     """Whether a server certificate names every one of ``hosts``."""
     from cryptography import x509
@@ -168,7 +178,12 @@ class DeviceAuthority:
         """A new identity for a registry device; returns its bundle folder."""
         assets = self.territory.by_id()
         if device_id not in assets:
-            raise IdentityError(f"{device_id!r} is not in the registry of {self.territory.id}")
+            near = _near(device_id, list(assets))
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise IdentityError(
+                f"{device_id!r} is not in the registry of {self.territory.id}{hint} (vigie "
+                "registry show lists its assets)"
+            )
         current = self.identities()
         if device_id in current and current[device_id].revoked_at is None:
             raise IdentityError(f"{device_id} already has an identity; revoke it first")
