@@ -52,21 +52,9 @@ async def produce(
     outs = [out for item in items for out in router.route_all(item)]
     if before_send is not None:
         before_send(outs)
-    known = partitions if partitions is not None else {}
-    attempts = 0
-
-    async def send() -> tuple[int, int]:
-        nonlocal attempts
-        if attempts and before_retry is not None:
-            await before_retry()
-        attempts += 1
-        sent = await _send(router, outs, producer, known)
-        if verify is not None:
-            await verify()
-        return sent
-
-    policy = retry or Backoff(max_attempts=1)
-    messages, size = await retrying(send, policy, _kafka_transient, "kafka", server="kafka")
+    messages, size = await _until_acknowledged(
+        router, outs, producer, known_partitions(partitions), retry, before_retry, verify
+    )
     router.settle()
     router.stats.messages_out += messages
     router.stats.bytes_out += size
@@ -84,6 +72,26 @@ async def send_again(
     before_retry: Callable[[], Awaitable[object]] | None = None,
 ) -> int:
     """Send records already routed (the journal's) until Kafka acknowledged them all."""
+    sent, _ = await _until_acknowledged(router, outs, producer, partitions, retry, before_retry)
+    return sent
+
+
+def known_partitions(partitions: dict[str, list[int]] | None) -> dict[str, list[int]]:
+    """The caller's partition cache, or a fresh one."""
+    return partitions if partitions is not None else {}
+
+
+async def _until_acknowledged(
+    router: Router,
+    outs: list[Outbound],
+    producer: Any,
+    partitions: dict[str, list[int]],
+    retry: Backoff | None,
+    before_retry: Callable[[], Awaitable[object]] | None = None,
+    verify: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[int, int]:
+    """Send, and send again while Kafka is away (``before_retry`` first), until every record
+    is acknowledged and ``verify`` finds the broker it knew; (records, bytes)."""
     attempts = 0
 
     async def send() -> tuple[int, int]:
@@ -91,10 +99,13 @@ async def send_again(
         if attempts and before_retry is not None:
             await before_retry()
         attempts += 1
-        return await _send(router, outs, producer, partitions)
+        sent = await _send(router, outs, producer, partitions)
+        if verify is not None:
+            await verify()
+        return sent
 
-    sent, _ = await retrying(send, retry, _kafka_transient, "kafka", server="kafka")
-    return sent
+    policy = retry or Backoff(max_attempts=1)
+    return await retrying(send, policy, _kafka_transient, "kafka", server="kafka")
 
 
 async def _send(

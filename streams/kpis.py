@@ -15,7 +15,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -142,21 +144,10 @@ def meter(
     device: str, state: DeviceState, ts: np.ndarray, up: np.ndarray, policy: KpiPolicy
 ) -> list[Alert]:
     """Follow one device's meter_up readings (time-sorted); raise or clear meter_down."""
-    alerts = []
-    for t, u in zip(ts.tolist(), up.tolist(), strict=True):
-        state.down = state.down + 1 if u < 0.5 else 0
-        alert = transition(
-            state.alerts,
-            AlertKind.METER_DOWN,
-            device,
-            state.down >= policy.meter_down_readings,
-            t,
-            state.down,
-            f"no answer from the meter for {state.down} polls" if state.down else "answers again",
-        )
-        if alert:
-            alerts.append(alert)
-    return alerts
+    return _in_a_row(
+        device, state, "down", AlertKind.METER_DOWN, policy.meter_down_readings, ts, up,
+        lambda n: f"no answer from the meter for {n} polls" if n else "answers again",
+    )  # fmt: skip
 
 
 def sensor(
@@ -164,20 +155,30 @@ def sensor(
 ) -> list[Alert]:
     """Follow one device's sensor_ok readings (time-sorted); raise sensor_fault once after
     ``sensor_fault_readings`` invalid ones in a row, clear it on the first valid one."""
+    return _in_a_row(
+        device, state, "faulty", AlertKind.SENSOR_FAULT, policy.sensor_fault_readings, ts, ok,
+        lambda n: f"no valid reading from the probe for {n} readings" if n
+        else "reads within its range again",
+    )  # fmt: skip
+
+
+def _in_a_row(
+    device: str,
+    state: DeviceState,
+    counter: Literal["down", "faulty"],
+    kind: AlertKind,
+    threshold: int,
+    ts: np.ndarray,
+    good: np.ndarray,
+    detail: Callable[[int], str],
+) -> list[Alert]:
+    """Count a device's failed readings in a row (1: fine, 0: failed) in its state; raise
+    ``kind`` once the count reaches ``threshold``, clear it on the first good reading."""
     alerts = []
-    for t, o in zip(ts.tolist(), ok.tolist(), strict=True):
-        state.faulty = state.faulty + 1 if o < 0.5 else 0
-        alert = transition(
-            state.alerts,
-            AlertKind.SENSOR_FAULT,
-            device,
-            state.faulty >= policy.sensor_fault_readings,
-            t,
-            state.faulty,
-            f"no valid reading from the probe for {state.faulty} readings"
-            if state.faulty
-            else "reads within its range again",
-        )
+    for t, g in zip(ts.tolist(), good.tolist(), strict=True):
+        n = getattr(state, counter) + 1 if g < 0.5 else 0
+        setattr(state, counter, n)
+        alert = transition(state.alerts, kind, device, n >= threshold, t, n, detail(n))
         if alert:
             alerts.append(alert)
     return alerts
