@@ -9,7 +9,7 @@ queue is empty (every batch receipted). The time to recover is printed.
 
 Tansu, the embedded Kafka-compatible broker, keeps data in memory only: its kill is tested
 for the bridge (it keeps running and sends again once topics are back), not for the whole
-chain; see README "Guarantees".
+chain; see docs/developers.md, "Guarantees".
 """
 
 from __future__ import annotations
