@@ -116,11 +116,7 @@ def _restart(stack: Stack, name: str, r: _Restarts, policy: SupervisionPolicy) -
         r.down_since = now
         code = _exit_code(int(stack.processes[name]["pid"]))
         if code == Exit.USAGE:
-            reason = _reason(stack, name)
-            log.error("stopped: exit 2", extra={"server": name, "reason": reason})
-            stack.processes.pop(name, None)
-            stack.note_exit(name, code, restarted=False, stopped=reason)
-            r.down_since = None
+            _leave_stopped(stack, name, r, _reason(stack, name))
             return
         if code == Exit.RESTART:
             r.count = 0
@@ -135,10 +131,7 @@ def _restart(stack: Stack, name: str, r: _Restarts, policy: SupervisionPolicy) -
         stack.launch(name)
     except ExitedAtStart as exc:
         if exc.code == Exit.USAGE:
-            stack.processes.pop(name, None)
-            stack.note_exit(name, exc.code, restarted=False, stopped=_last_line(str(exc)))
-            log.error("stopped: exit 2", extra={"server": name, "reason": _last_line(str(exc))})
-            r.down_since = None
+            _leave_stopped(stack, name, r, _last_line(str(exc)))
             return
         log.error("restart failed", extra={"server": name, "error": str(exc)[:300]})
         return
@@ -151,6 +144,14 @@ def _restart(stack: Stack, name: str, r: _Restarts, policy: SupervisionPolicy) -
         "server restarted",
         extra={"server": name, "recovered_in_s": round(down, 2), "restarts": r.count},
     )
+
+
+def _leave_stopped(stack: Stack, name: str, r: _Restarts, reason: str) -> None:
+    """An exit 2: not started again until an operator mends what it names (``site up``)."""
+    log.error("stopped: exit 2", extra={"server": name, "reason": reason})
+    stack.processes.pop(name, None)
+    stack.note_exit(name, int(Exit.USAGE), restarted=False, stopped=reason)
+    r.down_since = None
 
 
 def _last_line(text: str) -> str:
