@@ -113,6 +113,16 @@ def registry_import(
     capacity_value: float | None = typer.Option(None, help="Bins: one capacity for all."),
     dma: str | None = typer.Option(None, help="Water: column of the metered area."),
     delimiter: str = typer.Option(",", help="CSV field delimiter."),
+    dev_eui: str | None = typer.Option(None, help="LoRaWAN: column of the DevEUI."),
+    lorawan_model: str | None = typer.Option(
+        None, help="LoRaWAN: the device model for all rows (vigie registry models lists them)."
+    ),
+    empty_distance_mm: float | None = typer.Option(
+        None, help="Distance sensors over a container: the distance read when empty (mm)."
+    ),
+    full_distance_mm: float | None = typer.Option(None, help="... and when full (mm)."),
+    modbus_unit: str | None = typer.Option(None, help="Modbus meters: column of the unit."),
+    modbus_map: str | None = typer.Option(None, help="Modbus meters: the register map for all."),
     mapping_file: Path | None = typer.Option(
         None, "--mapping", help="A JSON mapping file instead of the options above."
     ),
@@ -125,13 +135,19 @@ def registry_import(
     from vigie.inventory import InventoryMapping, import_inventory
 
     if mapping_file is not None:
-        mapping = InventoryMapping.from_file(mapping_file)
+        try:
+            mapping = InventoryMapping.from_file(mapping_file)
+        except (OSError, ValueError) as exc:
+            raise fail(Exit.USAGE, str(exc)) from None
     elif kind is None or not id_column:
         raise fail(Exit.USAGE, "give --kind and --id (or a --mapping file)")
     else:
         mapping = InventoryMapping(
             kind, id_column, id_template, district, district_value, lat, lon, cabinet,
             cabinet_template, power, power_value, capacity, capacity_value, dma, delimiter,
+            dev_eui=dev_eui, lorawan_model_value=lorawan_model,
+            empty_distance_mm_value=empty_distance_mm, full_distance_mm_value=full_distance_mm,
+            modbus_unit=modbus_unit, modbus_map_value=modbus_map,
         )  # fmt: skip
     if into.exists():
         base = _load(into)
@@ -175,6 +191,21 @@ def registry_validate(path: Path = typer.Argument(..., help="Registry file.")) -
     territory = _load(path)
     console.print(f"{path}: valid, {len(territory.assets):,} assets")
     _series(territory, refuse=True)
+
+
+@registry_app.command("models")
+def registry_models() -> None:
+    """The LoRaWAN device models and Modbus register maps this installation reads, and the
+    keys a --mapping file may hold."""
+    from edge.drivers.modbus_map import load_maps
+    from ingest.lorawan.models import load_models
+    from vigie.inventory import InventoryMapping
+
+    for name, model in sorted(load_models().items()):
+        console.print(f"lorawan model {name}: {model.maker}, fields {', '.join(model.fields)}")
+    for name, regmap in sorted(load_maps().items()):
+        console.print(f"modbus map {name}: {regmap.maker} {regmap.model}")
+    console.print(f"mapping file keys: {', '.join(InventoryMapping.keys())}")
 
 
 @registry_app.command("show")

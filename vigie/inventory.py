@@ -11,6 +11,7 @@ of the positioned assets there), else the territory's, and says so in ``located`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import unicodedata
@@ -44,12 +45,46 @@ class InventoryMapping:
     capacity_l_value: float | None = None
     dma: str | None = None  # water: district metered area
     delimiter: str = ","
+    # radio devices: the column of the LoRaWAN DevEUI, the model (a column, or one for all),
+    # and for distance sensors over a container the distances when empty and when full (mm)
+    dev_eui: str | None = None
+    lorawan_model: str | None = None
+    lorawan_model_value: str | None = None
+    empty_distance_mm: str | None = None
+    empty_distance_mm_value: float | None = None
+    full_distance_mm: str | None = None
+    full_distance_mm_value: float | None = None
+    # field meters an edge agent polls: the Modbus unit (slave address) and the register map
+    modbus_unit: str | None = None
+    modbus_unit_value: int | None = None
+    modbus_map: str | None = None
+    modbus_map_value: str | None = None
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        """The keys a mapping file may hold."""
+        return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
     def from_file(cls, path: Path) -> InventoryMapping:
-        """A small JSON mapping file: {"kind": "lamp", "id": "num_point", ...}."""
+        """A small JSON mapping file: {"kind": "lamp", "id": "num_point", ...}; a key it does
+        not know is refused by name, with the keys it knows."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(**{**data, "kind": AssetKind(data["kind"])})
+        unknown = sorted(set(data) - set(cls.keys()))
+        if unknown:
+            raise ValueError(
+                f"{path}: unknown mapping key(s) {', '.join(unknown)}; the keys are "
+                f"{', '.join(cls.keys())}"
+            )
+        if "kind" not in data or "id" not in data:
+            raise ValueError(f"{path}: a mapping names at least its kind and its id column")
+        try:
+            kind = AssetKind(data["kind"])
+        except ValueError:
+            raise ValueError(
+                f"{path}: kind {data['kind']!r} is none of {', '.join(k.value for k in AssetKind)}"
+            ) from None
+        return cls(**{**data, "kind": kind})
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +179,20 @@ def import_inventory(path: Path, mapping: InventoryMapping, base: Territory) -> 
             )
         if mapping.dma:
             record["dma"] = slug(str(props.get(mapping.dma) or "")) or None
+        try:
+            record["lorawan"] = _lorawan(props, mapping)
+            record["modbus"] = _modbus(props, mapping)
+        except ValueError as exc:
+            problems.append(InventoryProblem(line, f"{asset_id}: {exc}"))
+            continue
         pending.append((line, record))
+    missing = _missing_cabinets([r for _, r in pending], assets)
+    if missing:
+        raise ValueError(
+            f"lamps name cabinets the registry does not hold ({', '.join(missing[:5])}"
+            f"{' ...' if len(missing) > 5 else ''}): import the cabinets first (--kind "
+            "lighting_cabinet), then the lamps"
+        )
     located = _locate([r for _, r in pending], assets, base)
     added = 0
     for line, record in pending:
@@ -168,6 +216,49 @@ def import_inventory(path: Path, mapping: InventoryMapping, base: Territory) -> 
     except ValidationError as exc:
         raise ValueError(f"the registry would be inconsistent: {exc}") from None
     return InventoryImport(territory, added, located, problems)
+
+
+def _text(props: Mapping[str, Any], column: str | None, value: Any = None) -> Any:
+    """A cell's text (None when empty), or the one value for all rows."""
+    if column is None:
+        return value
+    cell = str(props.get(column) or "").strip()
+    return cell or None
+
+
+def _lorawan(props: Mapping[str, Any], mapping: InventoryMapping) -> dict[str, Any] | None:
+    """The asset's LoRaWAN identity from its row, or None when the mapping names no DevEUI."""
+    if mapping.dev_eui is None:
+        return None
+    dev_eui = _text(props, mapping.dev_eui)
+    model = _text(props, mapping.lorawan_model, mapping.lorawan_model_value)
+    if dev_eui is None or model is None:
+        raise ValueError("a LoRaWAN device needs its DevEUI and its model")
+    out: dict[str, Any] = {"dev_eui": dev_eui, "model": model}
+    for key in ("empty_distance_mm", "full_distance_mm"):
+        found = _number(props, getattr(mapping, key)) or getattr(mapping, f"{key}_value")
+        if found is not None:
+            out[key] = found
+    return out
+
+
+def _modbus(props: Mapping[str, Any], mapping: InventoryMapping) -> dict[str, Any] | None:
+    """The meter's Modbus unit and register map, or None when the mapping names neither."""
+    unit = _number(props, mapping.modbus_unit) or mapping.modbus_unit_value
+    map_ = _text(props, mapping.modbus_map, mapping.modbus_map_value)
+    if unit is None and map_ is None:
+        return None
+    if unit is None or map_ is None:
+        raise ValueError("a Modbus meter needs its unit and its register map")
+    return {"unit": int(unit), "map": map_}
+
+
+def _missing_cabinets(
+    records: list[dict[str, Any]], known: Mapping[str, dict[str, Any]]
+) -> list[str]:
+    """Cabinets the new lamps name that neither the registry nor the import holds."""
+    ids = set(known) | {r["id"] for r in records}
+    return sorted({c for r in records if (c := r.get("cabinet_id")) and c not in ids})
 
 
 def _locate(

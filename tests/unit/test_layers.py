@@ -1,4 +1,4 @@
-"""The package layering of the import-linter contracts holds (docs/developers.md, "Architecture")."""
+"""The package layering of the import-linter contracts holds (docs/developers.md)."""
 
 from __future__ import annotations
 
