@@ -165,10 +165,20 @@ def replay(
     registry: Path | None = typer.Option(None, help="CSV: the territory registry."),
     time_column: str = typer.Option("", "--time", help="CSV: timestamp column."),
     device_column: str = typer.Option("", "--device", help="CSV: device id column."),
+    device_value: str = typer.Option(
+        "", help="CSV: the one device of a file with no device column (a counter's export)."
+    ),
     value: list[str] = typer.Option(
         [], help="CSV: METRIC=COLUMN, repeatable, e.g. traffic_flow_vehh=q."
     ),
-    time_format: str = typer.Option("iso", help="CSV: iso, epoch_s or epoch_ms."),
+    time_format: str = typer.Option(
+        "iso",
+        help="CSV: iso, epoch_s, epoch_ms, or a strptime pattern ('%m/%d/%Y %I:%M:%S %p').",
+    ),
+    repeated: str = typer.Option(
+        "refuse",
+        help="CSV: a local time the autumn change repeats: refuse, first (summer time) or second.",
+    ),
     delimiter: str = typer.Option(",", help="CSV: field delimiter."),
     device_template: str = typer.Option(
         "{}", help="CSV: device id from the cell, e.g. traffic-{}."
@@ -201,22 +211,25 @@ def replay(
     if source.suffix == ".csv":
         from simulators.csv_import import CsvMapping, import_csv
 
-        if registry is None or not time_column or not device_column or not value:
+        if registry is None or not time_column or not (device_column or device_value) or not value:
             raise fail(
                 Exit.USAGE,
-                "a CSV needs --registry, --time, --device and at least one --value METRIC=COLUMN",
+                "a CSV needs --registry, --time, --device (or --device-value) and at least one "
+                "--value METRIC=COLUMN",
             )
         terr = load_registry(registry)
         try:
             mapping = CsvMapping(
                 time_column,
-                device_column,
+                device_column or None,
                 dict(v.split("=", 1) for v in value),
                 time_format,
                 delimiter,
                 device_template,
                 timezone,
                 period,
+                device_value or None,
+                repeated,
             )
             result = import_csv(source, mapping, terr.by_id())
         except ValueError as exc:

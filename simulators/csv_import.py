@@ -9,7 +9,14 @@ counters (``iu_ac;t_1h;q;k``: counter id, hour, flow veh/h, occupancy %).
   rejected whole, reported the same way. Nothing is skipped silently.
 - **Local time**: timestamps with an offset are taken as they are; naive ones need the
   territory's time zone (``timezone``), and a local time that a daylight-saving change skips
-  or repeats is reported, never guessed.
+  is reported, never guessed. One it repeats (the autumn change's hour) is reported too,
+  unless ``repeated`` says which of the two the file means: ``first`` (still summer time:
+  a file of hourly counts that lists the hour once, for the hour before the change; the
+  hour after shows as a gap) or ``second``. Timestamps are ISO 8601, epoch seconds or
+  milliseconds, or any ``strptime`` pattern (``%m/%d/%Y %I:%M:%S %p`` for
+  ``01/01/2023 12:00:00 AM``).
+- **One device per file**: a counter's own export has no device column; ``device_value``
+  names its device for every row.
 - **Gaps survive**: a device's batches are numbered by their period since 1970 (its reading
   period, given or inferred as the shortest step between its rows), so a missing hour is a
   missing sequence number on the platform's history fleet view, and importing the same file
@@ -38,13 +45,15 @@ class CsvMapping:
     """Which column holds what; ``device_template`` turns the cell into a device id."""
 
     time: str
-    device: str
+    device: str | None  # column; None: ``device_value`` for every row
     values: dict[str, str]  # metric -> column
-    time_format: str = "iso"  # iso | epoch_s | epoch_ms
+    time_format: str = "iso"  # iso | epoch_s | epoch_ms | a strptime pattern (with %)
     delimiter: str = ","
     device_template: str = "{}"
     timezone: str | None = None  # IANA zone for naive timestamps
     period_s: int | None = None  # each device's reading period; None: inferred
+    device_value: str | None = None  # the one device of a file without a device column
+    repeated: str = "refuse"  # the autumn change's repeated local times: refuse|first|second
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +78,38 @@ class CsvImport:
     span_ms: tuple[int, int] | None = None  # first and last reading kept
 
 
-def _time_ms(cell: str, fmt: str, clock: LocalClock | None) -> int:
+def _time_ms(cell: str, fmt: str, clock: LocalClock | None, repeated: str = "refuse") -> int:
     if fmt == "epoch_s":
         return int(float(cell) * 1000)
     if fmt == "epoch_ms":
         return int(cell)
-    parsed = dt.datetime.fromisoformat(cell.strip().replace("Z", "+00:00"))
+    if "%" in fmt:
+        parsed = dt.datetime.strptime(cell.strip(), fmt)  # noqa: DTZ007  # naive: resolved below
+    else:
+        parsed = dt.datetime.fromisoformat(cell.strip().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         if clock is None:
             raise ValueError(f"{cell!r} has no UTC offset: give the territory's --timezone")
-        parsed = clock.resolve(parsed)
+        parsed = _local(parsed, clock, repeated)
     return int(parsed.timestamp() * 1000)
+
+
+def _local(wall: dt.datetime, clock: LocalClock, repeated: str) -> dt.datetime:
+    """A naive local time made aware; a repeated one by the file's rule (``repeated``)."""
+    try:
+        return clock.resolve(wall)
+    except LocalTimeError as exc:
+        if repeated == "refuse" or "twice" not in str(exc):
+            raise
+        return wall.replace(tzinfo=clock.zone, fold=0 if repeated == "first" else 1)
 
 
 def import_csv(path: Path, mapping: CsvMapping, registry: Mapping[str, Asset]) -> CsvImport:
     """Rows -> one history batch per device and period, in time order."""
+    if (mapping.device is None) == (mapping.device_value is None):
+        raise ValueError("give the device's column or the one device of the file, not both")
+    if mapping.repeated not in ("refuse", "first", "second"):
+        raise ValueError(f"repeated local times: refuse, first or second, not {mapping.repeated!r}")
     for metric in mapping.values:
         if metric not in METRICS:
             raise ValueError(
@@ -94,9 +120,10 @@ def import_csv(path: Path, mapping: CsvMapping, registry: Mapping[str, Asset]) -
     kept: dict[str, list[tuple[int, list[tuple[str, float]]]]] = defaultdict(list)
     with Path(path).open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f, delimiter=mapping.delimiter)
-        missing = {mapping.time, mapping.device, *mapping.values.values()} - set(
-            reader.fieldnames or []
+        wanted = {mapping.time, *mapping.values.values()} | (
+            {mapping.device} if mapping.device else set()
         )
+        missing = wanted - set(reader.fieldnames or [])
         if missing:
             raise ValueError(
                 f"{path}: no column {', '.join(sorted(missing))}; columns are "
@@ -156,11 +183,12 @@ def _row(
     """(time, device, the row's valid readings), or None when nothing of it can be kept;
     every value or row refused is added to ``problems``."""
     try:
-        ts = _time_ms(row[mapping.time] or "", mapping.time_format, clock)
+        ts = _time_ms(row[mapping.time] or "", mapping.time_format, clock, mapping.repeated)
     except (ValueError, TypeError, LocalTimeError) as exc:
         problems.append(CsvProblem(line, str(exc), mapping.time))
         return None
-    device = mapping.device_template.format((row[mapping.device] or "").strip())
+    cell = mapping.device_value if mapping.device is None else row[mapping.device]
+    device = mapping.device_template.format((cell or "").strip())
     asset = registry.get(device)
     if asset is None:
         problems.append(CsvProblem(line, f"device {device!r} is not in the registry"))
