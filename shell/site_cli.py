@@ -158,6 +158,9 @@ def _print_status(home: Path) -> bool:
         sup, rows = status(home)
     except VigieError as exc:
         raise fail_with(exc) from None
+    if not rows:
+        console.print(f"[red]the site in {home} is not running:[/] vigie site up --dir {home}")
+        return False
     table = Table("process", "pid", "port", "running", "answers", "restarts", "last exit")
     table.add_row(
         "supervisor",

@@ -158,30 +158,7 @@ def import_inventory(path: Path, mapping: InventoryMapping, base: Territory) -> 
         district = slug(label or mapping.district_value)
         districts.setdefault(district, label or mapping.district_value)
         try:
-            lat = props.get("__lat") if mapping.lat is None else _number(props, mapping.lat)
-            lon = props.get("__lon") if mapping.lon is None else _number(props, mapping.lon)
-            record: dict[str, Any] = {
-                "id": asset_id,
-                "kind": mapping.kind,
-                "district": district,
-                "lat": lat,
-                "lon": lon,
-                "nominal_power_w": _number(props, mapping.power_w) or mapping.power_w_value,
-                "capacity_l": _number(props, mapping.capacity_l) or mapping.capacity_l_value,
-            }
-        except ValueError as exc:
-            problems.append(InventoryProblem(line, f"not a number: {exc}"))
-            continue
-        if mapping.cabinet:
-            cabinet = str(props.get(mapping.cabinet) or "").strip()
-            record["cabinet_id"] = (
-                slug(mapping.cabinet_template.format(cabinet)) if cabinet else None
-            )
-        if mapping.dma:
-            record["dma"] = slug(str(props.get(mapping.dma) or "")) or None
-        try:
-            record["lorawan"] = _lorawan(props, mapping)
-            record["modbus"] = _modbus(props, mapping)
+            record = _record(asset_id, district, props, mapping)
         except ValueError as exc:
             problems.append(InventoryProblem(line, f"{asset_id}: {exc}"))
             continue
@@ -216,6 +193,31 @@ def import_inventory(path: Path, mapping: InventoryMapping, base: Territory) -> 
     except ValidationError as exc:
         raise ValueError(f"the registry would be inconsistent: {exc}") from None
     return InventoryImport(territory, added, located, problems)
+
+
+def _record(
+    asset_id: str, district: str, props: Mapping[str, Any], mapping: InventoryMapping
+) -> dict[str, Any]:
+    """The asset one row describes, before validation (None where the row says nothing)."""
+    try:
+        lat = props.get("__lat") if mapping.lat is None else _number(props, mapping.lat)
+        lon = props.get("__lon") if mapping.lon is None else _number(props, mapping.lon)
+        power = _number(props, mapping.power_w) or mapping.power_w_value
+        capacity = _number(props, mapping.capacity_l) or mapping.capacity_l_value
+    except ValueError as exc:
+        raise ValueError(f"not a number: {exc}") from None
+    record: dict[str, Any] = {
+        "id": asset_id, "kind": mapping.kind, "district": district, "lat": lat, "lon": lon,
+        "nominal_power_w": power, "capacity_l": capacity,
+    }  # fmt: skip
+    if mapping.cabinet:
+        cabinet = str(props.get(mapping.cabinet) or "").strip()
+        record["cabinet_id"] = slug(mapping.cabinet_template.format(cabinet)) if cabinet else None
+    if mapping.dma:
+        record["dma"] = slug(str(props.get(mapping.dma) or "")) or None
+    record["lorawan"] = _lorawan(props, mapping)
+    record["modbus"] = _modbus(props, mapping)
+    return record
 
 
 def _text(props: Mapping[str, Any], column: str | None, value: Any = None) -> Any:
