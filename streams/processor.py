@@ -36,11 +36,13 @@ from streams.outputs import BulkOutput
 from streams.pipeline import Pipeline, Policies
 from streams.receipts import ReceiptPublisher, Receipts
 from streams.recovery import (
+    RawWindow,
     SeqMark,
-    from_readings,
+    completed,
     reading_span,
     reconciled,
     seeded_states,
+    short_windows,
     window_span,
     without_stored,
 )
@@ -128,16 +130,12 @@ def _read_back(
     window_ms: int = 60_000,
 ) -> tuple[list[tuple[WindowRow, bool]], dict[str, set[tuple[str, int]]], dict[str, SeqMark]]:
     """What InfluxDB holds for these devices (``streams.recovery``): the windows of each
-    aggregate measurement starting in its span, the 1-minute ones computed again from the raw
-    readings; the raw points within ``readings`` and those 1-minute windows (both ends
-    included; for imported history, in both retention policies); the last sequence marks (of
-    the fleet measurement, or of the history's); read with the reader's credential, per 200
-    devices."""
+    aggregate measurement starting in its span, a 1-minute one made again from the raw
+    readings where they outnumber it; the raw points within ``readings`` (both ends included;
+    for imported history, in both retention policies); the last sequence marks (of the fleet
+    measurement, or of the history's); read with the reader's credential, per 200 devices."""
     stored: list[tuple[WindowRow, bool]] = []
-    raw: list[tuple[str, str, int, float]] = []
     minute = spans.get("agg_1m")
-    first = min(readings[0], minute[0]) if minute else readings[0]
-    last = max(readings[1], minute[1] + window_ms - 1) if minute else readings[1]
     points: dict[str, set[tuple[str, int]]] = {}
     marks: dict[str, SeqMark] = {}
     fields = '"count", "sum", "min", "max", "last", "last_ts_ms"'
@@ -178,13 +176,14 @@ def _read_back(
         for rp in (RAW_RP, LONG_RP) if history else (RAW_RP,):
             q = (
                 f'SELECT "value" FROM {at(Measurement.TELEMETRY, rp)} WHERE {which} AND '
-                f'time >= {first}ms AND time <= {last}ms GROUP BY "device", "metric"'
+                f'time >= {readings[0]}ms AND time <= {readings[1]}ms GROUP BY "device", "metric"'
             )
             for r in influxql.query(settings.influx, q):
                 points.setdefault(r["device"], set()).add((r["metric"], int(r["time"])))
-                raw.append((r["device"], r["metric"], int(r["time"]), float(r["value"])))
-    if minute:
-        stored = reconciled(stored, from_readings(raw, minute, window_ms))
+        if minute:
+            short = short_windows(stored, _raw_windows(settings, which, minute, window_ms, history))
+            last_ts = _last_times(settings, which, short, window_ms, history)
+            stored = reconciled(stored, completed(short, last_ts))
         q = (
             'SELECT last("last_seq") AS "last_seq", last("missing_seq") AS "missing", '
             'last("first_seq") AS "first_seq", last("edge_dropped") AS "edge_dropped" '
@@ -201,6 +200,48 @@ def _read_back(
             for r in influxql.query(settings.influx, q)
         }
     return stored, points, marks
+
+
+def _raw_sources(history: bool) -> str:
+    sources = at(Measurement.TELEMETRY, RAW_RP)
+    return sources + (f", {at(Measurement.TELEMETRY, LONG_RP)}" if history else "")
+
+
+def _raw_windows(
+    settings: Settings, which: str, span: tuple[int, int], window_ms: int, history: bool
+) -> list[RawWindow]:
+    """The raw readings of the 1-minute windows starting in ``span``, aggregated by InfluxDB:
+    one row per device, metric and minute (never the readings themselves)."""
+    q = (
+        'SELECT count("value") AS "count", sum("value") AS "sum", min("value") AS "min", '
+        f'max("value") AS "max", last("value") AS "last" FROM {_raw_sources(history)} '
+        f"WHERE {which} AND time >= {span[0]}ms AND time < {span[1] + window_ms}ms "
+        f'GROUP BY time({window_ms}ms), "device", "metric" fill(none)'
+    )
+    return [
+        RawWindow(r["device"], r["metric"], int(r["time"]), int(r["count"]), float(r["sum"]),
+                  float(r["min"]), float(r["max"]), float(r["last"]))
+        for r in influxql.query(settings.influx, q)
+        if span[0] <= int(r["time"]) < span[1]
+    ]  # fmt: skip
+
+
+def _last_times(
+    settings: Settings, which: str, short: list[RawWindow], window_ms: int, history: bool
+) -> dict[tuple[str, str, int], int]:
+    """The time of the last raw reading of each short window (one query per minute)."""
+    wanted = {(r.device_id, r.metric, r.start_ms) for r in short}
+    out: dict[tuple[str, str, int], int] = {}
+    for start in sorted({r.start_ms for r in short}):
+        q = (
+            f'SELECT last("value") FROM {_raw_sources(history)} WHERE {which} AND '
+            f'time >= {start}ms AND time < {start + window_ms}ms GROUP BY "device", "metric"'
+        )
+        for r in influxql.query(settings.influx, q):
+            key = (r["device"], r["metric"], start)
+            if key in wanted:
+                out[key] = max(out.get(key, 0), int(r["time"]))
+    return out
 
 
 def _chunks(body: bytes, size: int) -> list[bytes]:

@@ -11,11 +11,12 @@ worker reads back what it wrote for that device:
   max, last and its time), which ``seeded_states`` turns back into open windows, so a window
   written again holds what was stored plus what is new (the state read back is one row per
   window, whatever the readings' rate);
-- the raw readings of those 1-minute windows, from which ``from_readings`` computes them
-  again: a worker stopped between writing a bulk's raw readings and its windows (a ``kill
-  -9``, or its exit when the broker came back empty) left windows that miss readings the raw
-  store holds, and those readings, being stored, would never be counted again. The raw
-  readings are the truth a window is made of, so they win over a stored window;
+- how many raw readings InfluxDB holds in each of those 1-minute windows (aggregated by
+  InfluxDB, one row per window): a worker stopped between writing a bulk's raw readings and
+  its windows (a ``kill -9``, or its exit when the broker came back empty) left windows that
+  miss readings the raw store holds, and those readings, being stored, would never be
+  counted again. ``short_windows`` finds them and ``completed`` makes them again from the raw
+  aggregates (the raw readings are the truth a window is made of);
 - the raw readings stored over the bulk's own time span: a reading InfluxDB already holds
   (same device, metric and time: the same point) is a repeat whose receipt was lost, and
   ``without_stored`` drops it, so nothing counts twice;
@@ -60,27 +61,38 @@ def reading_span(batches: Iterable[TelemetryBatch]) -> tuple[int, int]:
     return min(stamps), max(stamps)
 
 
-def from_readings(
-    readings: Iterable[tuple[str, str, int, float]], span: tuple[int, int], window_ms: int
+class RawWindow(NamedTuple):
+    """A 1-minute window as InfluxDB aggregates the raw readings stored in it."""
+
+    device_id: str
+    metric: str
+    start_ms: int
+    readings: int
+    sum: float
+    min: float
+    max: float
+    last: float
+
+
+def short_windows(
+    stored: Iterable[tuple[WindowRow, bool]], raw: Iterable[RawWindow]
+) -> list[RawWindow]:
+    """The 1-minute windows holding fewer readings than the raw store has in their minute (or
+    stored not at all): a worker stopped between its raw and its window writes left them."""
+    counts = {(w.device_id, w.metric, w.start_ms): w.count for w, hop in stored if not hop}
+    return [r for r in raw if r.readings > counts.get((r.device_id, r.metric, r.start_ms), 0)]
+
+
+def completed(
+    raw: Iterable[RawWindow], last_ts: Mapping[tuple[str, str, int], int]
 ) -> list[WindowRow]:
-    """The windows starting in ``span`` computed from raw readings (device, metric, time,
-    value), as the pipeline would have folded them."""
-    acc: dict[tuple[str, str, int], list[float]] = {}
-    for device, metric, ts, value in sorted(readings, key=lambda r: r[2]):
-        start = ts // window_ms * window_ms
-        if not span[0] <= start < span[1]:
-            continue
-        a = acc.get((device, metric, start))
-        if a is None:
-            acc[(device, metric, start)] = [1, value, value, value, ts, value]
-            continue
-        a[0], a[1], a[2], a[3] = a[0] + 1, a[1] + value, min(a[2], value), max(a[3], value)
-        if ts >= a[4]:
-            a[4], a[5] = ts, value
+    """Those windows as the pipeline would have folded them, with their last reading's time."""
     return [
-        WindowRow(d, m, start, int(a[0]), a[1], a[2], a[3], int(a[4]), a[5])
-        for (d, m, start), a in acc.items()
-    ]
+        WindowRow(r.device_id, r.metric, r.start_ms, r.readings, r.sum, r.min, r.max,
+                  last_ts[(r.device_id, r.metric, r.start_ms)], r.last)
+        for r in raw
+        if (r.device_id, r.metric, r.start_ms) in last_ts
+    ]  # fmt: skip
 
 
 def reconciled(

@@ -122,22 +122,27 @@ def test_a_rebuilt_sequence_window_counts_what_the_broker_lost_and_a_resend_fill
     assert again.duplicates == 1, "the last stored batch is known"
 
 
-def test_minute_windows_are_computed_again_from_the_raw_readings_stored():
-    from streams.recovery import from_readings, reconciled
+def test_a_window_shorter_than_its_raw_readings_is_made_again_from_them():
+    from streams.recovery import RawWindow, completed, reconciled, short_windows
     from streams.windowing import WindowRow
 
-    raw = [("d", "power_w", 60_000 + i * 1000, float(i)) for i in range(10)]
-    raw += [("d", "power_w", 5_000, 99.0)]  # a window before the span
-    (row,) = from_readings(raw, (60_000, 120_000), 60_000)
-    assert (row.count, row.sum, row.min, row.max) == (10, 45.0, 0.0, 9.0)
-    assert (row.last_ts_ms, row.last) == (69_000, 9.0)
-    # a worker stopped between its raw and its window writes left the window short
+    # a worker stopped between its raw and its window writes left the window with 4 of 10
     short = WindowRow("d", "power_w", 60_000, 4, 6.0, 0.0, 3.0, 63_000, 3.0)
     hop = WindowRow("d", "power_w", 0, 1, 1.0, 1.0, 1.0, 5_000, 1.0)
-    kept = WindowRow("d", "flow_m3h", 60_000, 2, 2.0, 1.0, 1.0, 61_000, 1.0)
-    out = reconciled([(short, False), (hop, True), (kept, False)], [row])
+    whole = WindowRow("d", "flow_m3h", 60_000, 2, 2.0, 1.0, 1.0, 61_000, 1.0)
+    raw = [
+        RawWindow("d", "power_w", 60_000, 10, 45.0, 0.0, 9.0, 9.0),
+        RawWindow("d", "flow_m3h", 60_000, 2, 2.0, 1.0, 1.0, 1.0),  # as stored
+        RawWindow("e", "power_w", 60_000, 3, 3.0, 1.0, 1.0, 1.0),  # never stored
+    ]
+    stored = [(short, False), (hop, True), (whole, False)]
+    found = short_windows(stored, raw)
+    assert [(r.device_id, r.metric) for r in found] == [("d", "power_w"), ("e", "power_w")]
+    made = completed(found, {("d", "power_w", 60_000): 69_000})
+    assert made == [WindowRow("d", "power_w", 60_000, 10, 45.0, 0.0, 9.0, 69_000, 9.0)]
+    out = reconciled(stored, made)
     assert sorted(out, key=lambda r: (r[1], r[0].metric)) == [
-        (kept, False),
-        (row, False),
+        (whole, False),
+        (made[0], False),
         (hop, True),
-    ], "the raw readings win; hopping windows and windows without raw stay as stored"
+    ], "the raw readings win; hopping windows and consistent ones stay as stored"
