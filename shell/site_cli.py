@@ -62,10 +62,12 @@ def site_init(
     broker certificate for --host names, and the service accounts. Run once."""
     from pydantic import ValidationError
 
-    from shell.site.config import Site, SitePorts
+    from shell.site.config import SITE_FILE, Site, SitePorts
     from shell.site.operations import init
 
     home = _home(folder)
+    if (home / SITE_FILE).exists():
+        raise fail(Exit.USAGE, f"{home / SITE_FILE} exists: this folder is a site already")
     extra = {}
     if notify_config is not None:  # kept in the site, so that backups hold it
         if not notify_config.is_file():

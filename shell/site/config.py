@@ -120,13 +120,14 @@ def load(path: Path) -> SiteFile:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise SiteError(f"{path}: {problems}") from None
-    clash = _clashes(site.site.ports_in_use())
+    clash = clashes(site.site.ports_in_use())
     if clash:
         raise SiteError(f"{path}: {clash}; give each its own port in [site.ports]")
     return site
 
 
-def _clashes(ports: dict[str, int]) -> str:
+def clashes(ports: dict[str, int]) -> str:
+    """The first port given to two roles, said in words; empty when there is none."""
     seen: dict[int, str] = {}
     for role, port in ports.items():
         if port in seen:

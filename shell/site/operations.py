@@ -15,7 +15,7 @@ from typing import Any
 
 from shell.security.acl import ServiceAccount
 from shell.site import layout
-from shell.site.config import SITE_FILE, Site, SiteError, SiteFile, load, render
+from shell.site.config import SITE_FILE, Site, SiteError, SiteFile, clashes, load, render
 from shell.stack.launcher import Stack, _cmdline_when_started
 from shell.stack.supervisor import SupervisionPolicy, _stop_on_signals, supervise
 from vigie.registries import Registries
@@ -41,6 +41,9 @@ def init(
             f"a local stack is recorded in {home}: stop it first (VIGIE_HOME={home} vigie "
             "stack down); its data and identities are kept and become the site's"
         )
+    clash = clashes(site.ports_in_use())
+    if clash:
+        raise SiteError(f"{clash}: give each its own port")
     served = Registries.load(registry)  # exit 2 with the file, the place and the fix
     home.mkdir(parents=True, exist_ok=True)
     target = home / "registries"
