@@ -447,7 +447,14 @@ class Bridge:
             )
         )
         host = self.settings.ingest.metrics_host
-        start_http_server(port, addr=host, registry=registry)
+        try:
+            start_http_server(port, addr=host, registry=registry)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot serve metrics on {host}:{port} ({exc.strerror}): another program uses "
+                "it; give the bridge another port (VIGIE_INGEST__METRICS_PORT; a site: "
+                "[site.ports] metrics_first)"
+            ) from None
         log.info("prometheus metrics", extra={"url": f"http://{host}:{port}/metrics"})
 
     async def _report_stats(self, producer: Any) -> None:

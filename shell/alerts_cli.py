@@ -60,7 +60,6 @@ def alerts_run(log_level: str = "INFO") -> None:
 
     logs.setup(log_level)
     settings = Settings()
-    serve_process_metrics(settings.notify.metrics_port, settings.notify.metrics_host)
     config = _config(settings)
     if not config.routes:
         console.print("no routes (VIGIE_NOTIFY__CONFIG): alerts are recorded, nobody is told")
@@ -68,6 +67,8 @@ def alerts_run(log_level: str = "INFO") -> None:
         registries = Registries.load(settings.registry) if settings.registry else None
     except VigieError as exc:
         raise fail_with(exc) from None
+    # ready once its files are read: what a supervisor waits for
+    serve_process_metrics(settings.notify.metrics_port, settings.notify.metrics_host)
     notifier = Notifier(settings, config, _store(settings), registries)
 
     async def main() -> None:

@@ -186,9 +186,13 @@ def streams_run(log_level: str = "INFO") -> None:
 
     logs.setup(log_level)
     settings = Settings()
-    serve_process_metrics(settings.streams.metrics_port, settings.streams.metrics_host)
     try:
-        run_worker(settings, loglevel="WARNING")
+        # read before it says it is ready (its metrics port: what a supervisor waits for)
+        from vigie.registries import Registries
+
+        registry = Registries.load(settings.registry) if settings.registry else None
+        serve_process_metrics(settings.streams.metrics_port, settings.streams.metrics_host)
+        run_worker(settings, loglevel="WARNING", registry=registry)
     except VigieError as exc:  # a registry that cannot be read (2) ...
         raise fail_with(exc) from None
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import logging
 
+from vigie.errors import UsageError
+
 log = logging.getLogger("shell.metrics")
+
+
+class MetricsPortError(UsageError):
+    """The configured metrics address cannot be served (exit 2: a setting to change)."""
 
 
 def serve_process_metrics(port: int, host: str) -> None:
@@ -14,5 +20,11 @@ def serve_process_metrics(port: int, host: str) -> None:
         return
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr=host)
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        raise MetricsPortError(
+            f"cannot serve metrics on {host}:{port} ({exc.strerror}): another program uses "
+            "it; give this process another port (a site: [site.ports] metrics_first)"
+        ) from None
     log.info("prometheus metrics", extra={"url": f"http://{host}:{port}/metrics"})

@@ -31,7 +31,9 @@ from vigie.settings import Settings, vigie_home
 log = logging.getLogger("vigie.streams")
 
 
-def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.App:
+def create_app(
+    settings: Settings, watch: BrokerWatch | None = None, registry: Registries | None = None
+) -> faust.App:
     """Build (not start) the faust app for these settings.
 
     The app id (the consumer group, and the prefix of the changelog topics) carries the Kafka
@@ -71,7 +73,8 @@ def create_app(settings: Settings, watch: BrokerWatch | None = None) -> faust.Ap
         key_type=bytes,
         value_type=bytes,
     )
-    registry = Registries.load(settings.registry) if settings.registry else None
+    if registry is None and settings.registry:  # else the one its caller read
+        registry = Registries.load(settings.registry)
     alerts = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
 
     deadletters = app.topic(topics.deadletter, key_type=bytes, value_type=bytes)
@@ -273,14 +276,17 @@ def _cluster_suffix(watch: BrokerWatch | None) -> str:
     return "-" + re.sub(r"[^a-zA-Z0-9_-]", "", watch.first)[:40]
 
 
-def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
-    """Run one worker until SIGTERM/SIGINT; several workers share partitions as one group."""
+def run_worker(
+    settings: Settings, loglevel: str = "WARNING", registry: Registries | None = None
+) -> None:
+    """Run one worker until SIGTERM/SIGINT; several workers share partitions as one group
+    (``registry``: the territories already read, else read from the settings)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(ensure_topics(settings.kafka))
     watch = BrokerWatch(settings.kafka)
     loop.run_until_complete(watch.restarted())  # the broker this worker starts with
-    app = create_app(settings, watch)
+    app = create_app(settings, watch, registry)
     worker = faust.Worker(
         app,
         loop=loop,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -28,9 +29,26 @@ def vigie(home: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
     return done
 
 
+def _free_run(n: int) -> int:
+    """The first of ``n`` consecutive ports nothing listens on (a site's metrics ports)."""
+    while True:
+        first = free_port()
+        if first + n < 65536 and all(_free(first + i) for i in range(1, n)):
+            return first
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def init_args(home: Path, registry: Path, address: str, *extra: str) -> list[str]:
     """``vigie site init`` for a test site: free ports, the MQTT listener on ``address``."""
-    ports = [free_port() for _ in range(6)]
+    ports = [free_port() for _ in range(5)] + [_free_run(4)]
     return [
         "site", "init", "--dir", str(home), "--registry", str(registry),
         "--host", "mqtt.commune.test", "--host", address, "--address", address,

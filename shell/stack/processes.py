@@ -18,7 +18,8 @@ from shell.stack.services import tcp_answers
 @dataclass
 class VigieProcess:
     """``python -m shell ARGS...`` with its own environment; ``port``: its metrics endpoint
-    (0: none), which is also how it tells that it is ready."""
+    (0: none), which is also how it tells that it is ready (each serves it once it has read
+    its files)."""
 
     name: str
     args: list[str]
