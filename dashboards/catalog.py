@@ -4,6 +4,7 @@ services, energy attribution, the edge fleet, data quality and the platform's ow
 from __future__ import annotations
 
 from dashboards.spec import Annotation, Dashboard, Panel, Viz
+from vigie.contracts.metrics import MetricKind, MetricSpec
 from vigie.contracts.storage import Measurement as M
 from vigie.contracts.storage import at
 
@@ -12,6 +13,23 @@ T = "\"territory\" = '$territory' AND $timeFilter"
 D = '"district" =~ /^$district$/ AND "device" =~ /^$device$/'
 DAY = "time > now() - 24h"
 DAY_LAST_WEEK = "time > now() - 8d AND time <= now() - 7d"
+# the same 24 hours 52 weeks ago: the same weekdays a year earlier
+DAY_YEAR_AGO = "time > now() - 365d AND time <= now() - 364d"
+
+
+def _counted(metric: str, window: str) -> str:
+    """Passages counted by every channel of a counter kind in a window."""
+    return (
+        f'SELECT sum("sum") FROM {at(M.AGG_1M)} WHERE "territory" = \'$territory\' AND '
+        f"{window} AND \"metric\" = '{metric}'"
+    )
+
+
+def _per_hour(metric: str, by: str) -> str:
+    return (
+        f'SELECT sum("sum") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND "metric" = \'{metric}\' '
+        f'GROUP BY time(1h), "{by}" fill(none)'
+    )
 
 
 def _metered(vertical: str, window: str, scale: str = "") -> str:
@@ -72,6 +90,24 @@ HYPERVISOR = Dashboard(
             width=6,
             fr="Mêmes 24 h la semaine dernière (m3)",
             key="water_week_ago",
+        ),
+        Panel(
+            "Bicycles counted, last 24 h",
+            _counted("bicycles_count", DAY),
+            "none",
+            Viz.STAT,
+            width=6,
+            fr="Vélos comptés, dernières 24 h",
+            key="bicycles_24h",
+        ),
+        Panel(
+            "Same weekday a year earlier (bicycles)",
+            _counted("bicycles_count", DAY_YEAR_AGO),
+            "none",
+            Viz.STAT,
+            width=6,
+            fr="Même jour de semaine un an plus tôt (vélos)",
+            key="bicycles_year_ago",
         ),
         Panel(
             "Public lighting energy (kWh per hour)",
@@ -309,6 +345,30 @@ MOBILITY = Dashboard(
             fr="Vitesse moyenne (km/h)",
         ),
         Panel(
+            "Bicycles counted per hour, per channel",
+            _per_hour("bicycles_count", "device"),
+            fr="Vélos comptés par heure, par canal",
+        ),
+        Panel(  # a counter's channels are its directions: their bars give each one's share
+            "Bicycles over the period, per channel (direction)",
+            f'SELECT sum("sum") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND '
+            '"metric" = \'bicycles_count\' GROUP BY "device"',
+            viz=Viz.BARGAUGE,
+            fr="Vélos sur la période, par canal (sens)",
+        ),
+        Panel(  # local days: the hourly windows (kept for good) in the territory's time zone
+            "Bicycles counted per day",
+            f'SELECT sum("sum") FROM {at(M.AGG_1H)} WHERE {T} AND {D} AND '
+            "\"metric\" = 'bicycles_count' GROUP BY time(1d) fill(none)",
+            viz=Viz.BARGAUGE,
+            fr="Vélos comptés par jour",
+        ),
+        Panel(
+            "Pedestrians counted per hour, per channel",
+            _per_hour("pedestrians_count", "device"),
+            fr="Piétons comptés par heure, par canal",
+        ),
+        Panel(
             "Traffic state (0 fluid .. 3 blocked)",
             f'SELECT max("state") FROM {at(M.ROAD)} WHERE {T} AND {D} '
             'GROUP BY time($__interval), "device" fill(none)',
@@ -502,6 +562,35 @@ FOOTPRINT = Dashboard(
     fr="Vigie - Empreinte de la plateforme",
 )
 
+_WINDOW_FIELD = {MetricKind.GAUGE: "mean", MetricKind.COUNT: "sum", MetricKind.INDEX: "last"}
+
+
+def declared_metrics(specs: tuple[MetricSpec, ...]) -> Dashboard:
+    """One panel per metric a territory declared in its catalogue (``vigie.catalogue``): its
+    1-minute windows per device, combined as its kind says (a gauge's mean, a count's sum per
+    hour, an index's last value)."""
+    panels = []
+    for spec in specs:
+        field = _WINDOW_FIELD[spec.kind]
+        step = "1h" if spec.kind is MetricKind.COUNT else "$__interval"
+        panels.append(
+            Panel(
+                f"{spec.description} ({spec.unit}), {spec.name}",
+                f'SELECT {field}("{field}") FROM {at(M.AGG_1M)} WHERE {T} AND {D} AND '
+                f'"metric" = \'{spec.name}\' GROUP BY time({step}), "device" fill(none)',
+                fr=f"{spec.description} ({spec.unit}), {spec.name}",
+            )
+        )
+    return Dashboard(
+        "vigie-territory-metrics",
+        "Vigie - Territory metrics",
+        tuple(panels),
+        tags=("catalogue",),
+        fr="Vigie - Mesures du territoire",
+        drill_down=True,
+    )
+
+
 ALL: tuple[Dashboard, ...] = (
     HYPERVISOR,
     LIGHTING,
@@ -514,3 +603,8 @@ ALL: tuple[Dashboard, ...] = (
     ALERT_OPS,
     FOOTPRINT,
 )
+
+
+def every(declared: tuple[MetricSpec, ...]) -> tuple[Dashboard, ...]:
+    """Every dashboard, with the territory's declared metrics' own when it declared any."""
+    return ALL + ((declared_metrics(declared),) if declared else ())

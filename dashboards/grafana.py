@@ -24,6 +24,7 @@ from grafana_foundation_sdk.models import dashboard as model
 from dashboards.spec import Annotation, Dashboard, Panel, Viz, in_zone
 from vigie.contracts.storage import Measurement as M
 from vigie.contracts.storage import at
+from vigie.localtime import DEFAULT_TIMEZONE
 
 DATASOURCE_UID = "vigie-influxdb"
 DATASOURCE = model.DataSourceRef(type_val="influxdb", uid=DATASOURCE_UID)
@@ -128,7 +129,7 @@ def _variable(name: str, query: str, label: str) -> gdash.QueryVariable:
     return variable
 
 
-def dashboard_builder(dash: Dashboard, timezone: str = "Europe/Paris") -> gdash.Dashboard:
+def dashboard_builder(dash: Dashboard, timezone: str = DEFAULT_TIMEZONE) -> gdash.Dashboard:
     """A dashboard of the catalogue as Grafana's builder, in the territory's time zone."""
     builder = (
         gdash.Dashboard(dash.title)
@@ -188,7 +189,7 @@ def annotation_json(mark: Annotation) -> dict[str, Any]:
     }
 
 
-def dashboard_json(dash: Dashboard, timezone: str = "Europe/Paris") -> dict[str, Any]:
+def dashboard_json(dash: Dashboard, timezone: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
     """The Grafana dashboard model of one specification, as JSON data, in the territory's
     time zone (day boundaries, and the queries' time buckets)."""
     built = dashboard_builder(dash, timezone).build()
@@ -203,7 +204,7 @@ def dashboard_json(dash: Dashboard, timezone: str = "Europe/Paris") -> dict[str,
 
 
 def build(
-    dashboards: tuple[Dashboard, ...], out: Path, timezone: str = "Europe/Paris"
+    dashboards: tuple[Dashboard, ...], out: Path, timezone: str = DEFAULT_TIMEZONE
 ) -> list[Path]:
     """Write one JSON file per dashboard, as Grafana's file provisioning reads them."""
     out.mkdir(parents=True, exist_ok=True)

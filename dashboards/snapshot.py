@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from dashboards.charts import Series, bar_chart, line_chart, local, map_chart, number
 from dashboards.spec import Dashboard, Panel, Viz
 from dashboards.summary import summary
+from vigie.localtime import DEFAULT_TIMEZONE
 
 Rows = list[dict[str, Any]]
 _STYLE = """
@@ -246,7 +247,7 @@ def _empty() -> str:
 def render_panel(panel: Panel, rows: Rows, tz: ZoneInfo | None = None, panel_id: str = "p") -> str:
     """One panel as HTML: the chart with its text equivalent and data, the number or the
     table."""
-    tz = tz or ZoneInfo("Europe/Paris")
+    tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
     title = f"<h3>{html.escape(panel.fr or panel.title)}"
     title += f'<small lang="en">{html.escape(panel.title)}</small></h3>'
     width = f"calc({panel.width / 24 * 100:.1f}% - 1rem)"
@@ -272,7 +273,7 @@ def render(
     territory: str,
     period: str,
     generated: datetime,
-    timezone: str = "Europe/Paris",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> str:
     """The whole page; ``results`` maps (dashboard uid, panel title) to its query's rows.
     Times are the territory's local time."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from vigie.localtime import DEFAULT_TIMEZONE
+
 
 class Viz(StrEnum):
     TIMESERIES = "timeseries"
@@ -75,7 +77,7 @@ def render(
     district: str = ".*",
     device: str = ".*",
     time_filter: str | None = None,
-    timezone: str = "Europe/Paris",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> str:
     """A panel query as plain InfluxQL, Grafana's macros and variables replaced; the period
     is back from now (``since``) unless ``time_filter`` names it; time buckets in the

@@ -66,6 +66,26 @@ def _measured(what: str, now: float | None, before: float | None, lang: str) -> 
     return sentence.format(number(now, lang)) + f"{_change(now, before, lang)}."
 
 
+def _cycled(now: float | None, year_ago: float | None, lang: str) -> list[str]:
+    """Bicycles counted over the last 24 hours against the same weekday a year earlier; said
+    only by a territory whose counters counted some."""
+    if not now:
+        return []
+    said = {
+        "fr": f"Les compteurs ont vu passer {number(now, lang)} vélos ces dernières 24 heures",
+        "en": f"Counters saw {number(now, lang)} bicycles over the last 24 hours",
+    }[lang]
+    if year_ago:
+        pct = round((now - year_ago) / year_ago * 100)
+        said += {
+            "fr": f", {abs(pct)} % {'de moins' if pct < 0 else 'de plus'} que le même jour "
+            "de la semaine un an plus tôt",
+            "en": f", {abs(pct)} % {'fewer' if pct < 0 else 'more'} than on the same weekday "
+            "a year earlier",
+        }[lang]
+    return [said + "."]
+
+
 def _alerts(rows: Rows | None, lang: str) -> str:
     by_kind: dict[str, int] = {}
     for r in rows or []:
@@ -119,7 +139,8 @@ def _balance(rows: Rows | None, lang: str) -> str:
 def summary(
     dashboards: Sequence[Dashboard], results: Mapping[tuple[str, str], Rows]
 ) -> dict[str, list[str]]:
-    """Four sentences per language, or none when no dashboard carries the keyed panels."""
+    """Four sentences per language (five where counters counted bicycles), or none when no
+    dashboard carries the keyed panels."""
     keyed = {p.key: results.get((d.uid, p.title)) for d in dashboards for p in d.panels if p.key}
     if not keyed:
         return {}
@@ -129,6 +150,7 @@ def summary(
             _measured(what, figures.get(f"{what}_24h"), figures.get(f"{what}_week_ago"), lang)
             for what in ("lighting", "water")
         ]
+        + _cycled(figures.get("bicycles_24h"), figures.get("bicycles_year_ago"), lang)
         + [
             _alerts(keyed.get("open_alerts"), lang),
             _balance(keyed.get("net_co2e"), lang),

@@ -147,6 +147,47 @@ class Session:
             self._stop.wait(self.backoff.delay(attempt, rng.random()))
             attempt += 1
 
+    def _open(self, client: mqtt.Client) -> None:
+        """Connect with the persistent session (7 days); a TLS failure is fatal."""
+        try:
+            client.connect(
+                self.settings.host,
+                self.settings.port,
+                self.settings.keepalive_s,
+                clean_start=False,
+                properties=session_properties(7 * 86_400),
+            )
+        except ssl.SSLError as exc:
+            raise FatalConnectError(
+                f"TLS with {self.settings.host}:{self.settings.port} failed ({exc}). Check "
+                f"ca_file ({self.settings.ca_file}) and the client certificate."
+            ) from exc
+
+    def _turn(
+        self, client: mqtt.Client, inflight: dict[int, int], acked: list[int], link: Link
+    ) -> None:
+        """One turn of the network loop: forget what the broker acknowledged, stop on a
+        refusal or a lost connection, send what is due once the session is up."""
+        rc = client.loop(timeout=0.05)
+        self.batches.ack_many(acked)
+        acked.clear()
+        if link.refused:
+            reason = link.refused
+            if reason in _FATAL_REASONS:
+                raise FatalConnectError(
+                    f"the broker refused this device: {reason}. Check [mqtt] username "
+                    "and password_file (or the device's certificate); was it revoked?"
+                )
+            raise MqttConnectError(f"the broker refused the connection: {reason}")
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            raise MqttConnectError(f"connection lost: {mqtt.error_string(rc)}")
+        if link.ready:
+            if not self.stats.connected:
+                self.stats.connected = True
+                self.stats.connections += 1
+                log.info("mqtt connected", extra={"device": self.device_id})
+            self._pump(client, inflight, link)
+
     def _connection(self) -> None:
         client = make_client(self.settings, self.client_id)
         status = self.topic(Channel.STATUS)
@@ -188,40 +229,10 @@ class Session:
             link.receipted(receipt.stored)
 
         client.on_connect, client.on_publish, client.on_message = on_connect, on_publish, on_message
-        try:
-            client.connect(
-                self.settings.host,
-                self.settings.port,
-                self.settings.keepalive_s,
-                clean_start=False,
-                properties=session_properties(7 * 86_400),
-            )
-        except ssl.SSLError as exc:
-            raise FatalConnectError(
-                f"TLS with {self.settings.host}:{self.settings.port} failed ({exc}). Check "
-                f"ca_file ({self.settings.ca_file}) and the client certificate."
-            ) from exc
+        self._open(client)
         try:
             while not self._stop.is_set():
-                rc = client.loop(timeout=0.05)
-                self.batches.ack_many(acked)
-                acked.clear()
-                if link.refused:
-                    reason = link.refused
-                    if reason in _FATAL_REASONS:
-                        raise FatalConnectError(
-                            f"the broker refused this device: {reason}. Check [mqtt] username "
-                            "and password_file (or the device's certificate); was it revoked?"
-                        )
-                    raise MqttConnectError(f"the broker refused the connection: {reason}")
-                if rc != mqtt.MQTT_ERR_SUCCESS:
-                    raise MqttConnectError(f"connection lost: {mqtt.error_string(rc)}")
-                if link.ready:
-                    if not self.stats.connected:
-                        self.stats.connected = True
-                        self.stats.connections += 1
-                        log.info("mqtt connected", extra={"device": self.device_id})
-                    self._pump(client, inflight, link)
+                self._turn(client, inflight, acked, link)
         finally:
             self.batches.ack_many(acked)
             self.stats.connected = False

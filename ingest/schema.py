@@ -2,7 +2,8 @@
 
 Each vertical gets a batch model whose readings are a union discriminated by ``metric``, each
 member carrying that metric's physical bounds, so that pydantic-core checks names, vertical and
-bounds in one pass over the JSON bytes, with no Python loop per reading.
+bounds in one pass over the JSON bytes, with no Python loop per reading. A territory's declared
+metrics (``vigie.catalogue``) make the schemas again, once, the next time one is asked for.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing_extensions import TypedDict
 
 from vigie.contracts import TelemetryBatch, Vertical
 from vigie.contracts.envelope import MAX_READINGS_PER_BATCH, STRICT, EpochMs
-from vigie.contracts.metrics import MetricSpec, metrics_of
+from vigie.contracts.metrics import METRICS, MetricSpec, metrics_of
 
 
 def _reading_type(spec: MetricSpec) -> Any:
@@ -36,6 +37,13 @@ def _batch_model(vertical: Vertical) -> type[TelemetryBatch]:
     )
 
 
-BATCH_OF: dict[Vertical, TypeAdapter[TelemetryBatch]] = {
-    v: TypeAdapter(_batch_model(v)) for v in Vertical
-}
+_COMPILED: dict[Vertical, tuple[int, TypeAdapter[TelemetryBatch]]] = {}
+
+
+def batch_of(vertical: Vertical) -> TypeAdapter[TelemetryBatch]:
+    """The vertical's batch schema for the catalogue as it stands (it only ever grows)."""
+    size = len(METRICS)
+    compiled = _COMPILED.get(vertical)
+    if compiled is None or compiled[0] != size:
+        compiled = _COMPILED[vertical] = (size, TypeAdapter(_batch_model(vertical)))
+    return compiled[1]

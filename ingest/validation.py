@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from ingest.schema import BATCH_OF
+from ingest.schema import batch_of
 from vigie.contracts import (
     METRICS,
     Asset,
@@ -66,6 +67,15 @@ def _schema_rejection(exc: ValidationError, vertical: Vertical) -> Rejected:
                 RejectReason.WRONG_VERTICAL,
                 f"{where}.metric: {tag} belongs to {METRICS[tag].vertical}, not {vertical}",
             )
+        if not isinstance(first["input"], dict) or not isinstance(
+            first["input"].get("metric"), str
+        ):
+            return _schema_rejection_listed(errors)
+        return Rejected(
+            RejectReason.UNKNOWN_METRIC,
+            f"{'.'.join(str(p) for p in loc)}.metric: {tag!r} is not in the metric catalogue; "
+            "declare it in the metrics.toml beside the registry (vigie registry metrics)",
+        )
     if kind in _BOUND_ERRORS and loc[0] == "readings" and loc[-1] == "value":
         spec = METRICS[str(loc[-2])]
         return Rejected(
@@ -73,6 +83,10 @@ def _schema_rejection(exc: ValidationError, vertical: Vertical) -> Rejected:
             f"readings.{loc[1]}.value: {first['input']} "
             f"{spec.unit} outside [{spec.minimum}, {spec.maximum}] for {spec.name}",
         )
+    return _schema_rejection_listed(errors)
+
+
+def _schema_rejection_listed(errors: list[ErrorDetails]) -> Rejected:
     parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in errors[:3]]
     more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
     return Rejected(RejectReason.SCHEMA, "; ".join(parts) + more)
@@ -144,6 +158,74 @@ def not_for_ingest(topic: str, prefix: str) -> bool:
         return False
 
 
+def _where(topic: str, payload: bytes, policy: ValidationPolicy) -> DeviceTopic | Rejected:
+    """The device topic a message came on, if it is one the bridge takes, at a size it takes."""
+    try:
+        parsed = _parse_topic(topic, policy.prefix)
+    except TopicError as exc:
+        return Rejected(RejectReason.BAD_TOPIC, str(exc))
+    if parsed.channel not in INGESTED:
+        return Rejected(RejectReason.BAD_TOPIC, f"{topic}: not a telemetry topic")
+    if len(payload) > policy.max_payload_bytes:
+        return Rejected(
+            RejectReason.OVERSIZE,
+            f"payload of {len(payload)} bytes exceeds {policy.max_payload_bytes}",
+        )
+    return parsed
+
+
+def _read(topic: str, payload: bytes, policy: ValidationPolicy) -> Accepted | Rejected:
+    """The topic and the batch as the contract reads them, before the registry is asked."""
+    parsed = _where(topic, payload, policy)
+    if isinstance(parsed, Rejected):
+        return parsed
+    try:
+        batch = batch_of(parsed.vertical).validate_json(payload)
+    except ValidationError as exc:
+        return _schema_rejection(exc, parsed.vertical)
+    ambiguous = _duplicate_key(payload, batch)
+    if ambiguous is not None:
+        return ambiguous
+    if batch.device_id != parsed.device_id:
+        return Rejected(
+            RejectReason.SPOOFED_DEVICE,
+            f"payload device_id {batch.device_id!r} published on the topic of {parsed.device_id!r}",
+        )
+    return Accepted(parsed, batch)
+
+
+def _registry_problem(
+    parsed: DeviceTopic,
+    batch: TelemetryBatch,
+    registry: Mapping[str, Asset] | Registries | None,
+) -> Rejected | None:
+    """Why the registry refuses the device (a territory not served, a device it does not
+    hold, or one of another vertical); None when it is known where it published."""
+    if isinstance(registry, Registries):
+        served = registry.assets(parsed.territory)
+        if served is None:
+            return Rejected(
+                RejectReason.UNKNOWN_DEVICE,
+                f"territory {parsed.territory!r} is not served by this platform (no registry)",
+            )
+        registry = served
+    if registry is None:
+        return None
+    asset = registry.get(batch.device_id)
+    if asset is None:
+        return Rejected(
+            RejectReason.UNKNOWN_DEVICE,
+            f"device {batch.device_id!r} is not in the territory registry",
+        )
+    if asset.vertical is not parsed.vertical:
+        return Rejected(
+            RejectReason.WRONG_VERTICAL,
+            f"device {batch.device_id!r} is a {asset.kind} ({asset.vertical}), "
+            f"published under {parsed.vertical}",
+        )
+    return None
+
+
 def validate(
     topic: str,
     payload: bytes,
@@ -156,49 +238,12 @@ def validate(
     ``registry``: one territory's assets (any territory in the topic), or the registries of
     every territory the platform serves (the topic's territory picks one; a territory the
     platform does not serve is refused)."""
-    try:
-        parsed = _parse_topic(topic, policy.prefix)
-    except TopicError as exc:
-        return Rejected(RejectReason.BAD_TOPIC, str(exc))
-    if parsed.channel not in INGESTED:
-        return Rejected(RejectReason.BAD_TOPIC, f"{topic}: not a telemetry topic")
-    if len(payload) > policy.max_payload_bytes:
-        return Rejected(
-            RejectReason.OVERSIZE,
-            f"payload of {len(payload)} bytes exceeds {policy.max_payload_bytes}",
-        )
-    try:
-        batch = BATCH_OF[parsed.vertical].validate_json(payload)
-    except ValidationError as exc:
-        return _schema_rejection(exc, parsed.vertical)
-    ambiguous = _duplicate_key(payload, batch)
-    if ambiguous is not None:
-        return ambiguous
-    if batch.device_id != parsed.device_id:
-        return Rejected(
-            RejectReason.SPOOFED_DEVICE,
-            f"payload device_id {batch.device_id!r} published on the topic of {parsed.device_id!r}",
-        )
-    if isinstance(registry, Registries):
-        served = registry.assets(parsed.territory)
-        if served is None:
-            return Rejected(
-                RejectReason.UNKNOWN_DEVICE,
-                f"territory {parsed.territory!r} is not served by this platform (no registry)",
-            )
-        registry = served
-    if registry is not None:
-        asset = registry.get(batch.device_id)
-        if asset is None:
-            return Rejected(
-                RejectReason.UNKNOWN_DEVICE,
-                f"device {batch.device_id!r} is not in the territory registry",
-            )
-        if asset.vertical is not parsed.vertical:
-            return Rejected(
-                RejectReason.WRONG_VERTICAL,
-                f"device {batch.device_id!r} is a {asset.kind} ({asset.vertical}), "
-                f"published under {parsed.vertical}",
-            )
+    read = _read(topic, payload, policy)
+    if isinstance(read, Rejected):
+        return read
+    parsed, batch = read.topic, read.batch
+    unknown = _registry_problem(parsed, batch, registry)
+    if unknown is not None:
+        return unknown
     problem = _clock_problem(batch, now_ms, policy, parsed.channel is Channel.BACKFILL)
     return problem if problem is not None else Accepted(parsed, batch)

@@ -24,6 +24,8 @@ from vigie.contracts import DeadLetter, RejectReason
 from vigie.contracts.alerts import Alert
 from vigie.contracts.storage import LONG_RP, Measurement
 from vigie.contracts.topics import KafkaTopics
+from vigie.localtime import DEFAULT_TIMEZONE
+from vigie.points import Point
 from vigie.registries import Registries
 from vigie.retry import Backoff
 from vigie.settings import Settings
@@ -35,14 +37,13 @@ def ops_line(t: Transition) -> str:
     """One lifecycle change as a point (one per subject: alerts of one instant stay apart):
     how many, how long since the alert was raised, and where the alert stands after it (the
     last point of a subject says whether it is open and acknowledged now)."""
-    held = f',held="{t.held}"' if t.held else ""
-    is_open = int(t.state != CLEARED)
-    acked = int(t.state == ACKNOWLEDGED)
-    return (
-        f"{Measurement.ALERT_OPS},territory={t.territory},kind={t.kind},district={t.district},"
-        f"subject={t.subject},state={t.state} count=1i,wait_s={t.wait_ms / 1000!r},"
-        f"open={is_open}i,acked={acked}i{held} {t.at_ms}"
-    )
+    tags = {"territory": t.territory, "kind": t.kind, "district": t.district,
+            "subject": t.subject, "state": t.state}  # fmt: skip
+    fields: dict[str, float | str] = {"wait_s": t.wait_ms / 1000}
+    if t.held:
+        fields["held"] = t.held
+    ints = {"count": 1, "open": int(t.state != CLEARED), "acked": int(t.state == ACKNOWLEDGED)}
+    return Point(Measurement.ALERT_OPS, tags, fields, t.at_ms, ints).line()
 
 
 class Notifier:
@@ -80,7 +81,7 @@ class Notifier:
 
     def timezone(self, territory: str) -> str:
         served = self.registries.territories.get(territory) if self.registries else None
-        return served.timezone if served else "Europe/Paris"
+        return served.timezone if served else DEFAULT_TIMEZONE
 
     # -- the three loops ------------------------------------------------------------------
 

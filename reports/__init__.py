@@ -3,4 +3,4 @@ footprint-against-savings report, the static bulletin of the dashboards, and the
 entities other systems read."""
 
 # what other packages use (the command line, the demo)
-__all__ = ["bulletin", "footprint", "interop", "opendata"]
+__all__ = ["bulletin", "footprint", "interop", "opendata", "sobriety"]

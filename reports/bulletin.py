@@ -14,6 +14,7 @@ from dashboards.snapshot import Rows, page_metrics, render
 from dashboards.spec import Dashboard
 from dashboards.spec import render as render_query
 from vigie import influxql
+from vigie.localtime import DEFAULT_TIMEZONE
 from vigie.sections import InfluxSettings
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -87,7 +88,7 @@ def collect(
     dashboards: Sequence[Dashboard],
     territory: str,
     period: Period | str,
-    timezone: str = "Europe/Paris",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> dict[tuple[str, str], Rows]:
     """Each panel's rows for the period, keyed by (dashboard uid, panel title)."""
     period = Period(period) if isinstance(period, str) else period
@@ -115,7 +116,7 @@ def write_snapshot(
     territory: str,
     period: Period | str,
     out: Path,
-    timezone: str = "Europe/Paris",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> Path:
     """Query every panel over the period and write the bulletin as one HTML file."""
     period = Period(period) if isinstance(period, str) else period

@@ -1,6 +1,6 @@
 """One day's balance from what InfluxDB holds: the platform's footprint against its savings.
 
-With the territory's registry, the devices are counted by class (``vigie.sobriety.classes``):
+With the territory's registry, the devices are counted by class (``reports.sobriety.classes``):
 their use and their manufacturing spread over their service life, each a range; the balance
 is then also given in grams of CO2 equivalent (use at the grid's intensity, manufacturing,
 savings), with its low and high ends, and in grams of antimony equivalent (the abiotic
@@ -19,13 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reports.sobriety.balance import Footprint, dimming_savings_wh, footprint, leak_savings_m3
+from reports.sobriety.classes import ZERO, ClassDay, FleetDay, Span, fleet, fleet_day, server_share
 from vigie import influxql
 from vigie.contracts import Asset
 from vigie.contracts.storage import LONG_RP, at
 from vigie.contracts.storage import Measurement as M
+from vigie.points import Point
 from vigie.sections import InfluxSettings
-from vigie.sobriety.balance import Footprint, dimming_savings_wh, footprint, leak_savings_m3
-from vigie.sobriety.classes import ZERO, ClassDay, FleetDay, Span, fleet, fleet_day, server_share
 from vigie.sobriety.factors import FootprintFactors
 
 DAY_MS = 86_400_000
@@ -91,37 +92,50 @@ class DayBalance:
         return Span(saved.low - cost.high, saved.high - cost.low)
 
     def lines(self) -> list[str]:
-        t, at, f = self.territory, self.day_ms, self.footprint
+        t, at, f = {"territory": self.territory}, self.day_ms, self.footprint
         g = self.grid.mid / 1000
         edge = self.fleet.use_wh.mid if self.fleet is not None else f.edge_wh
-        out = [
-            f"footprint,territory={t},part={part} wh={wh!r},gco2e={wh * g!r} {at}"
-            for part, wh in (
-                ("edge", edge),
-                ("network", f.network_wh),
-                ("servers", f.servers_wh),
-            )
-        ]
         made, sb = self.manufacturing_gco2e, self.manufacturing_gsb
-        out.append(
-            f"footprint,territory={t},part=manufacturing gco2e={made.mid!r},"
-            f"gco2e_low={made.low!r},gco2e_high={made.high!r},gsb={sb.mid!r} {at}"
+        points = [
+            Point("footprint", t | {"part": part}, {"wh": wh, "gco2e": wh * g}, at)
+            for part, wh in (("edge", edge), ("network", f.network_wh), ("servers", f.servers_wh))
+        ]
+        points.append(
+            Point(
+                "footprint",
+                t | {"part": "manufacturing"},
+                {"gco2e": made.mid, "gco2e_low": made.low, "gco2e_high": made.high, "gsb": sb.mid},
+                at,
+            )
         )
-        out += [
-            f"savings,territory={t},vertical={v} wh={wh!r} {at}"
+        points += [
+            Point("savings", t | {"vertical": v}, {"wh": wh}, at)
             for v, wh in sorted(self.savings_wh.items())
         ]
-        out.append(
-            f"balance,territory={t} footprint_wh={self.use_wh.mid!r},"
-            f"savings_wh={sum(self.savings_wh.values())!r},net_wh={self.net_wh!r},"
-            f"devices={self.devices}i,messages={self.messages}i,cpu_s={self.cpu_s!r},"
-            f"water_saved_m3={self.water_saved_m3!r},pickups_avoided={self.pickups_avoided!r},"
-            f"use_gco2e={self.use_gco2e.mid!r},manufacturing_gco2e={made.mid!r},"
-            f"manufacturing_gsb={sb.mid!r},savings_gco2e={self.savings_gco2e.mid!r},"
-            f"net_gco2e={self.net_gco2e.mid!r},net_gco2e_low={self.net_gco2e.low!r},"
-            f"net_gco2e_high={self.net_gco2e.high!r} {at}"
+        points.append(
+            Point(
+                "balance",
+                t,
+                {
+                    "footprint_wh": self.use_wh.mid,
+                    "savings_wh": sum(self.savings_wh.values()),
+                    "net_wh": self.net_wh,
+                    "cpu_s": self.cpu_s,
+                    "water_saved_m3": self.water_saved_m3,
+                    "pickups_avoided": self.pickups_avoided,
+                    "use_gco2e": self.use_gco2e.mid,
+                    "manufacturing_gco2e": made.mid,
+                    "manufacturing_gsb": sb.mid,
+                    "savings_gco2e": self.savings_gco2e.mid,
+                    "net_gco2e": self.net_gco2e.mid,
+                    "net_gco2e_low": self.net_gco2e.low,
+                    "net_gco2e_high": self.net_gco2e.high,
+                },
+                at,
+                ints={"devices": self.devices, "messages": self.messages},
+            )
         )
-        return out
+        return [p.line() for p in points]
 
 
 def _rows(influx: InfluxSettings, q: str) -> list[dict[str, Any]]:
@@ -224,4 +238,4 @@ def _pickups_avoided(influx: InfluxSettings, span: str) -> float:
 
 def write(influx: InfluxSettings, balance: DayBalance) -> None:
     """Store the day's points (the writer's credential; same points on a second run)."""
-    influxql.write_lines(influx, balance.lines(), LONG_RP)
+    influxql.write_lines(influx, balance.lines(), LONG_RP, attempts=5)

@@ -20,12 +20,14 @@ from simulators import cli as simulators_cli
 from vigie import logs
 from vigie.errors import VigieError
 from vigie.exits import Exit, fail, fail_with
+from vigie.localtime import DEFAULT_TIMEZONE
 from vigie.settings import Settings, vigie_home
 
 if TYPE_CHECKING:
+    from dashboards.spec import Dashboard
     from reports.footprint import DayBalance
+    from reports.sobriety.sensitivity import Day
     from vigie.contracts import Asset
-    from vigie.sobriety.sensitivity import Day
 
 console = Console(stderr=True)
 app = typer.Typer(
@@ -210,6 +212,19 @@ def edge_run(
         raise typer.Exit(code)
 
 
+def _dashboards(settings: Settings) -> tuple[Dashboard, ...]:
+    """Every dashboard, with a panel per metric the territory's catalogue declares."""
+    from dashboards.catalog import every
+    from vigie.catalogue import declare_beside, declared
+
+    try:
+        if settings.registry is not None:
+            declare_beside(settings.registry)
+    except VigieError as exc:
+        raise fail_with(exc) from None
+    return every(declared())
+
+
 @dashboards_app.command("build")
 def dashboards_build(
     out: Path = typer.Option(
@@ -220,11 +235,10 @@ def dashboards_build(
     ),
 ) -> None:
     """Write the hypervisor, vertical, energy and fleet dashboards as Grafana JSON."""
-    from dashboards.catalog import ALL
     from dashboards.grafana import build
 
     zone = timezone or _home_timezone(Settings())
-    for path in build(ALL, out, zone):
+    for path in build(_dashboards(Settings()), out, zone):
         console.print(f"wrote {path}")
     console.print(f"days are local days of {zone}")
 
@@ -263,7 +277,7 @@ def _settings_for(territory: str | None) -> Settings:
 def _home_timezone(settings: Settings) -> str:
     """The time zone of the platform's own territory (its registry says), else Paris's."""
     if settings.registry is None:
-        return "Europe/Paris"
+        return DEFAULT_TIMEZONE
     from vigie.registries import Registries
 
     served = Registries.load(settings.registry).territories
@@ -300,8 +314,9 @@ def opendata_export(
 
     from reports.interop.comptage import read_hourly, tables
     from reports.interop.comptage import write as write_counts
-    from reports.opendata.datasets import DATASETS
+    from reports.opendata.datasets import DATASETS, catalogue_dataset
     from reports.opendata.export import export
+    from vigie.catalogue import declared
     from vigie.contracts import AssetKind
     from vigie.localtime import LocalClock
     from vigie.registries import Registries
@@ -318,7 +333,8 @@ def opendata_export(
         first, last = date.fromisoformat(from_), date.fromisoformat(to)
     except ValueError:
         raise fail(Exit.USAGE, "--from and --to: expected YYYY-MM-DD") from None
-    chosen = [d for d in DATASETS if not vertical or d.vertical in vertical]
+    published = [*DATASETS, *(catalogue_dataset(s) for s in declared() if s.vertical)]
+    chosen = [d for d in published if not vertical or d.vertical in vertical]
     if not chosen:
         raise fail(Exit.USAGE, f"--vertical {vertical}: none of lighting, water, waste, mobility")
 
@@ -370,9 +386,9 @@ def footprint_factors(
 ) -> None:
     """Every factor of the estimate, its value and its source (change them in the settings);
     with --sensitivity, the factors that move the balance most."""
+    from reports.sobriety.classes import Span
+    from reports.sobriety.sensitivity import sensitivity as rank
     from shell.footprint_views import sensitivity_table
-    from vigie.sobriety.classes import Span
-    from vigie.sobriety.sensitivity import sensitivity as rank
 
     settings = Settings()
     table = Table("factor", "value", "source")
@@ -392,7 +408,7 @@ def footprint_factors(
 
 def _class_rows() -> list[tuple[str, str, str]]:
     """The device classes' figures as factor rows."""
-    from vigie.sobriety.classes import load_classes
+    from reports.sobriety.classes import load_classes
 
     table = load_classes()
     rows = []
@@ -424,7 +440,7 @@ def _estimate(population: int, seed: int, day: str | None) -> tuple[DayBalance, 
     from simulators.territory import generate
     from vigie.localtime import LocalClock
 
-    clock = LocalClock("Europe/Paris")
+    clock = LocalClock(DEFAULT_TIMEZONE)
     try:
         d = date.fromisoformat(day) if day else datetime.now(clock.zone).date() - timedelta(1)
     except ValueError:
@@ -555,7 +571,7 @@ def dashboards_snapshot(
     bucketed in steps that suit its length (about 150 points)."""
     from datetime import date, timedelta
 
-    from dashboards.catalog import ALL, HYPERVISOR
+    from dashboards.catalog import HYPERVISOR
     from reports.bulletin import Period, print_pdf, weigh, write_snapshot
     from vigie.localtime import LocalClock
 
@@ -571,7 +587,7 @@ def dashboards_snapshot(
             period = Period(since)
         path = write_snapshot(
             settings.influx,
-            ALL if all_dashboards else (HYPERVISOR,),
+            _dashboards(settings) if all_dashboards else (HYPERVISOR,),
             settings.territory,
             period,
             out,
@@ -603,7 +619,6 @@ def dashboards_provision(
 ) -> None:
     """Upsert the dashboards, their folder, the InfluxDB data source and a read-only team
     for elected officials through Grafana's HTTP API (VIGIE_GRAFANA__URL, __TOKEN_FILE)."""
-    from dashboards.catalog import ALL
     from dashboards.provision import ProvisionError, connect, datasource_body, provision
 
     settings = Settings()
@@ -611,7 +626,7 @@ def dashboards_provision(
         api = connect(settings.grafana)
         report = provision(
             api,
-            ALL,
+            _dashboards(settings),
             datasource_body(settings.influx, datasource_url),
             settings.grafana.folder,
             settings.grafana.viewer_team,

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reports.footprint import DayBalance
+from reports.sobriety.balance import footprint
+from reports.sobriety.classes import Span, fleet, fleet_day, server_share
+from reports.sobriety.sensitivity import Day
 from simulators.simulation import Simulation, SimulationPlan
 from vigie.contracts import Territory
-from vigie.sobriety.balance import footprint
-from vigie.sobriety.classes import Span, fleet, fleet_day, server_share
 from vigie.sobriety.factors import FootprintFactors
-from vigie.sobriety.sensitivity import Day
 
 DAY_S = 86_400
 

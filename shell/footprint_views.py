@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from reports.footprint import DayBalance
-from vigie.sobriety.classes import Span, load_classes
+from reports.sobriety.classes import Span, load_classes
 
 
 def span(s: Span, scale: float = 1.0, digits: int = 1) -> str:

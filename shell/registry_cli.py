@@ -14,7 +14,9 @@ from rich.table import Table
 
 import vigie.contracts
 from vigie.contracts import AssetKind, Territory
-from vigie.exits import Exit, fail
+from vigie.errors import VigieError
+from vigie.exits import Exit, fail, fail_with
+from vigie.localtime import DEFAULT_TIMEZONE
 
 console = Console(stderr=True)
 registry_app = typer.Typer(
@@ -32,7 +34,7 @@ def schema_text() -> str:
 def _series(territory: Territory, *, refuse: bool) -> None:
     """Print the series the registry makes in InfluxDB against the budget; over it, refuse
     (import, validate) or warn (show)."""
-    from vigie.cardinality import series_of
+    from shell.cardinality import series_of
     from vigie.settings import Settings
 
     budget = Settings().influx.max_series
@@ -56,10 +58,15 @@ def _series(territory: Territory, *, refuse: bool) -> None:
 
 
 def _load(path: Path) -> Territory:
+    from vigie.catalogue import declare_beside
+
     try:
+        declare_beside(path)  # the metrics its sensors may name
         territory = Territory.load(path)
     except FileNotFoundError:
         raise fail(Exit.USAGE, f"{path} not found: start one with vigie registry import") from None
+    except VigieError as exc:  # its catalogue
+        raise fail_with(exc) from None
     except ValidationError as exc:
         lines = [
             f"  {'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
@@ -77,10 +84,20 @@ def unknown_models(territory: Territory) -> list[str]:
     have, with the installed ones: found here, not by a bridge refusing every uplink later."""
     from edge.drivers.modbus_map import load_maps
     from ingest.lorawan.models import load_models
+    from vigie.contracts.metrics import METRICS
 
     models, maps = load_models(), load_maps()
     out = []
     for asset in territory.assets:
+        for metric in asset.measures or ():
+            spec = METRICS.get(metric)
+            if spec is None:
+                out.append(
+                    f"{asset.id}: no metric {metric!r} in the catalogue; declare it in the "
+                    "metrics.toml beside the registry (vigie registry metrics)"
+                )
+            elif spec.vertical not in (asset.vertical, None):
+                out.append(f"{asset.id}: {metric} belongs to {spec.vertical}, not {asset.vertical}")
         if asset.lorawan is not None and asset.lorawan.model not in models:
             out.append(
                 f"{asset.id}: no LoRaWAN model {asset.lorawan.model!r}; installed: "
@@ -123,16 +140,25 @@ def registry_import(
     full_distance_mm: float | None = typer.Option(None, help="... and when full (mm)."),
     modbus_unit: str | None = typer.Option(None, help="Modbus meters: column of the unit."),
     modbus_map: str | None = typer.Option(None, help="Modbus meters: the register map for all."),
+    counter_site: str | None = typer.Option(
+        None, help="Bicycle and pedestrian counters: column of the counting site of a channel."
+    ),
+    direction: str | None = typer.Option(
+        None, help="Counter channels: column of where users head (N, NE, E, SE, S, SW, W, NW)."
+    ),
+    direction_name: str | None = typer.Option(
+        None, help="Counter channels: column of the site's own words for the direction."
+    ),
     mapping_file: Path | None = typer.Option(
         None, "--mapping", help="A JSON mapping file instead of the options above."
     ),
     territory: str | None = typer.Option(None, help="New registry: territory id."),
     name: str | None = typer.Option(None, help="New registry: territory name."),
     centre: str | None = typer.Option(None, help="New registry: LAT,LON of its centre."),
-    timezone: str = typer.Option("Europe/Paris", help="New registry: IANA time zone."),
+    timezone: str = typer.Option(DEFAULT_TIMEZONE, help="New registry: IANA time zone."),
 ) -> None:
     """Add an inventory's assets to a registry; every row refused is listed with its line."""
-    from vigie.inventory import InventoryMapping, import_inventory
+    from shell.inventory import InventoryMapping, import_inventory
 
     if mapping_file is not None:
         try:
@@ -147,7 +173,8 @@ def registry_import(
             cabinet_template, power, power_value, capacity, capacity_value, dma, delimiter,
             dev_eui=dev_eui, lorawan_model_value=lorawan_model,
             empty_distance_mm_value=empty_distance_mm, full_distance_mm_value=full_distance_mm,
-            modbus_unit=modbus_unit, modbus_map_value=modbus_map,
+            modbus_unit=modbus_unit, modbus_map_value=modbus_map, counter_site=counter_site,
+            direction=direction, direction_name=direction_name,
         )  # fmt: skip
     if into.exists():
         base = _load(into)
@@ -187,8 +214,14 @@ def registry_import(
 
 @registry_app.command("validate")
 def registry_validate(path: Path = typer.Argument(..., help="Registry file.")) -> None:
-    """Check a registry against its schema and its own consistency."""
-    territory = _load(path)
+    """Check a registry (and the metric catalogue beside it) against their schemas and their
+    own consistency."""
+    from vigie.catalogue import catalogue_path, read_catalogue
+
+    territory = _load(path)  # the catalogue beside it first
+    catalogue = read_catalogue(catalogue_path(path)) if catalogue_path(path).is_file() else None
+    if catalogue is not None:
+        console.print(f"{catalogue.path}: valid, {len(catalogue.metrics)} declared metrics")
     console.print(f"{path}: valid, {len(territory.assets):,} assets")
     _series(territory, refuse=True)
 
@@ -199,13 +232,50 @@ def registry_models() -> None:
     keys a --mapping file may hold."""
     from edge.drivers.modbus_map import load_maps
     from ingest.lorawan.models import load_models
-    from vigie.inventory import InventoryMapping
+    from shell.inventory import InventoryMapping
 
     for name, model in sorted(load_models().items()):
         console.print(f"lorawan model {name}: {model.maker}, fields {', '.join(model.fields)}")
     for name, regmap in sorted(load_maps().items()):
         console.print(f"modbus map {name}: {regmap.maker} {regmap.model}")
     console.print(f"mapping file keys: {', '.join(InventoryMapping.keys())}")
+
+
+@registry_app.command("metrics")
+def registry_metrics(
+    registry: Path | None = typer.Argument(
+        None, help="Registry file or folder (default: VIGIE_REGISTRY); its metrics.toml is read."
+    ),
+) -> None:
+    """The metric catalogue: the built-in metrics, then those the territory declares in the
+    metrics.toml beside its registry (checked; a wrong file exits 2 naming the entry)."""
+    from vigie.catalogue import catalogue_path, declare_catalogue, read_catalogue
+    from vigie.contracts.metrics import BUILTIN, METRICS
+    from vigie.settings import Settings
+
+    where = registry or Settings().registry
+    table = Table("metric", "unit", "vertical", "kind", "window", "bounds", "smart data models")
+    declared_in = None
+    if where is not None and catalogue_path(where).is_file():
+        try:
+            catalogue = read_catalogue(catalogue_path(where))
+            declare_catalogue(catalogue)
+        except VigieError as exc:
+            raise fail_with(exc) from None
+        declared_in = f"{catalogue.path}, version {catalogue.version}"
+    for spec in METRICS.values():
+        table.add_row(
+            spec.name if spec.name in BUILTIN else f"[bold]{spec.name}[/]", spec.unit,
+            spec.vertical or "any", spec.kind, spec.combine,
+            f"{spec.minimum:g} .. {spec.maximum:g}", spec.fiware,
+        )  # fmt: skip
+    console.print(table)
+    extra = len(METRICS) - len(BUILTIN)
+    console.print(
+        f"{len(BUILTIN)} built-in metrics"
+        + (f", {extra} declared in {declared_in}" if declared_in else "; no metrics.toml beside "
+           f"{where or 'the registry (VIGIE_REGISTRY is not set)'}")
+    )  # fmt: skip
 
 
 @registry_app.command("show")

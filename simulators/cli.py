@@ -269,7 +269,7 @@ def replay(
 
 def _roll_up(settings: Settings, territory: str, span: tuple[int, int]) -> None:
     """The hourly and daily windows of the imported days, and what InfluxDB holds of them."""
-    from vigie.catchup import catch_up, held
+    from streams.catchup import catch_up, held
 
     def progress(done: int, total: int) -> None:
         if done % 30 == 0 and done < total:

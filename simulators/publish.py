@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import paho.mqtt.client as mqtt
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from edge.publisher import BatchPublisher
@@ -43,24 +44,12 @@ class _Acks:
             return self.cond.wait_for(lambda: self.count >= n, timeout_s)
 
 
-def publish(
-    emitted: Iterable[Emitted | Recorded],
-    settings: MqttSettings,
-    territory: str,
-    *,
-    start_ms: int,
-    speed: float | None = None,
-    total: int | None = None,
-    faults: list[Fault] | None = None,
-    keep: bool = False,
-    show_progress: bool = True,
-    client_id: str = "vigie-simulator",
-    on_batch: Callable[[], None] | None = None,
-) -> PublishReport:
-    """Publish every batch (QoS 1) and wait until the broker acknowledged all of them."""
+def _connected(
+    settings: MqttSettings, territory: str, client_id: str, acks: _Acks
+) -> tuple[mqtt.Client, BatchPublisher]:
+    """A client connected to the broker (within 10 s) and its publisher, counting acks."""
     client = make_client(settings, client_id)
     publisher = BatchPublisher(client, territory, settings.prefix)
-    acks = _Acks()
 
     def on_publish(*args: object) -> None:
         publisher.on_publish(*args)  # type: ignore[arg-type]  # paho's callback arguments, passed on
@@ -77,6 +66,40 @@ def publish(
             f"MQTT broker at {settings.host}:{settings.port} did not accept "
             "the connection within 10 s"
         )
+    return client, publisher
+
+
+def _send(item: Emitted | Recorded, publisher: BatchPublisher, report: PublishReport) -> None:
+    """One batch (or recorded message) out, counted in the report."""
+    report.batches += 1
+    if isinstance(item, Recorded):
+        publisher.publish_raw(item.topic, item.payload)
+        return
+    publisher.publish(item.vertical, item.batch)
+    n = 0 if item.duplicate else len(item.batch.readings)
+    report.readings += n
+    report.readings_by_vertical[item.vertical] = (
+        report.readings_by_vertical.get(item.vertical, 0) + n
+    )
+
+
+def publish(
+    emitted: Iterable[Emitted | Recorded],
+    settings: MqttSettings,
+    territory: str,
+    *,
+    start_ms: int,
+    speed: float | None = None,
+    total: int | None = None,
+    faults: list[Fault] | None = None,
+    keep: bool = False,
+    show_progress: bool = True,
+    client_id: str = "vigie-simulator",
+    on_batch: Callable[[], None] | None = None,
+) -> PublishReport:
+    """Publish every batch (QoS 1) and wait until the broker acknowledged all of them."""
+    acks = _Acks()
+    client, publisher = _connected(settings, territory, client_id, acks)
     report = PublishReport()
     pending_faults = list(faults or [])
     fault_every = max(1, (total or 100) // (len(pending_faults) + 1)) if pending_faults else 0
@@ -95,16 +118,7 @@ def publish(
         task = progress.add_task("batches", total=total, rate="")
         for item in emitted:
             pacer.wait_for(item.sim_ms)
-            report.batches += 1
-            if isinstance(item, Recorded):
-                publisher.publish_raw(item.topic, item.payload)
-            else:
-                publisher.publish(item.vertical, item.batch)
-                n = 0 if item.duplicate else len(item.batch.readings)
-                report.readings += n
-                report.readings_by_vertical[item.vertical] = (
-                    report.readings_by_vertical.get(item.vertical, 0) + n
-                )
+            _send(item, publisher, report)
             if keep:
                 report.sent.append(item)
             if on_batch is not None:

@@ -88,15 +88,9 @@ class Simulation:
                 stuck = faults.is_stuck(asset.id, now)
                 for metric, measured in readings:
                     key = (asset.id, metric)
-                    if stuck:
-                        value = stuck_value.setdefault(key, measured)
-                    else:
-                        value = measured
-                        stuck_value.pop(key, None)
-                    if self.scenario.dropout_rate and rng.random() < self.scenario.dropout_rate:
-                        rec.truth.readings_dropped += 1
+                    value = self._sent(key, measured, stuck, stuck_value, rng)
+                    if value is None:
                         continue
-                    rec.truth.readings_sent += 1
                     batch = batcher.add(now + skew.get(asset.id, 0), metric, value, now)
                     if batch is not None:
                         yield from self._emit(now, asset.vertical, batch, rng)
@@ -111,6 +105,27 @@ class Simulation:
             if batch is not None:
                 yield from self._emit(now, asset.vertical, batch, rng)
         self.truth = rec.finish(now + period_ms)
+
+    def _sent(
+        self,
+        key: tuple[str, str],
+        measured: float,
+        stuck: bool,
+        stuck_value: dict[tuple[str, str], float],
+        rng: random.Random,
+    ) -> float | None:
+        """The value a device sends for a reading (a stuck sensor repeats the one it stuck
+        at), or None when the scenario drops it on the way; the truth counts both."""
+        if stuck:
+            value = stuck_value.setdefault(key, measured)
+        else:
+            value = measured
+            stuck_value.pop(key, None)
+        if self.scenario.dropout_rate and rng.random() < self.scenario.dropout_rate:
+            self.recorder.truth.readings_dropped += 1
+            return None
+        self.recorder.truth.readings_sent += 1
+        return value
 
     def _emit(
         self, now: int, vertical: Vertical, batch: TelemetryBatch, rng: random.Random

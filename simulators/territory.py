@@ -31,6 +31,8 @@ class Ratios:
     inhabitants_per_bin: int = 60
     inhabitants_per_traffic_counter: int = 1000
     inhabitants_per_parking_sensor: int = 100
+    inhabitants_per_bicycle_site: int = 5000  # two channels: one per direction
+    inhabitants_per_pedestrian_site: int = 12500
     inhabitants_per_district: int = 400
     cross_district_share: float = 0.2  # lamps fed by a cabinet of the neighbouring district
 
@@ -102,6 +104,17 @@ def generate(
         add(AssetKind.TRAFFIC_COUNTER, "traffic", t, t % n_districts)
     for p in range(_count(population, r.inhabitants_per_parking_sensor)):
         add(AssetKind.PARKING_SENSOR, "park", p, p % n_districts)
+    sites = (
+        (AssetKind.BICYCLE_COUNTER, "bike", r.inhabitants_per_bicycle_site),
+        (AssetKind.PEDESTRIAN_COUNTER, "walk", r.inhabitants_per_pedestrian_site),
+    )
+    for kind, prefix, per in sites:  # last: the assets above keep their draws
+        for s in range(_count(population, per)):
+            for c, (way, words) in enumerate((("N", "inbound"), ("S", "outbound"))):
+                add(
+                    kind, prefix, 2 * s + c, s % n_districts, counter_site=f"{prefix}-site-{s:03d}",
+                    direction=way, direction_name=words,
+                )  # fmt: skip
     return Territory(
         id=territory_id,
         name=name,

@@ -40,11 +40,43 @@ def create_app(
     cluster id: workers on one cluster form one group, and after the embedded broker came back
     empty, fresh workers start a fresh group and changelog rather than meet the members and
     records a dying worker left on the new broker."""
-    app_id = f"{settings.streams.app_id}{_cluster_suffix(watch)}"
+    app = _faust_app(settings, f"{settings.streams.app_id}{_cluster_suffix(watch)}")
+    topics = KafkaTopics(settings.kafka.topic_prefix)
+    table = app.Table(
+        "device-state",
+        default=None,
+        partitions=settings.kafka.partitions,
+        key_type=bytes,
+        value_type=bytes,
+    )
+    if registry is None and settings.registry:  # else the one its caller read
+        registry = Registries.load(settings.registry)
+    alerts = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
+    deadletters = app.topic(topics.deadletter, key_type=bytes, value_type=bytes)
+
+    async def emit(key: bytes, value: bytes) -> None:
+        await alerts.send(key=key, value=value)
+
+    async def emit_dead_letter(key: bytes, value: bytes) -> None:
+        # delivered before the record it replaces is acknowledged
+        await (await deadletters.send(key=key, value=value))
+
+    processor = TelemetryProcessor(settings, table, registry, emit, emit_dead_letter)
+    guard = OffsetGuard()
+    _consume(app, settings, topics, deadletters, processor, guard)
+    _watch(app, settings, processor, guard, watch or BrokerWatch(settings.kafka))
+    app.processor = processor  # type: ignore[attr-defined]  # hung on the app for the CLI and tests
+    app.offset_guard = guard  # type: ignore[attr-defined]  # as above
+    return app
+
+
+def _faust_app(settings: Settings, app_id: str) -> faust.App:
+    """The faust app itself: in-memory tables backed by their changelog, offsets committed
+    every second, a killed worker's partitions moved within seconds."""
     # faust's own folder, under Vigie's home rather than wherever the worker was started
     datadir = vigie_home() / "streams" / app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    return faust.App(
         app_id,
         datadir=str(datadir),
         broker=f"{transport.SCHEME}://{settings.kafka.bootstrap}",
@@ -65,36 +97,18 @@ def create_app(
         producer_linger=0.02,
         producer_max_batch_size=262_144,
     )
-    topics = KafkaTopics(settings.kafka.topic_prefix)
-    table = app.Table(
-        "device-state",
-        default=None,
-        partitions=settings.kafka.partitions,
-        key_type=bytes,
-        value_type=bytes,
-    )
-    if registry is None and settings.registry:  # else the one its caller read
-        registry = Registries.load(settings.registry)
-    alerts = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
 
-    deadletters = app.topic(topics.deadletter, key_type=bytes, value_type=bytes)
 
-    async def emit(key: bytes, value: bytes) -> None:
-        await alerts.send(key=key, value=value)
-
-    async def emit_dead_letter(key: bytes, value: bytes) -> None:
-        # delivered before the record it replaces is acknowledged
-        await (await deadletters.send(key=key, value=value))
-
-    processor = TelemetryProcessor(
-        settings,
-        table,
-        registry,
-        emit,
-        emit_dead_letter,
-    )
-
-    guard = OffsetGuard()
+def _consume(
+    app: faust.App,
+    settings: Settings,
+    topics: KafkaTopics,
+    deadletters: faust.TopicT,
+    processor: TelemetryProcessor,
+    guard: OffsetGuard,
+) -> None:
+    """The agents: telemetry (one per vertical, offsets guarded), dead letters, platform
+    reports; the sink closed before shutdown."""
 
     async def admit(events: Sequence[EventT[Any]]) -> list[EventT[Any]]:
         """The events that follow on from what this worker saw; seeks back over a gap."""
@@ -120,6 +134,10 @@ def create_app(
     async def forget(_app: faust.App, revoked: set[TP], **_kw: object) -> None:
         guard.forget(revoked)
 
+    async def acknowledge(stream: faust.StreamT[Any], events: list[EventT[Any]]) -> None:
+        for event in events:
+            await stream.ack(event)
+
     async def telemetry(stream: faust.StreamT[Any]) -> None:
         # acknowledged by hand: only what was processed, after it was written
         with _exit_on_crash(app, "telemetry"):
@@ -137,20 +155,37 @@ def create_app(
         source = app.topic(topics.telemetry(vertical), key_type=bytes, value_type=bytes)
         app.agent(source, name=f"vigie.streams.telemetry.{vertical}")(telemetry)
 
-    async def acknowledge(stream: faust.StreamT[Any], events: list[EventT[Any]]) -> None:
-        for event in events:
-            await stream.ack(event)
-
     @app.agent(deadletters)
     async def quality(stream: faust.StreamT[Any]) -> None:
         with _exit_on_crash(app, "dead letters"):
             async for events in stream.take_events(500, within=1.0):  # type: ignore[attr-defined]  # as above
                 await processor.dead_letters(events)
 
+    @app.agent(app.topic(topics.platform, key_type=bytes, value_type=bytes))
+    async def platform(stream: faust.StreamT[Any]) -> None:
+        async for value in stream:
+            try:
+                report = PlatformReport.model_validate_json(value)
+            except ValidationError as exc:
+                log.error("unreadable platform report", extra={"error": str(exc)[:200]})
+                continue
+            await processor.platform_report(report)
+
     @app.on_before_shutdown.connect  # type: ignore[arg-type]  # faust's hint wants a sync receiver
     async def close_sink(_app: faust.App, **_kw: object) -> None:
         _exit_if_stuck(settings.streams.stop_timeout_s)
         await processor.close()
+
+
+def _watch(
+    app: faust.App,
+    settings: Settings,
+    processor: TelemetryProcessor,
+    guard: OffsetGuard,
+    watch: BrokerWatch,
+) -> None:
+    """The timers: idle closing, stalled table recovery, offsets to fetch again, a broker
+    that came back empty, silent devices, late roll-ups and the worker's own figures."""
 
     @app.timer(interval=2.0)
     async def idle() -> None:
@@ -184,8 +219,6 @@ def create_app(
             log.warning("offset still missing, seeking again", extra={"partition": str(tp)})
             await app.consumer.seek_wait({cast(TP, tp): target})
 
-    watch = watch or BrokerWatch(settings.kafka)
-
     @app.timer(interval=2.0)
     async def broker_restarted() -> None:
         # the embedded broker came back empty: consumer offsets and this worker's changelog
@@ -207,16 +240,6 @@ def create_app(
     async def rollups() -> None:
         await processor.catch_up_rollups()
 
-    @app.agent(app.topic(topics.platform, key_type=bytes, value_type=bytes))
-    async def platform(stream: faust.StreamT[Any]) -> None:
-        async for value in stream:
-            try:
-                report = PlatformReport.model_validate_json(value)
-            except ValidationError as exc:
-                log.error("unreadable platform report", extra={"error": str(exc)[:200]})
-                continue
-            await processor.platform_report(report)
-
     @app.timer(interval=10.0)
     async def report() -> None:
         await processor.report_self()
@@ -233,10 +256,6 @@ def create_app(
                 "offsets_lost": guard.lost,
             },
         )
-
-    app.processor = processor  # type: ignore[attr-defined]  # hung on the app for the CLI and tests
-    app.offset_guard = guard  # type: ignore[attr-defined]  # as above
-    return app
 
 
 @contextmanager

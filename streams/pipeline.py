@@ -64,7 +64,7 @@ def _note_rollups_due(
     """Live 1-minute windows of an hour InfluxDB's continuous queries will not run over again
     (the next run covers the hour before this one): an agent's queue flushed after an outage.
     Their device-hours are noted in the device's state, with when, for the worker's catch-up
-    (``vigie.catchup``)."""
+    (``streams.catchup``)."""
     before = now_ms - now_ms % HOUR_MS - HOUR_MS
     if not ts.size or ts.min() >= before:  # the usual bulk: nothing that old (``ts``: its readings)
         return

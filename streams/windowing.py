@@ -17,11 +17,11 @@ from pydantic_core import from_json, to_json
 
 from streams.kernels.windows import WindowAggregates, hopping, tumbling
 from vigie.contracts import TelemetryBatch
-from vigie.contracts.metrics import METRIC_INDEX, METRIC_NAMES
+from vigie.contracts.metrics import METRIC_INDEX, METRIC_NAMES, METRIC_SLOTS
 from vigie.contracts.storage import HOP_METRICS
 from vigie.sequence import SEQ_WINDOW, SeqVerdict, SeqWindow
 
-N_METRICS = len(METRIC_NAMES)
+N_METRICS = METRIC_SLOTS  # codes: device index * METRIC_SLOTS + metric index (the catalogue grows)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def hostile_cases(prefix: str, territory: str, lamp: str, meter: str, now_ms: in
         Case("sent_at_ms as a string", topic, body(sent_at_ms=str(now_ms)), R.SCHEMA),
         Case("device id in capitals", topic, body(device_id=lamp.upper()), R.SCHEMA),
         Case("device id of 65 characters", topic, body(device_id="a" * 65), R.SCHEMA),
-        Case("metric unknown", topic, body(reading={"metric": "power_kw"}), R.SCHEMA),
+        Case("metric unknown", topic, body(reading={"metric": "power_kw"}), R.UNKNOWN_METRIC),
         Case("metric a number", topic, body(reading={"metric": 7}), R.SCHEMA),
         Case(
             "metric of another vertical",

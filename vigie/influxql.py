@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vigie.errors import StorageError
+from vigie.retry import SERVER
 from vigie.sections import InfluxSettings, read_secret
 
 
@@ -60,17 +65,44 @@ def scalar(influx: InfluxSettings, q: str) -> float:
     return float(value or 0)
 
 
-def write_lines(influx: InfluxSettings, lines: list[str], rp: str, timeout_s: float = 10.0) -> None:
+def write_lines(
+    influx: InfluxSettings,
+    lines: list[str],
+    rp: str,
+    timeout_s: float = 10.0,
+    attempts: int = 1,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
     """Write line protocol (ms) with the writer's credential, for the processes that store a
-    few points of their own (footprint report, notifier); the stream workers use their sink."""
+    few points of their own (footprint report, notifier, roll-up catch-up); the stream
+    workers use their sink. Lines come from ``vigie.points``.
+
+    ``attempts``: a command that can wait tries again on an InfluxDB away or failing (5xx),
+    with ``SERVER``'s back-off; a process with a loop of its own keeps its points for its next
+    round instead (1, the default). A refusal (4xx: a point it will never take) is not tried
+    again: the error carries InfluxDB's words."""
     if not lines:
         return
     params = urllib.parse.urlencode({"db": influx.database, "rp": rp, "precision": "ms"})
-    request = urllib.request.Request(
-        f"{influx.url.rstrip('/')}/write?{params}", data="\n".join(lines).encode(), method="POST"
-    )
     header = _basic(influx.username, influx.password_file)  # the writer, never the reader
-    if header:
-        request.add_header("Authorization", header)
-    with urllib.request.urlopen(request, timeout=timeout_s):
-        pass
+    for attempt in range(attempts):
+        request = urllib.request.Request(
+            f"{influx.url.rstrip('/')}/write?{params}",
+            data="\n".join(lines).encode(),
+            method="POST",
+        )
+        if header:
+            request.add_header("Authorization", header)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s):
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:
+                words = exc.read().decode(errors="replace")[:500]
+                raise StorageError(f"InfluxDB refused the points ({exc.code}): {words}") from exc
+            if attempt + 1 >= attempts:
+                raise
+        except OSError:
+            if attempt + 1 >= attempts:
+                raise
+        sleep(SERVER.delay(attempt, random.random()))

@@ -8,6 +8,7 @@ from typing import Any
 
 from vigie.contracts.topics import KafkaTopics
 from vigie.errors import ConnectError, RestartError
+from vigie.retry import Backoff, retrying
 from vigie.sections import KafkaSettings
 
 log = logging.getLogger("vigie.kafka")
@@ -25,17 +26,19 @@ async def ensure_topics(settings: KafkaSettings, attempts: int = 20) -> list[str
         topics.platform,
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    for attempt in range(attempts):
-        try:
-            await admin.start()
-            break
-        except Exception as exc:  # broker still starting
-            if attempt == attempts - 1:
-                raise ConnectError(
-                    f"Kafka at {settings.bootstrap} does not answer ({exc}). "
-                    "Is the stack up? Try: vigie stack up"
-                ) from exc
-            await asyncio.sleep(0.5)
+    try:  # a broker still starting answers within a few seconds
+        await retrying(
+            admin.start,
+            Backoff(first_s=0.5, max_s=0.5, jitter=0.0, max_attempts=attempts),
+            transient=lambda _exc: True,
+            where=settings.bootstrap,
+            server="kafka",
+        )
+    except Exception as exc:
+        raise ConnectError(
+            f"Kafka at {settings.bootstrap} does not answer ({exc}). "
+            "Is the stack up? Try: vigie stack up"
+        ) from exc
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t not in existing]

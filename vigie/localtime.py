@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # numpy only where arrays are converted: an edge agent never 
 
 from vigie.errors import DataError
 
+# the time zone of a territory whose registry names none (Vigie's first territories are
+# French); every default below is this one
+DEFAULT_TIMEZONE = "Europe/Paris"
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 _SLOT_MS = 900_000  # offsets change on a quarter hour
@@ -54,7 +57,7 @@ def _offset_ms(name: str, slot: int) -> int:
 class LocalClock:
     """The local calendar of one territory."""
 
-    timezone: str = "Europe/Paris"
+    timezone: str = DEFAULT_TIMEZONE
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

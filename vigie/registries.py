@@ -1,5 +1,6 @@
 """The territories one platform serves, each with its registry. ``VIGIE_REGISTRY`` names a
-registry file, or a folder of them (one ``<territory>.json`` per territory)."""
+registry file, or a folder of them (one ``<territory>.json`` per territory). The metric
+catalogue beside it (``metrics.toml``, ``vigie.catalogue``) is declared when it is loaded."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from vigie.catalogue import declare_beside
 from vigie.contracts import Asset, Territory
 from vigie.errors import UsageError
 
@@ -67,6 +69,7 @@ class Registries:
         """A registry file, or every ``*.json`` of a folder; two files of one territory are
         an error, not a silent merge."""
         path = Path(path)
+        declare_beside(path)  # first: a registry may hold devices that send declared metrics
         files = sorted(path.glob("*.json")) if path.is_dir() else [path]
         found: dict[str, Territory] = {}
         for file in files:

@@ -62,7 +62,7 @@ class InfluxSettings(_Section):
     minute_retention: str = "400d"  # 1-minute windows; hourly and daily ones are kept
     aggregate_retention: str = "INF"
     rollup_every: str = "1h"  # how often InfluxDB rolls 1-minute windows up (1.x)
-    # series one territory's registry may make (vigie.cardinality): checked at registry import
+    # series one territory's registry may make (shell.cardinality): checked at registry import
     max_series: int = Field(default=1_000_000, gt=0)
 
 
@@ -120,7 +120,7 @@ class StreamsSettings(_Section):
     idle_fetch_after_s: float = 30.0
     idle_fetch_wait_ms: int = 1500
     silent_after_s: int = 900  # event time behind the newest data before device_silent
-    rollup_catchup_s: float = 300.0  # how often late device-hours are rolled up (vigie.catchup)
+    rollup_catchup_s: float = 300.0  # how often late device-hours are rolled up (streams.catchup)
     receipts: bool = True  # storage receipts to devices once their batches are stored
     # receipts to every device, not only to batches that asked (agents that predate the ask)
     receipts_to_all: bool = False

@@ -1,11 +1,13 @@
 """What the entities carry of the measurements, read from InfluxDB: each bin's last filling
 level, the lamps whose failure alert is open, each counter's vehicles in the last complete
-hour (the mean of its 1-minute flows, in vehicles per hour, over that hour)."""
+hour (the mean of its 1-minute flows, in vehicles per hour, over that hour; a bicycle or
+pedestrian channel's sum of its counts)."""
 
 from __future__ import annotations
 
 from reports.interop.ngsild import Latest
 from vigie import influxql
+from vigie.contracts.metrics import BUILTIN, METRICS
 from vigie.contracts.storage import Measurement as M
 from vigie.contracts.storage import at
 from vigie.sections import InfluxSettings
@@ -33,6 +35,24 @@ def read_latest(influx: InfluxSettings, territory: str, now_ms: int) -> Latest:
         f"\"metric\" = 'traffic_flow_vehh' AND time >= {hour_start}ms AND time < {hour_end}ms "
         'GROUP BY "device"',
     )
+    counted = influxql.query(
+        influx,
+        f'SELECT sum("sum") AS "flow" FROM {at(M.AGG_1M)} WHERE {where} AND '
+        f"(\"metric\" = 'bicycles_count' OR \"metric\" = 'pedestrians_count') AND "
+        f'time >= {hour_start}ms AND time < {hour_end}ms GROUP BY "device"',
+    )
+    flows = [*flows, *counted]
+    declared = [s.name for s in METRICS.values() if s.name not in BUILTIN and s.fiware]
+    values = (
+        influxql.query(
+            influx,
+            f'SELECT last("last") AS "value" FROM {at(M.AGG_1M)} WHERE {where} AND '
+            f'"metric" =~ /^({"|".join(declared)})$/ AND time < {now_ms}ms '
+            'GROUP BY "device", "metric"',
+        )
+        if declared
+        else []
+    )
     return Latest(
         at_ms=now_ms,
         bin_fill={r["device"]: r["fill"] / 100 for r in bins if r.get("fill") is not None},
@@ -41,5 +61,10 @@ def read_latest(influx: InfluxSettings, territory: str, now_ms: int) -> Latest:
             r["device"]: (hour_start, hour_end - 1, float(r["flow"]))
             for r in flows
             if r.get("flow") is not None
+        },
+        declared={
+            (r["device"], r["metric"]): (int(r["time"]), float(r["value"]))
+            for r in values
+            if r.get("value") is not None
         },
     )

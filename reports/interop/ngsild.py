@@ -3,7 +3,10 @@
 Lamps are ``Streetlight``, cabinets ``StreetlightControlCabinet`` (each with the
 ``StreetlightGroup`` of lamps it feeds), bins ``WasteContainer``; meters and sensors are
 ``Device`` (what they measure in ``controlledProperty``), and a traffic counter's latest hour
-is a ``TrafficFlowObserved``. Entities are in the normalized form (each attribute a Property,
+is a ``TrafficFlowObserved`` (a bicycle channel's with its ``vehicleType``). A metric the
+territory declared in its catalogue (``vigie.catalogue``) with a Smart Data Models attribute
+(``WaterQualityObserved.turbidity``) gives its last value as an observation of that type
+pointing at the sensor's ``Device``. Entities are in the normalized form (each attribute a Property,
 GeoProperty or Relationship); ``key_values`` gives the simplified form that the Smart Data
 Models' JSON Schemas describe. Ids are URNs built from the territory and the device:
 ``urn:ngsi-ld:Streetlight:lyon:lamp-00012``.
@@ -14,12 +17,15 @@ position comes from, the district) rides on terms of Vigie's own, declared in th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from reports.interop.schemas import controlled_properties
+from vigie.contracts.metrics import METRICS
 from vigie.contracts.registry import Asset, AssetKind, Territory
+from vigie.errors import DataError
 
 CONTEXT: list[Any] = [
     "https://smart-data-models.github.io/data-models/context.jsonld",
@@ -34,6 +40,9 @@ ENTITY_TYPE = {
     AssetKind.PRESSURE_SENSOR: "Device",
     AssetKind.TRAFFIC_COUNTER: "Device",
     AssetKind.PARKING_SENSOR: "Device",
+    AssetKind.BICYCLE_COUNTER: "Device",
+    AssetKind.PEDESTRIAN_COUNTER: "Device",
+    AssetKind.SENSOR: "Device",
 }
 # what a Device measures, in the model's own vocabulary, and what it is
 DEVICE = {
@@ -41,8 +50,13 @@ DEVICE = {
     AssetKind.PRESSURE_SENSOR: ("pressure", "sensor"),
     AssetKind.TRAFFIC_COUNTER: ("trafficFlow", "sensor"),
     AssetKind.PARKING_SENSOR: ("occupancy", "sensor"),
+    AssetKind.BICYCLE_COUNTER: ("trafficFlow", "sensor"),
+    AssetKind.PEDESTRIAN_COUNTER: ("trafficFlow", "sensor"),
 }
-KIND_OF = {measured: kind for kind, (measured, _) in DEVICE.items()}
+# a counter channel's Device says what it counts in Vigie's own term (the model has none)
+MODE = {AssetKind.BICYCLE_COUNTER: "bicycle", AssetKind.PEDESTRIAN_COUNTER: "pedestrian"}
+KIND_OF = {measured: kind for kind, (measured, _) in DEVICE.items() if kind not in MODE}
+KIND_OF_MODE = {mode: kind for kind, mode in MODE.items()}
 
 
 def urn(entity_type: str, territory: str, local_id: str) -> str:
@@ -64,6 +78,8 @@ class Latest:
     failed_lamps: frozenset[str] = frozenset()
     # counter -> (first, last instant of the hour in ms, vehicles counted in it)
     traffic: Mapping[str, tuple[int, int, float]] = field(default_factory=dict)
+    # (device, declared metric) -> (time of its last 1-minute window in ms, its last value)
+    declared: Mapping[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
 
 
 def _iso(ms: int) -> str:
@@ -117,12 +133,81 @@ def asset_entity(territory: str, asset: Asset, latest: Latest | None = None) -> 
                 **_prop(round(min(1.0, max(0.0, latest.bin_fill[asset.id])), 4)),
                 "observedAt": _iso(latest.at_ms),
             }
+    elif asset.kind is AssetKind.SENSOR:
+        entity |= _sensor(asset)
     else:
         measured, category = DEVICE[asset.kind]
         entity |= {"controlledProperty": _prop([measured]), "category": _prop([category])}
         if asset.dma:
             entity["vigie:dma"] = _prop(asset.dma)
+        if asset.kind in MODE:
+            entity["vigie:mode"] = _prop(MODE[asset.kind])
+            for name, value in (
+                ("vigie:counterSite", asset.counter_site),
+                ("vigie:direction", asset.direction),
+                ("vigie:directionName", asset.direction_name),
+            ):
+                if value is not None:
+                    entity[name] = _prop(value)
     return entity
+
+
+def _attribute(metric: str) -> tuple[str, str] | None:
+    """The Smart Data Models entity type and attribute a catalogue metric maps to."""
+    spec = METRICS.get(metric)
+    if spec is None or "." not in spec.fiware:
+        return None
+    kind, attribute = spec.fiware.split(".", 1)
+    return kind, attribute
+
+
+def _controlled(metric: str) -> str | None:
+    """What a Device measuring the metric names in ``controlledProperty``: the attribute
+    itself (``turbidity``) or its observation's subject (``NoiseLevelObserved``: noiseLevel),
+    when the model's list has it."""
+    mapped = _attribute(metric)
+    if mapped is None:
+        return None
+    kind, attribute = mapped
+    stem = kind.removesuffix("Observed")
+    for candidate in (attribute, stem[:1].lower() + stem[1:]):
+        if candidate in controlled_properties():
+            return candidate
+    return None
+
+
+def _sensor(asset: Asset) -> dict[str, Any]:
+    """A sensor's Device properties: what it measures, in the model's words where it has them
+    (the attributes of the catalogue's metrics), and in Vigie's (the metrics themselves)."""
+    known = list(dict.fromkeys(p for m in asset.measures or () if (p := _controlled(m))))
+    out = {
+        "category": _prop(["sensor"]),
+        "vigie:vertical": _prop(str(asset.vertical)),
+        "vigie:measures": _prop(list(asset.measures or ())),
+    }
+    if known:
+        out["controlledProperty"] = _prop(known)
+    return out
+
+
+def observed_entity(
+    territory: str, asset: Asset, metric: str, at_ms: int, value: float
+) -> dict[str, Any] | None:
+    """A declared metric's last value as an observation of the entity type its catalogue
+    entry names (``WaterQualityObserved.turbidity``: a WaterQualityObserved with its
+    turbidity), pointing at the device; None when the entry names none."""
+    mapped = _attribute(metric)
+    if mapped is None:
+        return None
+    kind, attribute = mapped
+    return {
+        "id": urn(kind, territory, asset.id),
+        "type": kind,
+        "location": _point(asset.lat, asset.lon),
+        "dateObserved": _prop(_iso(at_ms)),
+        attribute: {**_prop(value), "vigie:unit": _prop(METRICS[metric].unit)},
+        "refDevice": _rel(urn("Device", territory, asset.id)),
+    }
 
 
 def group_entity(territory: str, cabinet: Asset, lamps: Sequence[Asset]) -> dict[str, Any]:
@@ -138,11 +223,23 @@ def group_entity(territory: str, cabinet: Asset, lamps: Sequence[Asset]) -> dict
     }
 
 
+# what a counter channel's TrafficFlowObserved counts: the model's vehicleType, or (people on
+# foot are no vehicle) Vigie's own term
+VEHICLE_TYPE = {AssetKind.BICYCLE_COUNTER: "bicycle"}
+
+
 def traffic_entity(
     territory: str, counter: Asset, first_ms: int, last_ms: int, vehicles: float
 ) -> dict[str, Any]:
-    """A counter's latest hour: the vehicles it counted."""
-    return {
+    """A counter's latest hour: the vehicles (bicycles, pedestrians) it counted."""
+    counted: dict[str, Any] = {}
+    if counter.kind in VEHICLE_TYPE:
+        counted["vehicleType"] = _prop(VEHICLE_TYPE[counter.kind])
+    elif counter.kind in MODE:
+        counted["vigie:mode"] = _prop(MODE[counter.kind])
+    if counter.direction:
+        counted["vigie:direction"] = _prop(counter.direction)
+    return counted | {
         "id": urn("TrafficFlowObserved", territory, counter.id),
         "type": "TrafficFlowObserved",
         "location": _point(counter.lat, counter.lon),
@@ -170,7 +267,17 @@ def entities(territory: Territory, latest: Latest | None = None) -> list[dict[st
     for device, (first, last, vehicles) in sorted(latest.traffic.items()):
         if device in by_id:
             out.append(traffic_entity(territory.id, by_id[device], first, last, vehicles))
-    return out
+    observed: dict[str, dict[str, Any]] = {}  # one observation entity per type and device
+    for (device, metric), (at_ms, value) in sorted(latest.declared.items()):
+        seen = (
+            observed_entity(territory.id, by_id[device], metric, at_ms, value)
+            if (device in by_id)
+            else None
+        )
+        if seen is not None:
+            kept = observed.setdefault(seen["id"], seen)
+            kept |= {k: v for k, v in seen.items() if k not in ("id", "dateObserved")}
+    return out + list(observed.values())
 
 
 def key_values(entity: Mapping[str, Any]) -> dict[str, Any]:
@@ -187,8 +294,43 @@ def key_values(entity: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class EntityError(ValueError):
+class EntityError(DataError):
     """An entity that cannot become an asset, with the entity's id."""
+
+
+def _device(kv: Mapping[str, Any]) -> dict[str, Any]:
+    """What a Device entity says of its asset: a sensor of declared metrics, a counter
+    channel, or a meter or sensor by what it measures."""
+    if "vigie:measures" in kv:
+        return {
+            "kind": AssetKind.SENSOR,
+            "sensor_vertical": kv["vigie:vertical"],
+            "measures": kv["vigie:measures"],
+        }
+    if kv.get("vigie:mode") in KIND_OF_MODE:
+        return {
+            "kind": KIND_OF_MODE[kv["vigie:mode"]],
+            "counter_site": kv.get("vigie:counterSite"),
+            "direction": kv.get("vigie:direction"),
+            "direction_name": kv.get("vigie:directionName"),
+        }
+    measured = kv["controlledProperty"][0]
+    if measured not in KIND_OF:
+        raise EntityError(f"{kv['id']}: a Device measuring {measured!r} is no Vigie asset")
+    return {"kind": KIND_OF[measured], "dma": kv.get("vigie:dma")}
+
+
+# what each entity type says of its asset beyond the common attributes
+_ATTRIBUTES: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "Streetlight": lambda kv: {
+        "kind": AssetKind.LAMP,
+        "nominal_power_w": kv["powerRating"],
+        "cabinet_id": local_id(kv["refStreetlightControlCabinet"]),
+    },
+    "StreetlightControlCabinet": lambda kv: {"kind": AssetKind.LIGHTING_CABINET},
+    "WasteContainer": lambda kv: {"kind": AssetKind.BIN, "capacity_l": kv["binCapacity"]},
+    "Device": _device,
+}
 
 
 def _asset(entity: Mapping[str, Any]) -> Asset | None:
@@ -196,8 +338,11 @@ def _asset(entity: Mapping[str, Any]) -> Asset | None:
     observations)."""
     kv = key_values(entity)
     kind_name = kv.get("type")
-    if kind_name in ("StreetlightGroup", "TrafficFlowObserved"):
+    if kind_name == "StreetlightGroup" or "refDevice" in kv:  # a group, an observation
         return None
+    attributes = _ATTRIBUTES.get(str(kind_name))
+    if attributes is None:
+        raise EntityError(f"{kv.get('id')}: entity type {kind_name!r} is not imported")
     lon, lat = kv["location"]["coordinates"][:2]
     common: dict[str, Any] = {
         "id": local_id(str(kv["id"])),
@@ -206,23 +351,7 @@ def _asset(entity: Mapping[str, Any]) -> Asset | None:
         "lon": lon,
         "located": kv.get("vigie:located", "surveyed"),
     }
-    if kind_name == "Streetlight":
-        return Asset(
-            kind=AssetKind.LAMP,
-            nominal_power_w=kv["powerRating"],
-            cabinet_id=local_id(kv["refStreetlightControlCabinet"]),
-            **common,
-        )
-    if kind_name == "StreetlightControlCabinet":
-        return Asset(kind=AssetKind.LIGHTING_CABINET, **common)
-    if kind_name == "WasteContainer":
-        return Asset(kind=AssetKind.BIN, capacity_l=kv["binCapacity"], **common)
-    if kind_name == "Device":
-        measured = kv["controlledProperty"][0]
-        if measured not in KIND_OF:
-            raise EntityError(f"{kv['id']}: a Device measuring {measured!r} is no Vigie asset")
-        return Asset(kind=KIND_OF[measured], dma=kv.get("vigie:dma"), **common)
-    raise EntityError(f"{kv.get('id')}: entity type {kind_name!r} is not imported")
+    return Asset(**common, **attributes(kv))
 
 
 def import_assets(

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reports.interop.ngsild import CONTEXT
+from vigie.errors import ConnectError
 from vigie.retry import Backoff
 
 UPSERT = "/ngsi-ld/v1/entityOperations/upsert"
 
 
-class BrokerError(OSError):
+class BrokerError(ConnectError, OSError):
     """The broker stayed away or busy past the last attempt."""
 
 

@@ -38,6 +38,13 @@ def _validator(entity_type: str) -> Any:
     )
 
 
+@cache
+def controlled_properties() -> frozenset[str]:
+    """What a Smart Data Models Device may name in its ``controlledProperty``."""
+    definition = _load("smart-data-models/device-schema.json")["definitions"]
+    return frozenset(definition["ControlledPropertyType"]["items"]["enum"])
+
+
 def problems(key_values: Mapping[str, Any]) -> list[str]:
     """What the entity's Smart Data Model finds wrong with it (its simplified form); empty
     when it is valid."""

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vigie.contracts.metrics import MetricKind, MetricSpec
 from vigie.contracts.storage import Measurement as M
 from vigie.contracts.storage import at
 from vigie.localtime import DAY_MS, HOUR_MS, LocalClock
@@ -127,7 +128,52 @@ DATASETS: tuple[Dataset, ...] = (
         frequency="hourly",
         counts="vehicles",
     ),
+    *(
+        Dataset(
+            f"{mode}-counts",
+            "mobility",
+            f"{mode.title()}s counted per district and period",
+            f"{mode.title()}s counted by the district's counter channels over each period, every "
+            "direction together; periods without a count are absent. Counts below the "
+            "suppression threshold are left empty and flagged.",
+            f'SELECT sum("sum") AS "{mode}s" FROM $windows WHERE {SPAN} AND '
+            f'"metric" = \'{mode}s_count\' GROUP BY time($grain), "district" fill(none)',
+            (
+                TIME,
+                DISTRICT,
+                Field(f"{mode}s", "integer", f"{{{mode}}}", "counted (empty: suppressed)"),
+                Field("suppressed", "boolean", "", "true when the count was below the threshold"),
+            ),
+            frequency="hourly",
+            counts=f"{mode}s",
+        )
+        for mode in ("bicycle", "pedestrian")
+    ),
 )
+# how a metric of the territory's catalogue is summed up over a period
+_OVER_PERIOD = {
+    MetricKind.GAUGE: ('mean("mean")', "mean over the period"),
+    MetricKind.COUNT: ('sum("sum")', "total over the period"),
+    MetricKind.INDEX: ('last("last")', "last index of the period"),
+}
+
+
+def catalogue_dataset(spec: MetricSpec) -> Dataset:
+    """A data set for a metric the territory declared in its catalogue (``vigie.catalogue``):
+    its value per district and period, combined as its kind says."""
+    how, said = _OVER_PERIOD[spec.kind]
+    field = spec.name
+    return Dataset(
+        f"metric-{spec.name.replace('_', '-')}",
+        str(spec.vertical),
+        f"{spec.description} per district and period",
+        f"{spec.description} ({spec.unit}), {said} of the district's sensors; declared in the "
+        "territory's metric catalogue.",
+        f'SELECT {how} AS "{field}" FROM $windows WHERE {SPAN} AND "metric" = \'{spec.name}\' '
+        'GROUP BY time($grain), "district" fill(none)',
+        (TIME, DISTRICT, Field(field, "number", spec.unit, said)),
+        frequency="hourly",
+    )
 
 
 def windows_for(start_ms: int, minute_horizon_ms: int | None) -> str:

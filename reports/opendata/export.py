@@ -57,9 +57,13 @@ def rows_of(
         .replace("$grain", grain)
     ) + f" tz('{clock.timezone}')"
     rows = influxql.query(influx, query)
-    if dataset.counts:
+    if dataset.counts == "vehicles":  # road counters' flows: every cell, with its coverage
         cells = mobility_cells(rows, periods(*span, grain, clock), counters or {})
         rows = suppress(cells, dataset.counts, threshold)
+    elif dataset.counts:  # counts per period (bicycles, pedestrians): whole numbers
+        field = dataset.counts
+        whole = [{**r, field: None if r.get(field) is None else round(r[field])} for r in rows]
+        rows = suppress(whole, field, threshold)
     out = tidy(dataset, rows)
     for row in out:
         row["time"] = _iso(row["time"], clock)

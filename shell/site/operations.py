@@ -9,6 +9,7 @@ in the foreground for systemd, which then keeps the supervisor alive itself.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from shell.site import layout
 from shell.site.config import SITE_FILE, Site, SiteError, SiteFile, clashes, load, render
 from shell.stack.launcher import Stack, _cmdline_when_started
 from shell.stack.supervisor import SupervisionPolicy, _stop_on_signals, supervise
+from vigie.catalogue import CATALOGUE_FILE, catalogue_path
 from vigie.registries import Registries
 
 
@@ -28,7 +30,8 @@ def init(
     extra: dict[str, Any] | None = None,
     simulator: bool = False,
 ) -> SiteFile:
-    """Make a site in ``home``: its file, its registry copy and its identities. A folder that
+    """Make a site in ``home``: its file, its registry copy (with the metric catalogue beside
+    it) and its identities. A folder that
     already holds a site is left as it is (its identities are never made again)."""
     home = home.resolve()
     if (home / SITE_FILE).exists():
@@ -50,6 +53,8 @@ def init(
     target.mkdir(exist_ok=True)
     for tid, territory_of in served.territories.items():  # one <territory>.json each
         territory_of.save(target / f"{tid}.json")
+    if catalogue_path(registry).is_file():  # the territory's own metrics go with it
+        shutil.copyfile(catalogue_path(registry), target / CATALOGUE_FILE)
     territory = next(iter(served.territories))
     data: dict[str, Any] = {"territory": territory, "registry": target, "site": site}
     made = SiteFile.model_validate({**(extra or {}), **data})

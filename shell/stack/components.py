@@ -12,8 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shell.stack.services import StackError
 from vigie.contracts.topics import platform_status
+from vigie.errors import StackError
 from vigie.exits import Exit
 from vigie.mqtt import wait_for_status
 from vigie.settings import Settings

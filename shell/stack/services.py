@@ -11,13 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from vigie import errors
 from vigie.contracts.envelope import MAX_PAYLOAD_BYTES
-from vigie.contracts.storage import retention_policies, rollup_queries
-
-
-class StackError(errors.StackError):
-    """A stack server could not be found, started or reached; the message says what to do."""
+from vigie.contracts.storage import schema
+from vigie.errors import StackError
 
 
 def free_port() -> int:
@@ -344,21 +340,13 @@ class InfluxDB1:
     ) -> None:
         """Database, retention policies (raw, minute and long: ``retention``; raw the default),
         the continuous queries that roll minutes up into hours and days, and grants."""
-        self._query(f'CREATE DATABASE "{database}"')
-        for name, duration, default in retention_policies(*retention):
-            is_default = " DEFAULT" if default else ""
+        for step in schema(database, retention, rollup_every):
             try:
-                self._query(
-                    f'CREATE RETENTION POLICY "{name}" ON "{database}" DURATION '
-                    f"{duration} REPLICATION 1{is_default}"
-                )
+                self._query(step.statement)
             except StackError:
-                self._query(
-                    f'ALTER RETENTION POLICY "{name}" ON "{database}" DURATION '
-                    f"{duration}{is_default}"
-                )
-        for statement in rollup_queries(database, rollup_every):
-            self._query(statement)
+                if step.otherwise is None:
+                    raise
+                self._query(step.otherwise)
         if self.auth:
             self._query(f'GRANT WRITE ON "{database}" TO "vigie-writer"')
             self._query(f'GRANT READ ON "{database}" TO "vigie-reader"')

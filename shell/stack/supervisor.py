@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shell.stack.launcher import ExitedAtStart, Stack
-from shell.stack.services import StackError
-from vigie.errors import Exit
+from vigie.errors import Exit, StackError
 from vigie.retry import Backoff
 
 log = logging.getLogger("shell.stack")

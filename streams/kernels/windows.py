@@ -109,11 +109,17 @@ def _fold_runs(group, ts_ms, values, window_ms, origin, n_groups):  # type: igno
         n_o[j], s_o[j], lo_o[j], hi_o[j], t_o[j], l_o[j] = cnt, sm, lo, hi, lts, last
     if unordered:
         m = _fold_unordered(m, g_o, w_o, n_o, s_o, lo_o, hi_o, t_o, l_o)
+    _label(m, w_o, n_o, lo_o, hi_o, origin, window_ms)
+    return g_o[:m], w_o[:m], n_o[:m], s_o[:m], lo_o[:m], hi_o[:m], t_o[:m], l_o[:m]
+
+
+@numba.njit(cache=True, nogil=True)
+def _label(m, w_o, n_o, lo_o, hi_o, origin, window_ms):  # type: ignore[no-untyped-def]  # numba types the arrays per call
+    """Window indexes to start times; a window of gaps only has no minimum or maximum."""
     for k in range(m):
         w_o[k] = origin + w_o[k] * window_ms
         if n_o[k] == 0:
             lo_o[k], hi_o[k] = np.nan, np.nan
-    return g_o[:m], w_o[:m], n_o[:m], s_o[:m], lo_o[:m], hi_o[:m], t_o[:m], l_o[:m]
 
 
 @numba.njit(cache=True, nogil=True)

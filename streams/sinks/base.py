@@ -1,6 +1,6 @@
 """What every sink is: the ``Sink`` protocol both InfluxDB sinks implement, the retention of
-the two policies they write (raw readings short, everything else long), and ``sink_for``, the
-one place that picks and configures a sink from the settings.
+the two policies they write (raw readings short, everything else long). ``sink_for``
+(``streams.sinks.choice``) picks and configures one from the settings.
 
 A sink is an async context manager: entering it connects and prepares the schema, leaving it
 closes the connection. ``write`` chunks, retries transient failures with the server back-off
@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self
 
 from vigie.contracts.storage import LONG_RP, MINUTE_RP, RAW_RP
-from vigie.errors import UsageError
-from vigie.sections import read_secret, retention_seconds
+from vigie.sections import retention_seconds
 
 if TYPE_CHECKING:
-    from vigie.sections import InfluxSettings
+    pass
 
-__all__ = ["Refused", "Retention", "Sink", "retention_seconds", "sink_for"]
+__all__ = ["Refused", "Retention", "Sink", "retention_seconds"]
 
 Refused = tuple[str, str, bytes]  # retention policy, the server's words, the request's lines
 
@@ -51,27 +50,3 @@ class Sink(Protocol):
 
     async def write(self, lines: Sequence[str], rp: str, precision: str = "ms") -> None:
         """Store the lines in a retention policy; returns once all are acknowledged."""
-
-
-def sink_for(influx: InfluxSettings) -> Sink:
-    """The sink the settings choose, not yet entered: InfluxDB 1.x (v1 API, user and password)
-    or 2.x/3.x (token)."""
-    retention = Retention(
-        influx.raw_retention,
-        influx.aggregate_retention,
-        influx.minute_retention,
-        influx.rollup_every,
-    )
-    if influx.backend == "v2":
-        from streams.sinks.influx_v2 import InfluxV2Sink
-
-        token = read_secret(influx.token_file)
-        if not token:
-            raise UsageError("InfluxDB 2.x needs a token: set VIGIE_INFLUX__TOKEN_FILE")
-        return InfluxV2Sink(influx.url, influx.org, influx.database, token, retention)
-    from streams.sinks.influx_v1 import InfluxV1Sink
-
-    auth = None
-    if influx.username:
-        auth = (influx.username, read_secret(influx.password_file) or "")
-    return InfluxV1Sink(influx.url, influx.database, retention, auth=auth)

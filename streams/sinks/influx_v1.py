@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from streams.sinks.base import Refused, Retention
-from vigie.contracts.storage import retention_policies, rollup_queries
+from vigie.contracts.storage import schema
 from vigie.errors import StorageError
 from vigie.retry import SERVER, Backoff, retrying
 
@@ -95,30 +95,22 @@ class InfluxV1Sink:
         With authentication on, the writer is no administrator: an administrator prepared the
         database (``vigie stack up`` does), and this step is skipped.
         """
-        db = self.database
+        r = self.retention
+        first, *rest = schema(self.database, (r.raw, r.minute, r.aggregate), r.rollup_every)
         try:
-            await self._with_retry(lambda: self.query(f'CREATE DATABASE "{db}"', post=True))
+            await self._with_retry(lambda: self.query(first.statement, post=True))
         except InfluxError as exc:
             if "admin" not in str(exc) and "authoriz" not in str(exc):
                 raise
-            log.info("database prepared by an administrator", extra={"database": db})
+            log.info("database prepared by an administrator", extra={"database": self.database})
             return
-        r = self.retention
-        for name, duration, default in retention_policies(r.raw, r.minute, r.aggregate):
-            is_default = " DEFAULT" if default else ""
+        for step in rest:
             try:
-                await self.query(
-                    f'CREATE RETENTION POLICY "{name}" ON "{db}" DURATION '
-                    f"{duration} REPLICATION 1{is_default}",
-                    post=True,
-                )
+                await self.query(step.statement, post=True)
             except InfluxError:
-                await self.query(
-                    f'ALTER RETENTION POLICY "{name}" ON "{db}" DURATION {duration}{is_default}',
-                    post=True,
-                )
-        for statement in rollup_queries(db, r.rollup_every):
-            await self.query(statement, post=True)
+                if step.otherwise is None:
+                    raise
+                await self.query(step.otherwise, post=True)
 
     async def write(self, lines: Sequence[str], rp: str, precision: str = "ms") -> None:
         """Write lines in chunks, retrying on transport and server errors."""

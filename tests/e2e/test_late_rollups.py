@@ -1,7 +1,7 @@
 """End to end: an agent's queue flushed after a day-long outage, through the real bridge and
 worker. InfluxDB's continuous queries roll up only the last two hours, so the outage's hours
 came too late for them: the worker notes them in the device's state and rolls them up itself
-(``vigie.catchup``), and the hourly and daily windows hold every reading. Without that, those
+(``streams.catchup``), and the hourly and daily windows hold every reading. Without that, those
 hours would be gone with their 1-minute windows after 400 days."""
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from shell.cardinality import series_of
 from shell.stack.components import Components
 from simulators.faults import standard_faults
 from simulators.publish import publish
@@ -14,7 +15,6 @@ from simulators.simulation import SimulationPlan, run
 from simulators.territory import generate
 from tests.helpers import check_stored_exactly, wait_for_count
 from vigie import influxql
-from vigie.cardinality import series_of
 from vigie.contracts import DeadLetter, KafkaTopics
 from vigie.kafka import read_topic
 

@@ -161,7 +161,7 @@ def test_influxdb_refuses_anonymous_and_the_reader_cannot_write(settings):
 def test_hopping_windows_labelled_by_their_end_read_back_at_their_start(settings):
     """A worker that lost its state reads its windows back: a hopping window stored at its
     end (07:15 holds 06:15-07:15) starts again at its start."""
-    from streams.processor import _read_back
+    from streams.readback import read_back
     from streams.sinks import lineprotocol as lp
     from streams.windowing import WindowRow
 
@@ -180,7 +180,7 @@ def test_hopping_windows_labelled_by_their_end_read_back_at_their_start(settings
             await s.write(lines, "long")
 
     asyncio.run(go())
-    stored, _, _ = _read_back(
+    stored, _, _ = read_back(
         settings, ["ctr-1"], {"agg_hop_1h": (base, base + hour)}, (base, base), False, hour
     )
     assert sorted(w.start_ms for w, hop in stored if hop) == [r.start_ms for r in rows]

@@ -43,6 +43,15 @@ def _lines() -> list[str]:
                 f"metric=traffic_flow_vehh count=1i,sum={quiet},min={quiet},max={quiet},"
                 f"mean={quiet},last={quiet} {at}"
             )
+            # a bicycle channel counting 8 a period (48 an hour) and a pedestrian one 1 (6)
+            for dev, metric, n in (
+                ("bike-0001", "bicycles", 8.0),
+                ("walk-0001", "pedestrians", 1.0),
+            ):
+                out.append(
+                    f"agg_1m,{tags.format(v='mobility', d='centre', dev=dev)},"
+                    f"metric={metric}_count count=1i,sum={n},min={n},max={n},mean={n},last={n} {at}"
+                )
             out.append(
                 f"agg_1m,{tags.format(v='waste', d='centre', dev='bin-0001')},metric=fill_pct "
                 f"count=1i,sum=40.0,min=40.0,max=45.0,mean=42.0,last=44.0 {at}"
@@ -79,7 +88,7 @@ def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(
     assert all(counts[d.name] > 0 for d in DATASETS), counts
 
     everything = "".join(p.read_text() for p in tmp_path.iterdir())
-    for identifier in ("ctr-000", "bin-0001", "cab-0001", "wm-0001"):
+    for identifier in ("ctr-000", "bin-0001", "cab-0001", "wm-0001", "bike-", "walk-"):
         assert identifier not in everything  # no device identifier in any file
     with (tmp_path / "mobility-counts.csv").open() as f:
         cells = list(csv.DictReader(f))
@@ -94,6 +103,12 @@ def test_export_has_no_identifiers_no_small_counts_and_describes_every_field(
         assert hamlet[t]["vehicles"] == "" and hamlet[t]["suppressed"] == "True"
     published = [int(c["vehicles"]) for c in cells if c["vehicles"]]
     assert min(published) >= 10  # no cell below the threshold
+    with (tmp_path / "bicycle-counts.csv").open() as f:
+        bicycles = [(c["bicycles"], c["suppressed"]) for c in csv.DictReader(f)]
+    assert bicycles == [("48", "False")] * 3, "each hour's bicycles, every channel summed"
+    with (tmp_path / "pedestrian-counts.csv").open() as f:
+        walkers = [(c["pedestrians"], c["suppressed"]) for c in csv.DictReader(f)]
+    assert walkers == [("", "True")] * 3, "6 pedestrians an hour: under the threshold"
 
     package = json.loads((tmp_path / "datapackage.json").read_text())
     assert package["licenses"][0]["name"] == "etalab-2.0"

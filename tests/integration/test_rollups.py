@@ -1,4 +1,4 @@
-"""Integration: the roll-ups made by ``vigie.catchup`` are the points InfluxDB's own
+"""Integration: the roll-ups made by ``streams.catchup`` are the points InfluxDB's own
 continuous queries make, on a real InfluxDB 1.x."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import time
 
 import pytest
 
+from streams.catchup import catch_up, held, roll_up_devices
+from streams.rollups import roll_up, windows
 from streams.sinks.influx_v1 import InfluxV1Sink
 from vigie import influxql
-from vigie.catchup import catch_up, held, roll_up_devices
 from vigie.contracts.storage import ROLLUPS, Measurement, at
-from vigie.rollups import roll_up, windows
 from vigie.sections import read_secret
 
 pytestmark = pytest.mark.integration

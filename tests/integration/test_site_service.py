@@ -120,3 +120,18 @@ def test_log_files_are_rotated_past_their_size(tmp_path):
     rotate_logs(tmp_path, max_bytes=1000, keep=2)
     assert (log.parent / "ingest-0.log.2").stat().st_size == 2000
     assert Path(f"{log}.1").read_bytes() == b"y" * 2000
+
+
+def test_the_metric_catalogue_beside_the_registry_goes_into_the_site(tmp_path):
+    registry = tmp_path / "commune.json"
+    generate(600, territory_id="commune").save(registry)
+    (tmp_path / "metrics.toml").write_text(
+        'version = 1\n\n[[metric]]\nname = "turbidity_ntu"\nunit = "[NTU]"\nvertical = "water"\n'
+        'kind = "gauge"\nminimum = 0\nmaximum = 4000\ndescription = "Turbidity"\n'
+    )
+    home = tmp_path / "site"
+    vigie(home, *init_args(home, registry, "127.0.0.1"))
+    kept = home / "registries" / "metrics.toml"
+    assert kept.read_text() == (tmp_path / "metrics.toml").read_text()
+    listed = vigie(home, "registry", "metrics", str(home / "registries"))
+    assert "1 declared in" in " ".join(listed.stderr.split())

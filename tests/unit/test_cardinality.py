@@ -7,9 +7,9 @@ import json
 
 from typer.testing import CliRunner
 
+from shell.cardinality import PLATFORM_SERIES, series_of, series_per_device
 from shell.cli import app
 from simulators.territory import generate
-from vigie.cardinality import PLATFORM_SERIES, series_of, series_per_device
 from vigie.contracts import AssetKind
 
 COUNTERS_CSV = "num,quartier,lat,lon\n1,nord,45.1,5.1\n2,nord,45.2,5.2\n3,sud,45.3,5.3\n"

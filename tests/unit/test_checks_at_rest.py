@@ -152,7 +152,7 @@ def test_the_catch_up_rolls_up_the_noted_hours_and_clears_only_those_not_noted_a
     """The roll-up's I/O is replaced by a recorder (the integration and e2e tests run it on a
     real InfluxDB): what is under test is which device-hours go out and which are cleared."""
     import streams.processor as processor_module
-    from vigie.catchup import Caught
+    from streams.catchup import Caught
 
     h = 3_600_000
     table = _Table(

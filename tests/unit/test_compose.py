@@ -29,7 +29,7 @@ def _vigie_services() -> dict[str, dict]:
 
 
 def test_the_broker_is_reached_by_devices_over_tls_only_with_accounts():
-    assert SERVICES["mosquitto"]["ports"] == ["8883:8883"], "only the TLS listener is published"
+    assert SERVICES["mosquitto"]["ports"] == ["0.0.0.0:8883:8883"], "only the TLS listener"
     assert "allow_anonymous false" in BROKER
     assert "password_file /site/security/passwd" in BROKER
     assert "acl_file /site/security/acl" in BROKER
@@ -77,3 +77,38 @@ def test_each_service_account_named_is_one_a_site_makes():
             assert env["VIGIE_MQTT__PASSWORD_FILE"].endswith(
                 f"{env['VIGIE_MQTT__USERNAME']}.password"
             )
+
+
+DCLINT = ROOT / ".venv" / "node" / "node_modules" / "dclint"
+
+
+def _compose_schema() -> dict:
+    import json
+
+    schema = DCLINT / "schemas" / "compose.schema.json"
+    assert schema.is_file(), f"{schema} is missing: ./scripts/vigie.sh test installs it (npm)"
+    return json.loads(schema.read_text())
+
+
+def test_the_file_follows_the_compose_specification_schema():
+    """The Compose Specification's own JSON Schema, as dclint ships it (no Docker engine runs
+    here to read the file)."""
+    from jsonschema import Draft7Validator
+
+    validator = Draft7Validator(_compose_schema())
+    assert [f"{e.json_path}: {e.message}" for e in validator.iter_errors(COMPOSE)] == []
+    broken = {**COMPOSE, "services": {**SERVICES, "ingest": {**SERVICES["ingest"], "restrat": 1}}}
+    assert any("restrat" in e.message for e in validator.iter_errors(broken)), "it can fail"
+
+
+def test_dclint_finds_no_error_in_the_file():
+    """dclint's rules (errors only: unbound published ports, duplicate names, ...); its
+    style warnings (key order) are left to taste."""
+    import subprocess
+
+    node = subprocess.run(
+        [str(DCLINT.parent / ".bin" / "dclint"), "--quiet", "--color", "false",
+         str(ROOT / "docker-compose.yml")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert node.returncode == 0, node.stdout + node.stderr

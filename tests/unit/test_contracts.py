@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from vigie.contracts import (
     METRICS,
@@ -9,11 +9,11 @@ from vigie.contracts import (
     Channel,
     DeviceTopic,
     KafkaTopics,
+    Reading,
     Territory,
     TopicError,
     Vertical,
 )
-from vigie.contracts.envelope import MetricName
 from vigie.contracts.metrics import metrics_of
 
 
@@ -59,8 +59,13 @@ def test_nan_and_infinity_are_refused():
             TELEMETRY_BATCH.validate_json(payload)
 
 
-def test_metric_literal_matches_registry_and_each_vertical_has_metrics():
-    assert set(MetricName.__args__) == set(METRICS)
+def test_the_envelope_takes_every_catalogued_metric_and_no_other():
+    reading = TypeAdapter(Reading)
+    for name in METRICS:
+        assert reading.validate_python({"ts_ms": 1, "metric": name, "value": 1.0})["metric"] == name
+    for wrong in ("power_kw", "Power_w", ""):
+        with pytest.raises(ValidationError):
+            reading.validate_python({"ts_ms": 1, "metric": wrong, "value": 1.0})
     for vertical in Vertical:
         assert metrics_of(vertical)
 

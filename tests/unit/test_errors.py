@@ -9,7 +9,17 @@ import pkgutil
 
 from vigie.errors import Exit, VigieError, exit_code
 
-PACKAGES = ("vigie", "ingest", "streams", "edge", "simulators", "dashboards")
+PACKAGES = (
+    "vigie",
+    "ingest",
+    "streams",
+    "edge",
+    "simulators",
+    "dashboards",
+    "reports",
+    "notify",
+    "shell",
+)
 
 
 def _defined_errors() -> list[type[BaseException]]:

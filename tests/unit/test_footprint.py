@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reports.footprint import DayBalance
-from vigie.sobriety.balance import (
+from reports.sobriety.balance import (
     carbon_g,
     dimming_savings_wh,
     footprint,
@@ -64,7 +64,7 @@ def test_every_factor_has_a_source_and_the_day_writes_its_points():
 def test_each_class_by_hand():
     """Blocks summed by hand from the Boavizta factors (manufacturing + end of life), the
     high end twice the low one (Pirson and Bol's truncation), spread over the service life."""
-    from vigie.sobriety.classes import load_classes
+    from reports.sobriety.classes import load_classes
 
     t = load_classes()
     # battery node: casing-1 0.431 + 0.0912, pcb-1 0.328 + 0.0178, processing-1 1.73 +
@@ -94,8 +94,8 @@ def test_each_class_by_hand():
 
 
 def test_a_fleet_counts_its_gateways_and_each_asset_its_equipment():
+    from reports.sobriety.classes import fleet, fleet_day, load_classes
     from vigie.contracts import Asset
-    from vigie.sobriety.classes import fleet, fleet_day, load_classes
 
     def asset(i: int, kind: str, **extra: object) -> Asset:
         return Asset.model_validate(
@@ -130,7 +130,7 @@ def test_a_fleet_counts_its_gateways_and_each_asset_its_equipment():
 
 
 def test_the_balance_in_co2e_pairs_the_ends_of_its_ranges():
-    from vigie.sobriety.classes import ClassDay, FleetDay, Span
+    from reports.sobriety.classes import ClassDay, FleetDay, Span
 
     fleet_day = FleetDay(
         {"battery_node": ClassDay(Span(100.0, 300.0), Span(1000.0, 4000.0), Span(0.1, 0.2))},
@@ -154,8 +154,8 @@ def test_the_balance_in_co2e_pairs_the_ends_of_its_ranges():
 
 
 def test_the_factors_that_move_the_balance_most():
-    from vigie.sobriety.classes import Span, load_classes
-    from vigie.sobriety.sensitivity import Day, middle, net_gco2e, sensitivity
+    from reports.sobriety.classes import Span, load_classes
+    from reports.sobriety.sensitivity import Day, middle, net_gco2e, sensitivity
 
     day = Day({"lamp_controller": 1000, "battery_node": 100}, 10.0, 5.0, 0.0, 200_000.0)
     rows = sensitivity(day, Span(55.0, 73.0))
@@ -182,11 +182,11 @@ def test_the_factors_that_move_the_balance_most():
 def test_a_simulated_whole_day_saves_what_the_simulator_says():
     """The estimate's lighting savings are the simulator's ground truth of the same day,
     and its fleet is the registry's."""
+    from reports.sobriety.classes import fleet
     from shell.estimate import estimate
     from simulators.simulation import Simulation, SimulationPlan
     from simulators.territory import generate
     from vigie.localtime import LocalClock
-    from vigie.sobriety.classes import fleet
 
     territory = generate(300, seed=4)
     start = LocalClock("Europe/Paris").midnight(__import__("datetime").date(2026, 6, 21))

@@ -24,7 +24,10 @@ LATEST = Latest(
     at_ms=NOW,
     bin_fill={_of(AssetKind.BIN): 0.62},
     failed_lamps=frozenset({_of(AssetKind.LAMP)}),
-    traffic={_of(AssetKind.TRAFFIC_COUNTER): (NOW - 3_600_000, NOW - 1, 412.0)},
+    traffic={
+        _of(AssetKind.TRAFFIC_COUNTER): (NOW - 3_600_000, NOW - 1, 412.0),
+        _of(AssetKind.BICYCLE_COUNTER): (NOW - 3_600_000, NOW - 1, 37.0),
+    },
 )
 FOUND = entities(T, LATEST)
 
@@ -36,11 +39,22 @@ def test_every_entity_is_valid_against_its_smart_data_model():
     cabinets = sum(a.kind is AssetKind.LIGHTING_CABINET for a in T.assets)
     assert types["Streetlight"] == sum(a.kind is AssetKind.LAMP for a in T.assets)
     assert types["StreetlightControlCabinet"] == types["StreetlightGroup"] == cabinets
-    assert types["TrafficFlowObserved"] == 1 and types["WasteContainer"] > 0
+    assert types["TrafficFlowObserved"] == 2 and types["WasteContainer"] > 0
+    observed = {
+        key_values(e)["refDevice"]: key_values(e)
+        for e in FOUND
+        if e["type"] == "TrafficFlowObserved"
+    }
+    bicycles = observed[f"urn:ngsi-ld:Device:lyon:{_of(AssetKind.BICYCLE_COUNTER)}"]
+    assert (bicycles["vehicleType"], bicycles["intensity"], bicycles["vigie:direction"]) == (
+        "bicycle",
+        37.0,
+        "N",
+    )
     assert types["Device"] == sum(
         a.kind
         in (AssetKind.WATER_METER, AssetKind.PRESSURE_SENSOR, AssetKind.TRAFFIC_COUNTER,
-            AssetKind.PARKING_SENSOR)
+            AssetKind.PARKING_SENSOR, AssetKind.BICYCLE_COUNTER, AssetKind.PEDESTRIAN_COUNTER)
         for a in T.assets
     )  # fmt: skip
 
@@ -118,3 +132,31 @@ def test_road_counts_follow_the_national_schema_and_it_refuses_what_it_should(tm
     write(found, tmp_path / "bad")
     errors = validate(tmp_path / "bad" / "datapackage.json").flatten(["fieldName", "type"])
     assert ["ylat", "constraint-error"] in errors and ["temporality", "constraint-error"] in errors
+
+
+def test_bicycle_and_pedestrian_channels_are_channels_of_their_site_with_mode_and_direction(
+    tmp_path,
+):
+    from frictionless import validate
+
+    from reports.interop.comptage import tables, write
+
+    bikes = [a for a in T.assets if a.kind is AssetKind.BICYCLE_COUNTER][:2]
+    walk = next(a for a in T.assets if a.kind is AssetKind.PEDESTRIAN_COUNTER)
+    assert bikes[0].site == bikes[1].site != bikes[0].id  # two directions of one site
+    hourly = {a.id: [(NOW, 120.0), (NOW + 3_600_000, 64.0)] for a in (*bikes, walk)}
+    found = tables(T, hourly, min_count=10)
+    assert write(found, tmp_path / "ok") == {"site": 2, "channel": 3, "measure": 6}
+    report = validate(tmp_path / "ok" / "datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type"])
+    channels = {c["channel_id"]: c for c in found["channel"]}
+    assert {
+        c: (channels[c]["site_id"], channels[c]["mobility_type"], channels[c]["direction"])
+        for c in channels
+    } == {
+        bikes[0].id: (bikes[0].site, "BIKE", "N"),
+        bikes[1].id: (bikes[0].site, "BIKE", "S"),
+        walk.id: (walk.site, "PEDESTRIAN", "N"),
+    }
+    assert {m["channel_id"] for m in found["measure"]} == set(channels)
+    assert sorted(m["count"] for m in found["measure"]) == [64] * 3 + [120] * 3

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from shell.inventory import InventoryMapping, import_inventory, slug
 from shell.registry_cli import SCHEMA, schema_text
 from vigie.contracts import AssetKind, Territory
-from vigie.inventory import InventoryMapping, import_inventory, slug
 
 BASE = Territory(id="ville", name="Ville", lat=45.0, lon=5.0, districts=[], assets=[])
 

@@ -96,3 +96,58 @@ def test_lamps_before_their_cabinets_are_told_to_import_the_cabinets_first(tmp_p
     text = " ".join(result.output.split())
     assert "import the cabinets first" in text and "cab-c1" in text
     assert "validation error" not in text
+
+
+def _from_list(tmp_path, listing: object, *args: str):  # type: ignore[no-untyped-def]
+    source = tmp_path / "devices.json"
+    source.write_text(json.dumps(listing))
+    into = tmp_path / "t.json"
+    result = CliRunner().invoke(
+        app,
+        ["registry", "import", str(source), "--into", str(into), "--territory", "t1",
+         "--name", "T1", "--centre", "45.0,5.0", "--kind", "bin", "--capacity-value", "660",
+         "--dev-eui", "dev_eui", "--lorawan-model", "dragino-ldds75", *args],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return {a["id"]: a for a in json.loads(into.read_text())["assets"]}, result.output
+
+
+def test_bins_from_a_chirpstack_device_list(tmp_path):
+    listing = {  # GET /api/devices?applicationId=... (ChirpStack v4's REST interface)
+        "totalCount": 2,
+        "result": [
+            {"devEui": "A84041000181C6B1", "name": "Bac Place Verdun", "description": "",
+             "deviceProfileName": "LDDS75", "tags": {"quartier": "Centre"}},
+            {"devEui": "a84041000181c6b2", "name": "Bac Gare", "deviceProfileName": "LDDS75",
+             "tags": {"quartier": "Gare"}},
+        ],
+    }  # fmt: skip
+    assets, said = _from_list(
+        tmp_path, listing, "--id", "name", "--id-template", "bin-{}", "--district", "tags.quartier"
+    )
+    assert {i: (a["lorawan"]["dev_eui"], a["district"]) for i, a in assets.items()} == {
+        "bin-bac-place-verdun": ("a84041000181c6b1", "centre"),
+        "bin-bac-gare": ("a84041000181c6b2", "gare"),
+    }
+    assert "2 bin assets added" in " ".join(said.split())
+
+
+def test_bins_from_a_things_stack_device_list_with_their_positions(tmp_path):
+    listing = [  # ttn-lw-cli end-devices list APP --all (JSON)
+        {"ids": {"device_id": "ldds75-01", "application_ids": {"application_id": "bins"},
+                 "dev_eui": "A84041000181C6B3", "join_eui": "A840410000000101"},
+         "name": "Bin of the square",
+         "locations": {"user": {"latitude": 45.19, "longitude": 5.72,
+                                "source": "SOURCE_REGISTRY"}}},
+        {"ids": {"device_id": "ldds75-02", "application_ids": {"application_id": "bins"},
+                 "dev_eui": "A84041000181C6B4"}},
+    ]  # fmt: skip
+    assets, _ = _from_list(tmp_path, listing, "--id", "device_id")
+    square, other = assets["ldds75-01"], assets["ldds75-02"]
+    assert (square["lat"], square["lon"], square.get("located", "surveyed")) == (
+        45.19,
+        5.72,
+        "surveyed",
+    )
+    assert square["lorawan"]["dev_eui"] == "a84041000181c6b3"
+    assert other["located"] == "district", "no position in the list: its district's mean"

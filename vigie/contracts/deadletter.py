@@ -17,6 +17,7 @@ class RejectReason(StrEnum):
     SCHEMA = "schema"
     OUT_OF_BOUNDS = "out_of_bounds"
     WRONG_VERTICAL = "wrong_vertical"
+    UNKNOWN_METRIC = "unknown_metric"  # not in the catalogue, built-in or declared
     SPOOFED_DEVICE = "spoofed_device"
     UNKNOWN_DEVICE = "unknown_device"
     CLOCK_SKEW = "clock_skew"

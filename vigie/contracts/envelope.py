@@ -13,17 +13,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
-from vigie.contracts.metrics import METRIC_NAMES
+from vigie.contracts.metrics import METRICS
 
 SCHEMA_VERSION: Literal[1] = 1
 MAX_READINGS_PER_BATCH = 10_000
 MAX_PAYLOAD_BYTES = 256 * 1024  # ingest's oversize limit; brokers refuse larger payloads
 
 DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]  # built from the registry at import
+
+
+def _known(name: str) -> str:
+    if name not in METRICS:  # the catalogue grows with a territory's declared metrics
+        raise ValueError(f"{name} is not in the metric catalogue (vigie registry metrics)")
+    return name
+
+
+MetricName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$"), AfterValidator(_known)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 EpochMs = Annotated[int, Field(ge=0, lt=10**13)]
 

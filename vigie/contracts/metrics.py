@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from vigie.errors import UsageError
+
 
 class Vertical(StrEnum):
     """The territory's domains; each has its own MQTT subtree and Kafka topic."""
@@ -22,8 +24,20 @@ class Vertical(StrEnum):
 class MetricKind(StrEnum):
     """How a metric's values combine over time."""
 
-    GAUGE = "gauge"  # instantaneous value (power, flow, fill level)
-    COUNTER = "counter"  # cumulative index (energy meter, water meter); deltas matter
+    GAUGE = "gauge"  # instantaneous value (power, flow, fill level): a window's mean
+    COUNT = "count"  # a count over the period before the reading (passages): a window's sum
+    INDEX = "index"  # cumulative index (energy meter, water meter): a window's last; deltas
+
+
+# which field of a window (count, sum, min, max, last) answers "how much in this period"
+COMBINE: dict[MetricKind, str] = {
+    MetricKind.GAUGE: "mean",
+    MetricKind.COUNT: "sum",
+    MetricKind.INDEX: "last",
+}
+# the most metrics one platform knows, built-in and declared (a worker's window codes are
+# device index * METRIC_SLOTS + metric index)
+METRIC_SLOTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +51,12 @@ class MetricSpec:
     minimum: float
     maximum: float
     description: str
-    fiware: str = ""
+    fiware: str = ""  # the Smart Data Models entity and attribute it maps to
+
+    @property
+    def combine(self) -> str:
+        """The window field that says how much in a period: mean, sum or last."""
+        return COMBINE[self.kind]
 
 
 _SPECS: tuple[MetricSpec, ...] = (
@@ -65,7 +84,7 @@ _SPECS: tuple[MetricSpec, ...] = (
         "energy_index_wh",
         "Wh",
         Vertical.LIGHTING,
-        MetricKind.COUNTER,
+        MetricKind.INDEX,
         0.0,
         1e13,
         "Cumulative energy index of a cabinet meter",
@@ -114,7 +133,7 @@ _SPECS: tuple[MetricSpec, ...] = (
         "volume_index_m3",
         "m3",
         Vertical.WATER,
-        MetricKind.COUNTER,
+        MetricKind.INDEX,
         0.0,
         1e10,
         "Cumulative water meter index",
@@ -173,6 +192,28 @@ _SPECS: tuple[MetricSpec, ...] = (
         "Road or parking occupancy",
         "TrafficFlowObserved.occupancy",
     ),
+    # active mobility: what a counter's channel counted in the period ending at the reading's
+    # time (an hour, 15 minutes, ...); windows add them up, a day's total is its sum
+    MetricSpec(
+        "bicycles_count",
+        "{bicycle}",
+        Vertical.MOBILITY,
+        MetricKind.COUNT,
+        0.0,
+        100_000.0,
+        "Bicycles counted in the period",
+        "TrafficFlowObserved.intensity",
+    ),
+    MetricSpec(
+        "pedestrians_count",
+        "{pedestrian}",
+        Vertical.MOBILITY,
+        MetricKind.COUNT,
+        0.0,
+        100_000.0,
+        "Pedestrians counted in the period",
+        "TrafficFlowObserved.intensity",
+    ),
 )
 
 _HEALTH: tuple[MetricSpec, ...] = (
@@ -194,7 +235,7 @@ _HEALTH: tuple[MetricSpec, ...] = (
         "queue_dropped",
         "batches",
         None,
-        MetricKind.COUNTER,
+        MetricKind.INDEX,
         0.0,
         1e12,
         "Batches dropped by the queue bound since installation",
@@ -246,11 +287,43 @@ _HEALTH: tuple[MetricSpec, ...] = (
 )
 _SPECS = _SPECS + _HEALTH
 
+# The process's catalogue: the built-in metrics, then those a territory declares
+# (``declare``, from its catalogue file, ``vigie.catalogue``). These three grow in place, so
+# every module that imported them sees the declared metrics; nothing ever removes one.
 METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
-METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+METRIC_NAMES: list[str] = list(METRICS)
 METRIC_INDEX: dict[str, int] = {name: i for i, name in enumerate(METRIC_NAMES)}
+BUILTIN: frozenset[str] = frozenset(METRICS)
+
+
+class CatalogueClash(UsageError, ValueError):
+    """A declared metric that contradicts one the process knows already, or one too many."""
+
+
+def declare(specs: tuple[MetricSpec, ...]) -> tuple[MetricSpec, ...]:
+    """Add a territory's metrics to the process's catalogue; returns those that were new.
+
+    Declaring the same metric again is a no-op (a registry loaded twice); a name the catalogue
+    holds with another definition, or a built-in name, is refused, as is going past
+    ``METRIC_SLOTS``. Nothing is added when anything is refused."""
+    fresh: list[MetricSpec] = []
+    for spec in specs:
+        known = METRICS.get(spec.name)
+        if known == spec and spec.name not in BUILTIN:
+            continue
+        if known is not None:
+            what = "a built-in metric" if spec.name in BUILTIN else "declared otherwise"
+            raise CatalogueClash(f"metric {spec.name}: {what} ({known.unit}, {known.kind})")
+        fresh.append(spec)
+    if len(METRIC_NAMES) + len(fresh) > METRIC_SLOTS:
+        raise CatalogueClash(f"more than {METRIC_SLOTS} metrics in all")
+    for spec in fresh:
+        METRICS[spec.name] = spec
+        METRIC_INDEX[spec.name] = len(METRIC_NAMES)
+        METRIC_NAMES.append(spec.name)
+    return tuple(fresh)
 
 
 def metrics_of(vertical: Vertical) -> tuple[MetricSpec, ...]:
     """The metrics a device of this vertical may send (its own and the health metrics)."""
-    return tuple(spec for spec in _SPECS if spec.vertical in (vertical, None))
+    return tuple(spec for spec in METRICS.values() if spec.vertical in (vertical, None))

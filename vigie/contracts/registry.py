@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from vigie.contracts.envelope import DeviceId
 from vigie.contracts.metrics import Vertical
-from vigie.localtime import zone
+from vigie.localtime import DEFAULT_TIMEZONE, zone
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
@@ -25,6 +25,12 @@ class AssetKind(StrEnum):
     BIN = "bin"
     TRAFFIC_COUNTER = "traffic_counter"
     PARKING_SENSOR = "parking_sensor"
+    # active mobility: one asset per channel of a counting site (a direction, a lane)
+    BICYCLE_COUNTER = "bicycle_counter"
+    PEDESTRIAN_COUNTER = "pedestrian_counter"
+    # any other sensor: it sends the metrics its territory declared (``vigie.catalogue``) in
+    # the vertical it names
+    SENSOR = "sensor"
 
 
 KIND_VERTICAL: dict[AssetKind, Vertical] = {
@@ -35,10 +41,18 @@ KIND_VERTICAL: dict[AssetKind, Vertical] = {
     AssetKind.BIN: Vertical.WASTE,
     AssetKind.TRAFFIC_COUNTER: Vertical.MOBILITY,
     AssetKind.PARKING_SENSOR: Vertical.MOBILITY,
+    AssetKind.BICYCLE_COUNTER: Vertical.MOBILITY,
+    AssetKind.PEDESTRIAN_COUNTER: Vertical.MOBILITY,
 }
+# what a counter channel counts (its metric), and its mode on the national counting schema
+CHANNEL_KINDS: dict[AssetKind, tuple[str, str]] = {
+    AssetKind.BICYCLE_COUNTER: ("bicycles_count", "BIKE"),
+    AssetKind.PEDESTRIAN_COUNTER: ("pedestrians_count", "PEDESTRIAN"),
+}
+Compass = Literal["N", "NE", "E", "SE", "S", "SW", "W", "NW"]
 
 
-# what stands in the street for an asset (vigie.sobriety.classes: use and manufacturing)
+# what stands in the street for an asset (reports.sobriety.classes: use and manufacturing)
 EquipmentClass = Literal["battery_node", "lamp_controller", "cabinet_meter", "edge_gateway"]
 
 
@@ -91,10 +105,26 @@ class Asset(BaseModel):
     modbus: ModbusIdentity | None = None
     # the device classes standing for it; default: its kind's (a lamp: a lamp controller)
     equipment: list[EquipmentClass] | None = None
+    # counter channels: the counting site they belong to (default: their own id), where the
+    # counted users head (a compass point) and the site's own words for it
+    counter_site: Slug | None = None
+    direction: Compass | None = None
+    direction_name: Annotated[str, Field(max_length=200)] | None = None
+    # a sensor: its vertical and the catalogue's metrics it sends (checked against the
+    # catalogue by ``vigie registry validate``)
+    sensor_vertical: Vertical | None = None
+    measures: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]] | None = None
 
     @property
     def vertical(self) -> Vertical:
+        if self.sensor_vertical is not None:
+            return self.sensor_vertical
         return KIND_VERTICAL[self.kind]
+
+    @property
+    def site(self) -> str:
+        """The counting site a counter channel belongs to (its own id when it is alone)."""
+        return self.counter_site or self.id
 
     @property
     def meter_group(self) -> str | None:
@@ -118,6 +148,16 @@ class Asset(BaseModel):
             raise ValueError(f"lamp {self.id}: nominal_power_w and cabinet_id are required")
         if self.kind is AssetKind.BIN and self.capacity_l is None:
             raise ValueError(f"bin {self.id}: capacity_l is required")
+        if (self.kind is AssetKind.SENSOR) != (self.sensor_vertical is not None):
+            raise ValueError(f"{self.id}: sensor_vertical is required of a sensor, and only of it")
+        if self.measures is not None and self.kind is not AssetKind.SENSOR:
+            raise ValueError(f"{self.id}: measures belongs to a sensor, not to a {self.kind}")
+        channel = (self.counter_site, self.direction, self.direction_name) != (None,) * 3
+        if channel and self.kind not in CHANNEL_KINDS:
+            raise ValueError(
+                f"{self.id}: counter_site, direction and direction_name belong to counter "
+                f"channels ({', '.join(CHANNEL_KINDS)}), not to a {self.kind}"
+            )
         lora = self.lorawan
         if (
             lora is not None
@@ -147,7 +187,7 @@ class Territory(BaseModel):
     lat: float
     lon: float
     population: Annotated[int, Field(ge=0)] = 0
-    timezone: str = "Europe/Paris"  # IANA name: schedules, nights and days are local
+    timezone: str = DEFAULT_TIMEZONE  # IANA name: schedules, nights and days are local
     districts: list[District]
     assets: list[Asset]
 

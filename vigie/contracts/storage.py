@@ -129,3 +129,30 @@ def rollup_queries(database: str, run_every: str) -> list[str]:
 def retention_policies(raw: str, minute: str, long: str) -> list[tuple[str, str, bool]]:
     """(name, duration, default) of each retention policy; raw is the default."""
     return [(RAW_RP, raw, True), (MINUTE_RP, minute, False), (LONG_RP, long, False)]
+
+
+@dataclass(frozen=True)
+class SchemaStep:
+    """One InfluxQL statement of the schema, and what to run instead when it fails (a
+    retention policy that exists already is altered to the durations asked)."""
+
+    statement: str
+    otherwise: str | None = None
+
+
+def schema(database: str, retention: tuple[str, str, str], rollup_every: str) -> list[SchemaStep]:
+    """Everything Vigie's database needs, in order: the database, the retention ladder
+    (``retention``: raw, minute, long durations; raw the default) and the continuous queries.
+    The one place it is written; the stack (as administrator) and the stream workers' sink
+    (when it may) run it."""
+    steps = [SchemaStep(f'CREATE DATABASE "{database}"')]
+    for name, duration, default in retention_policies(*retention):
+        is_default = " DEFAULT" if default else ""
+        steps.append(
+            SchemaStep(
+                f'CREATE RETENTION POLICY "{name}" ON "{database}" DURATION {duration} '
+                f"REPLICATION 1{is_default}",
+                f'ALTER RETENTION POLICY "{name}" ON "{database}" DURATION {duration}{is_default}',
+            )
+        )
+    return steps + [SchemaStep(s) for s in rollup_queries(database, rollup_every)]

@@ -1,1 +1,2 @@
-"""Digital sobriety: the platform's own footprint against the savings it enables."""
+"""The footprint's emission factors, as settings read them; the footprint itself is computed
+in ``reports.sobriety``."""

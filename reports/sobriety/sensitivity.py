@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from vigie.sobriety.classes import ClassTable, DeviceClass, Span, load_classes
+from reports.sobriety.classes import ClassTable, DeviceClass, Span, load_classes
 
 
 @dataclass(frozen=True)

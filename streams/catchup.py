@@ -1,5 +1,5 @@
 """The hourly and daily windows the continuous queries missed, made again from the 1-minute
-windows InfluxDB holds (``vigie.rollups``) and written back:
+windows InfluxDB holds (``streams.rollups``) and written back:
 
 - after a history import, whose windows are older than any run of the continuous queries
   (``catch_up``, whole UTC days, by ``vigie replay``);
@@ -18,9 +18,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from streams.rollups import FIELDS, Window, roll_up, windows
 from vigie import influxql
 from vigie.contracts.storage import LONG_RP, MINUTE_RP, Measurement, at
-from vigie.rollups import FIELDS, Window, roll_up, windows
 from vigie.sections import InfluxSettings
 
 DAY_MS, HOUR_MS = 86_400_000, 3_600_000
@@ -149,4 +149,4 @@ def _roll(
 
 def _write(influx: InfluxSettings, lines: list[str]) -> None:
     for i in range(0, len(lines), CHUNK):
-        influxql.write_lines(influx, lines[i : i + CHUNK], LONG_RP, timeout_s=60)
+        influxql.write_lines(influx, lines[i : i + CHUNK], LONG_RP, timeout_s=60, attempts=5)

@@ -130,6 +130,9 @@ EQUIPMENT: dict[AssetKind, tuple[str, ...]] = {
     AssetKind.BIN: ("battery_node",),
     AssetKind.TRAFFIC_COUNTER: ("edge_gateway",),
     AssetKind.PARKING_SENSOR: ("battery_node",),
+    AssetKind.BICYCLE_COUNTER: ("battery_node",),  # an induction loop's or a sensor's logger
+    AssetKind.PEDESTRIAN_COUNTER: ("battery_node",),
+    AssetKind.SENSOR: ("battery_node",),
 }
 
 

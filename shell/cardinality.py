@@ -30,6 +30,9 @@ KIND_METRICS: dict[AssetKind, tuple[str, ...]] = {
     AssetKind.BIN: ("fill_pct", "temperature_degc"),
     AssetKind.TRAFFIC_COUNTER: ("traffic_flow_vehh", "speed_kmh", "occupancy_pct"),
     AssetKind.PARKING_SENSOR: ("occupancy_pct",),
+    AssetKind.BICYCLE_COUNTER: ("bicycles_count",),
+    AssetKind.PEDESTRIAN_COUNTER: ("pedestrians_count",),
+    AssetKind.SENSOR: (),  # what its ``measures`` says (``series_of``)
 }
 # what it reports about itself: a cabinet hosts an edge board (the agent's health and its
 # meter's), a lamp controller is a mains-powered radio node (its link), the others are
@@ -84,6 +87,9 @@ def series_of(territory: Territory) -> SeriesEstimate:
     """The series a territory's registry makes at most (see the module's docstring)."""
     count = Counter(a.kind for a in territory.assets)
     per_kind = {kind: n * series_per_device(kind) for kind, n in count.items()}
+    for a in territory.assets:  # a sensor's declared metrics, each raw and in its windows
+        if a.measures:
+            per_kind[a.kind] += len(a.measures) * WINDOWS_PER_METRIC
     shared = {(a.cabinet_id, a.district) for a in territory.assets if a.cabinet_id}
     total = sum(per_kind.values()) + len(shared) + PLATFORM_SERIES
     return SeriesEstimate(per_kind, len(shared), total)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigie.contracts.storage import Measurement
+from vigie.points import Point
 
 TAGS = ("territory", "vertical", "district", "device", "metric")  # the windows' tag set
 FIELDS = ("count", "sum", "min", "max", "last", "last_ts_ms")  # what a roll-up reads
@@ -34,12 +35,14 @@ class Window:
     last_at_ms: int  # the time of the latest point folded in (whose ``last`` it keeps)
 
     def line(self, measurement: Measurement) -> str:
-        tags = ",".join(f"{k}={v}" for k, v in zip(TAGS, self.tags, strict=True) if v)
-        return (
-            f"{measurement},{tags} count={self.count}i,sum={self.sum!r},min={self.min!r},"
-            f"max={self.max!r},mean={self.sum / self.count!r},last={self.last!r},"
-            f"last_ts_ms={self.last_ts_ms}i {self.start_ms}"
-        )
+        return Point(
+            measurement,
+            dict(zip(TAGS, self.tags, strict=True)),
+            {"sum": self.sum, "min": self.min, "max": self.max,
+             "mean": self.sum / self.count, "last": self.last},
+            self.start_ms,
+            ints={"count": self.count, "last_ts_ms": self.last_ts_ms},
+        ).line()  # fmt: skip
 
 
 def windows(rows: Iterable[Mapping[str, Any]]) -> list[Window]:

@@ -59,6 +59,12 @@ class InventoryMapping:
     modbus_unit_value: int | None = None
     modbus_map: str | None = None
     modbus_map_value: str | None = None
+    # bicycle and pedestrian counter channels: the site they belong to (its identifier is
+    # made a slug), where the counted users head (N, NE, ... NW) and the site's words for it
+    counter_site: str | None = None
+    direction: str | None = None
+    direction_value: str | None = None
+    direction_name: str | None = None
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -112,10 +118,60 @@ def slug(text: str) -> str:
     return out[:64] or "unnamed"
 
 
+def _first(d: Mapping[str, Any], *keys: str) -> Any:
+    return next((d[k] for k in keys if d.get(k) not in (None, "")), None)
+
+
+def _chirpstack(device: Mapping[str, Any]) -> dict[str, Any]:
+    """A device of ChirpStack's device list (``GET /api/devices``: ``result``); v3 and v4
+    spellings. Its tags become ``tags.KEY`` columns."""
+    props = {
+        "dev_eui": _first(device, "devEui", "devEUI", "dev_eui"),
+        "name": device.get("name"),
+        "description": device.get("description"),
+        "profile": _first(device, "deviceProfileName", "device_profile_name"),
+    }
+    return props | {f"tags.{k}": v for k, v in (device.get("tags") or {}).items()}
+
+
+def _things_stack(device: Mapping[str, Any]) -> dict[str, Any]:
+    """An end device of The Things Stack's list (``ttn-lw-cli end-devices list --json``, or
+    the API's ``end_devices``); its attributes become ``attributes.KEY`` columns, its
+    registry location (``locations.user``) its position."""
+    ids = device.get("ids") or {}
+    props = {
+        "device_id": ids.get("device_id"),
+        "dev_eui": ids.get("dev_eui"),
+        "name": device.get("name"),
+        "description": device.get("description"),
+    }
+    props |= {f"attributes.{k}": v for k, v in (device.get("attributes") or {}).items()}
+    where = (device.get("locations") or {}).get("user") or {}
+    if where.get("latitude") is not None and where.get("longitude") is not None:
+        props["__lat"], props["__lon"] = where["latitude"], where["longitude"]
+    return props
+
+
+def network_devices(data: object) -> list[dict[str, Any]] | None:
+    """A LoRaWAN network server's device list as inventory rows (``dev_eui``, ``name``, ...);
+    None when ``data`` is none (a GeoJSON collection, say)."""
+    if isinstance(data, dict) and isinstance(data.get("result"), list):
+        return [_chirpstack(d) for d in data["result"] if isinstance(d, dict)]
+    items = data.get("end_devices") if isinstance(data, dict) else data
+    if isinstance(items, list) and items and all(isinstance(d, dict) and "ids" in d for d in items):
+        return [_things_stack(d) for d in items]
+    return None
+
+
 def _rows(path: Path, mapping: InventoryMapping) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line or feature number, properties with lat/lon where the geometry gives them)."""
+    """(line, feature or device number, properties with lat/lon where the geometry gives
+    them): a CSV, a GeoJSON collection of points, or a network server's device list."""
     if path.suffix.lower() in (".geojson", ".json"):
         data = json.loads(path.read_text(encoding="utf-8"))
+        devices = network_devices(data)
+        if devices is not None:
+            yield from enumerate(devices, start=1)
+            return
         for n, feature in enumerate(data.get("features", []), start=1):
             props = dict(feature.get("properties") or {})
             if "id" in feature and "id" not in props:
@@ -217,6 +273,10 @@ def _record(
         record["dma"] = slug(str(props.get(mapping.dma) or "")) or None
     record["lorawan"] = _lorawan(props, mapping)
     record["modbus"] = _modbus(props, mapping)
+    site = _text(props, mapping.counter_site)
+    record["counter_site"] = slug(site) if site else None
+    record["direction"] = _text(props, mapping.direction, mapping.direction_value)
+    record["direction_name"] = _text(props, mapping.direction_name)
     return record
 
 
