@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dashboards.spec import Annotation, Dashboard, Panel, Viz
 from vigie.contracts.metrics import MetricKind, MetricSpec
+from vigie.contracts.storage import LONG_RP, at
 from vigie.contracts.storage import Measurement as M
-from vigie.contracts.storage import at
 
 T = "\"territory\" = '$territory' AND $timeFilter"
 # drill-down: the district and device variables (regular expressions, '.*' for all)
@@ -356,9 +356,9 @@ MOBILITY = Dashboard(
             viz=Viz.BARGAUGE,
             fr="Vélos sur la période, par canal (sens)",
         ),
-        Panel(  # local days: the hourly windows (kept for good) in the territory's time zone
+        Panel(  # local days of 1-minute windows, imported history past their retention included
             "Bicycles counted per day",
-            f'SELECT sum("sum") FROM {at(M.AGG_1H)} WHERE {T} AND {D} AND '
+            f'SELECT sum("sum") FROM {at(M.AGG_1M)}, {at(M.AGG_1M, LONG_RP)} WHERE {T} AND {D} AND '
             "\"metric\" = 'bicycles_count' GROUP BY time(1d) fill(none)",
             viz=Viz.BARGAUGE,
             fr="Vélos comptés par jour",
