@@ -562,8 +562,6 @@ FOOTPRINT = Dashboard(
     fr="Vigie - Empreinte de la plateforme",
 )
 
-_WINDOW_FIELD = {MetricKind.GAUGE: "mean", MetricKind.COUNT: "sum", MetricKind.INDEX: "last"}
-
 
 def declared_metrics(specs: tuple[MetricSpec, ...]) -> Dashboard:
     """One panel per metric a territory declared in its catalogue (``vigie.catalogue``): its
@@ -571,7 +569,7 @@ def declared_metrics(specs: tuple[MetricSpec, ...]) -> Dashboard:
     hour, an index's last value)."""
     panels = []
     for spec in specs:
-        field = _WINDOW_FIELD[spec.kind]
+        field = spec.combine  # the window field that says how much: mean, sum or last
         step = "1h" if spec.kind is MetricKind.COUNT else "$__interval"
         panels.append(
             Panel(

@@ -249,19 +249,18 @@ def registry_metrics(
 ) -> None:
     """The metric catalogue: the built-in metrics, then those the territory declares in the
     metrics.toml beside its registry (checked; a wrong file exits 2 naming the entry)."""
-    from vigie.catalogue import catalogue_path, declare_catalogue, read_catalogue
+    from vigie.catalogue import declare_beside
     from vigie.contracts.metrics import BUILTIN, METRICS
     from vigie.settings import Settings
 
     where = registry or Settings().registry
     table = Table("metric", "unit", "vertical", "kind", "window", "bounds", "smart data models")
     declared_in = None
-    if where is not None and catalogue_path(where).is_file():
-        try:
-            catalogue = read_catalogue(catalogue_path(where))
-            declare_catalogue(catalogue)
-        except VigieError as exc:
-            raise fail_with(exc) from None
+    try:
+        catalogue = declare_beside(where) if where is not None else None
+    except VigieError as exc:
+        raise fail_with(exc) from None
+    if catalogue is not None:
         declared_in = f"{catalogue.path}, version {catalogue.version}"
     for spec in METRICS.values():
         table.add_row(

@@ -269,11 +269,8 @@ def entities(territory: Territory, latest: Latest | None = None) -> list[dict[st
             out.append(traffic_entity(territory.id, by_id[device], first, last, vehicles))
     observed: dict[str, dict[str, Any]] = {}  # one observation entity per type and device
     for (device, metric), (at_ms, value) in sorted(latest.declared.items()):
-        seen = (
-            observed_entity(territory.id, by_id[device], metric, at_ms, value)
-            if (device in by_id)
-            else None
-        )
+        asset = by_id.get(device)
+        seen = observed_entity(territory.id, asset, metric, at_ms, value) if asset else None
         if seen is not None:
             kept = observed.setdefault(seen["id"], seen)
             kept |= {k: v for k, v in seen.items() if k not in ("id", "dateObserved")}

@@ -152,16 +152,16 @@ DATASETS: tuple[Dataset, ...] = (
 )
 # how a metric of the territory's catalogue is summed up over a period
 _OVER_PERIOD = {
-    MetricKind.GAUGE: ('mean("mean")', "mean over the period"),
-    MetricKind.COUNT: ('sum("sum")', "total over the period"),
-    MetricKind.INDEX: ('last("last")', "last index of the period"),
+    MetricKind.GAUGE: "mean over the period",
+    MetricKind.COUNT: "total over the period",
+    MetricKind.INDEX: "last index of the period",
 }
 
 
 def catalogue_dataset(spec: MetricSpec) -> Dataset:
     """A data set for a metric the territory declared in its catalogue (``vigie.catalogue``):
     its value per district and period, combined as its kind says."""
-    how, said = _OVER_PERIOD[spec.kind]
+    how, said = f'{spec.combine}("{spec.combine}")', _OVER_PERIOD[spec.kind]
     field = spec.name
     return Dataset(
         f"metric-{spec.name.replace('_', '-')}",
